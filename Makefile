@@ -1,0 +1,42 @@
+# Parcours — `make help` lists the targets.
+PY      ?= python3
+VENV    ?= .venv
+BIN     := $(VENV)/bin
+STAMP   := $(VENV)/.installed
+
+.DEFAULT_GOAL := help
+
+help: ## list targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP) ## create the virtualenv, install Parcours, resolve the Kafka jars
+	bash deploy/kafka/kafka.sh fetch >/dev/null
+
+demo: install ## run the main job: Kafka + worker + simulated week, then a summary
+	$(BIN)/parcours demo
+
+test: install ## run the test suite (starts its own Kafka broker)
+	$(BIN)/pytest
+
+lint: install ## check only: ruff and mypy
+	$(BIN)/ruff check streams schemas tests
+	$(BIN)/ruff format --check streams schemas tests
+	$(BIN)/mypy
+
+schemas: install ## export the event JSON Schemas to schemas/jsonschema
+	$(BIN)/python -m schemas.export
+
+bench: install ## run the benchmarks, results under bench/results
+	$(BIN)/pip install -q -e '.[bench]'
+	$(BIN)/python -m bench
+
+clean: ## remove local state (var/), keep the virtualenv
+	rm -rf var
+
+.PHONY: help install demo test lint schemas bench clean

@@ -1,0 +1,8 @@
+"""Parcours schemas: pydantic event models, ClickHouse DDL and exported JSON Schemas.
+
+- ``schemas.events``: the envelope and one module per channel family; ``parse_event``
+  validates raw JSON into a typed event.
+- ``schemas/clickhouse``: numbered SQL files applied in order by ``parcours migrate``.
+- ``schemas/jsonschema``: JSON Schema files for producers in other languages
+  (``make schemas`` regenerates them; a test checks they match the models).
+"""

@@ -1,0 +1,28 @@
+"""Event models. ``parse_event(bytes)`` → typed event or ``Rejection(reason, detail)``."""
+
+from schemas.events.envelope import (
+    SCHEMA_VERSION,
+    SHARED_DEVICE_KINDS,
+    Consent,
+    Context,
+    Envelope,
+    Identities,
+    SocialAccount,
+)
+from schemas.events.registry import (
+    ALL_EVENTS,
+    CHANNEL_OF,
+    EVENT_TYPES,
+    MAX_EVENT_BYTES,
+    AnyEvent,
+    Reason,
+    Rejection,
+    parse_event,
+    parse_object,
+)
+
+__all__ = [
+    "ALL_EVENTS", "CHANNEL_OF", "EVENT_TYPES", "MAX_EVENT_BYTES", "SCHEMA_VERSION", "SHARED_DEVICE_KINDS",
+    "AnyEvent", "Consent", "Context", "Envelope", "Identities", "Reason", "Rejection", "SocialAccount",
+    "parse_event", "parse_object",
+]

@@ -1,0 +1,87 @@
+"""One place that knows every event type, and turns raw bytes into a typed event or a typed rejection."""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Annotated, Any, Union
+
+import orjson
+from pydantic import Field, TypeAdapter, ValidationError
+
+from schemas.events.envelope import SCHEMA_VERSION, Envelope
+from schemas.events.social import SOCIAL_EVENTS
+from schemas.events.store import STORE_EVENTS
+from schemas.events.tv import TV_EVENTS
+from schemas.events.web import WEB_EVENTS
+
+ALL_EVENTS: tuple[type[Envelope], ...] = WEB_EVENTS + SOCIAL_EVENTS + TV_EVENTS + STORE_EVENTS
+EVENT_TYPES: dict[str, type[Envelope]] = {
+    cls.model_fields["type"].default: cls for cls in ALL_EVENTS
+}
+CHANNEL_OF: dict[str, str] = {name: cls.model_fields["channel"].default for name, cls in EVENT_TYPES.items()}
+
+AnyEvent = Annotated[Union[tuple(ALL_EVENTS)], Field(discriminator="type")]  # noqa: UP007
+_ADAPTER: TypeAdapter[Envelope] = TypeAdapter(AnyEvent)
+
+MAX_EVENT_BYTES = 64 * 1024
+
+
+class Reason(str, Enum):
+    """Why an event was refused. Stored with every dead letter."""
+
+    UNPARSEABLE = "unparseable"            # not UTF-8 JSON
+    NOT_AN_OBJECT = "not_an_object"        # JSON, but not an object
+    TOO_LARGE = "too_large"                # over MAX_EVENT_BYTES
+    UNKNOWN_TYPE = "unknown_type"          # "type" missing or not a known event type
+    UNSUPPORTED_VERSION = "unsupported_version"  # schema_version newer than this worker knows
+    SCHEMA_VIOLATION = "schema_violation"  # a field is missing or wrong
+    IMPLAUSIBLE_TIME = "implausible_time"  # event time far in the future or before the epoch we accept
+    CONFLICTING_DUPLICATE = "conflicting_duplicate"  # event_id already seen with a different body
+
+
+class Rejection(Exception):
+    """A typed refusal with a message naming the field and the problem."""
+
+    def __init__(self, reason: Reason, detail: str) -> None:
+        super().__init__(f"{reason.value}: {detail}")
+        self.reason = reason
+        self.detail = detail
+
+
+def describe(err: ValidationError, limit: int = 3) -> str:
+    """'identities.email_hash: must be a lowercase hex SHA-256; ...' — field path first."""
+    parts = []
+    for e in err.errors()[:limit]:
+        loc = ".".join(str(p) for p in e["loc"] if not (isinstance(p, str) and p in EVENT_TYPES))
+        parts.append(f"{loc or '<event>'}: {e['msg']}")
+    more = err.error_count() - limit
+    return "; ".join(parts) + (f"; and {more} more" if more > 0 else "")
+
+
+def parse_object(obj: Any) -> Envelope:
+    """Validate an already-decoded JSON value; raise Rejection on failure."""
+    if not isinstance(obj, dict):
+        raise Rejection(Reason.NOT_AN_OBJECT, f"expected a JSON object, got {type(obj).__name__}")
+    etype = obj.get("type")
+    if not isinstance(etype, str) or etype not in EVENT_TYPES:
+        raise Rejection(Reason.UNKNOWN_TYPE, f"type: {str(etype)[:64]!r} is not a known event type")
+    version = obj.get("schema_version", SCHEMA_VERSION)
+    if isinstance(version, int) and version > SCHEMA_VERSION:
+        raise Rejection(Reason.UNSUPPORTED_VERSION, f"schema_version: {version} > {SCHEMA_VERSION}")
+    try:
+        return _ADAPTER.validate_python(obj)
+    except ValidationError as err:
+        raise Rejection(Reason.SCHEMA_VIOLATION, describe(err)) from None
+    except RecursionError:
+        raise Rejection(Reason.SCHEMA_VIOLATION, "nesting too deep") from None
+
+
+def parse_event(raw: bytes) -> Envelope:
+    """Bytes from Kafka or HTTP → a typed event, or Rejection with a typed reason."""
+    if len(raw) > MAX_EVENT_BYTES:
+        raise Rejection(Reason.TOO_LARGE, f"{len(raw)} bytes > {MAX_EVENT_BYTES}")
+    try:
+        obj = orjson.loads(raw)
+    except orjson.JSONDecodeError as err:
+        raise Rejection(Reason.UNPARSEABLE, str(err)[:200]) from None
+    return parse_object(obj)

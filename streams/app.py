@@ -1,0 +1,167 @@
+"""The Faust app: topics and one agent per stage.
+
+    raw topics ──► normalize ──► events (ClickHouse) ──► links ──► identity ──► map, live credits
+                        └──► dead-letter topic ──► dead_letters ──► dead_letters (ClickHouse)
+
+Every agent takes batches with ``take_events`` and stores them before Faust acknowledges
+their offsets (``runtime.complete_or_die``); storage is idempotent, so redelivery after a
+crash counts each event once. ``concurrency=1`` everywhere: with several concurrent actors
+Faust can commit past an in-flight message (faust-streaming issue #606).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import faust
+import orjson
+
+from streams.identity.stage import IdentityStage
+from streams.ingest.normalize import DeadLetter, Normalizer, RawItem
+from streams.kafka import faust_credentials
+from streams.runtime import HEALTH, complete_or_die, with_retry
+from streams.settings import Settings, get_settings
+from streams.store.backend import Backend, open_backend
+from streams.store.migrations import migrate
+from streams.topics import TopicNames
+
+log = logging.getLogger("parcours")
+settings: Settings = get_settings()
+names = TopicNames(prefix=settings.topic_prefix)
+
+app = faust.App(
+    settings.app_id,
+    broker=["kafka://" + h.strip() for h in settings.kafka_bootstrap.split(",")],
+    broker_credentials=faust_credentials(settings),
+    store="memory://",
+    autodiscover=False,
+    web_enabled=True,
+    web_port=settings.web_port,
+    web_bind=settings.web_host,
+    web_host=settings.web_host,
+    datadir=str(settings.data_dir / "faust"),
+    topic_partitions=settings.topic_partitions,
+    topic_allow_declare=True,
+    consumer_auto_offset_reset="earliest",
+    producer_acks=-1,
+    broker_commit_every=1000,
+    broker_commit_interval=1.0,
+    stream_buffer_maxsize=max(4096, settings.batch_size * 2),
+    logging_config=None,
+)
+
+raw_topic = app.topic(*names.all_raw, value_type=bytes, key_type=bytes, value_serializer="raw",
+                      key_serializer="raw", allow_empty=True)
+dead_letter_topic = app.topic(names.dead_letters, value_type=bytes, key_type=bytes, value_serializer="raw",
+                              key_serializer="raw")
+links_topic = app.topic(names.identity_links, partitions=1, value_type=bytes, key_type=bytes,
+                        value_serializer="raw", key_serializer="raw")
+
+_backend: Backend | None = None
+_backend_lock = threading.Lock()
+
+
+def backend() -> Backend:
+    """The worker's store, opened and migrated on first use (blocking; call off the loop)."""
+    global _backend
+    with _backend_lock:
+        if _backend is None:
+            b = open_backend(settings)
+            migrate(b, retention_days=settings.retention_days)
+            _backend = b
+        return _backend
+
+
+def _store(table_rows: Sequence[tuple[str, list[dict[str, Any]]]]) -> None:
+    b = backend()
+    for table, rows in table_rows:
+        b.insert(table, rows)
+
+
+normalizer = Normalizer(settings)
+
+
+async def _normalize_batch(events: Sequence[Any]) -> None:
+    items = []
+    for ev in events:
+        m = ev.message
+        ts = datetime.fromtimestamp(m.timestamp, UTC) if m.timestamp else datetime.now(UTC)
+        items.append(RawItem(m.value if isinstance(m.value, bytes) else b"", f"{m.topic}/{m.partition}/{m.offset}", ts))
+    out = normalizer.normalize(items)
+    await with_retry(_store, [("events", out.rows)], what="storing events")
+    futures = [await dead_letter_topic.send(key=d.dl_id.encode(), value=d.message(), force=True) for d in out.dead]
+    futures += [await links_topic.send(key=b"links", value=orjson.dumps(link), force=True) for link in out.links]
+    await asyncio.gather(*futures)
+    HEALTH.count("events_stored", len(out.rows))
+    HEALTH.count("dead_letters", len(out.dead))
+    HEALTH.count("duplicates_dropped", out.duplicates)
+
+
+@app.agent(raw_topic, concurrency=1)
+async def normalize(stream: faust.StreamT) -> None:
+    async for events in stream.take_events(settings.batch_size, within=settings.batch_within_s):
+        await complete_or_die(_normalize_batch(events), "normalize batch")
+
+
+async def _dead_letter_batch(events: Sequence[Any]) -> None:
+    rows = []
+    for ev in events:
+        m = ev.message
+        try:
+            rows.append(DeadLetter.from_message(m.value).row())
+        except (orjson.JSONDecodeError, KeyError, TypeError, ValueError) as err:
+            # Someone else wrote junk to our dead-letter topic: keep it, as a dead letter.
+            rows.append(DeadLetter(dl_id=f"{m.topic}/{m.partition}/{m.offset}", reason="unparseable",
+                                   detail=f"dead-letter message: {err}"[:300], source=m.topic, event_id="",
+                                   payload=m.value or b"", received_at=datetime.now(UTC)).row())
+    await with_retry(_store, [("dead_letters", rows)], what="storing dead letters")
+
+
+@app.agent(dead_letter_topic, concurrency=1)
+async def dead_letters(stream: faust.StreamT) -> None:
+    async for events in stream.take_events(settings.batch_size, within=settings.batch_within_s):
+        await complete_or_die(_dead_letter_batch(events), "dead-letter batch")
+
+
+class _IdentityOwner:
+    """The identity stage, reloaded from ClickHouse whenever partitions are (re)assigned."""
+
+    stage: IdentityStage | None = None
+
+    def get(self) -> IdentityStage:
+        if self.stage is None:
+            stage = IdentityStage(settings, backend())
+            n = stage.load()
+            log.info("identity stage loaded %d identifiers", n)
+            self.stage = stage
+        return self.stage
+
+
+identity_owner = _IdentityOwner()
+
+
+@app.on_partitions_assigned.connect
+async def _reload_identity(sender: Any, assigned: Any, **_: Any) -> None:
+    identity_owner.stage = None
+
+
+async def _identity_batch(events: Sequence[Any]) -> None:
+    links = [orjson.loads(ev.message.value) for ev in events]
+    stage = await with_retry(identity_owner.get, what="loading identity map")
+    stats = await with_retry(stage.process, links, what="storing identity map")
+    HEALTH.count("identity_links", len(links))
+    HEALTH.count("live_credited", stats["credited"])
+
+
+@app.agent(links_topic, concurrency=1)
+async def identity(stream: faust.StreamT) -> None:
+    async for events in stream.take_events(settings.batch_size, within=settings.batch_within_s):
+        await complete_or_die(_identity_batch(events), "identity batch")
+
+
+from streams import web  # noqa: E402,F401  — registers the HTTP views on ``app``

@@ -1,0 +1,179 @@
+"""``parcours``: one command per user task. ``parcours --help`` lists them."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import click
+import orjson
+
+from streams.errors import ParcoursError
+from streams.settings import get_settings
+
+
+def _fail(message: str) -> None:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(1)
+
+
+@click.group()
+def main() -> None:
+    """Parcours: cross-channel customer journeys on Kafka, Faust and ClickHouse."""
+
+
+@main.command()
+def migrate() -> None:
+    """Apply pending ClickHouse migrations."""
+    from streams.store import migrate as run, open_backend
+
+    s = get_settings()
+    try:
+        applied = run(open_backend(s), retention_days=s.retention_days)
+    except ParcoursError as err:
+        _fail(str(err))
+    click.echo("applied: " + (", ".join(applied) if applied else "nothing (up to date)"))
+
+
+@main.command()
+def topics() -> None:
+    """Create Parcours's Kafka topics (idempotent)."""
+    from streams.kafka import ensure_topics
+
+    created = ensure_topics(get_settings())
+    click.echo("created: " + (", ".join(created) if created else "nothing (all exist)"))
+
+
+@main.command()
+@click.option("--loglevel", default="warning", show_default=True)
+def worker(loglevel: str) -> None:
+    """Run a stream worker (Faust). Several workers share the work through the consumer group;
+    more than one requires a ClickHouse server (PARCOURS_CLICKHOUSE_URL)."""
+    from streams.kafka import ensure_topics
+
+    s = get_settings()
+    (s.data_dir / "faust").mkdir(parents=True, exist_ok=True)
+    try:
+        ensure_topics(s)
+    except Exception as err:  # noqa: BLE001 — any client error here means "cannot reach Kafka"
+        _fail(f"cannot reach Kafka at {s.kafka_bootstrap}: {err}")
+    from faust.worker import Worker
+
+    from streams.app import app
+
+    Worker(app, loglevel=loglevel, quiet=True).execute_from_commandline()
+
+
+@main.command()
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--raw", is_flag=True, help="lines are simulator records (channel, timestamp, bytes): send unvalidated")
+def publish(file: Path, raw: bool) -> None:
+    """Publish events from a JSONL file (one event per line), with a progress bar.
+    Invalid lines are reported with their line number and the field at fault."""
+    from tqdm import tqdm
+
+    from streams.errors import InvalidEvent
+    from streams.ingest.publisher import Publisher
+
+    lines = file.read_bytes().splitlines()
+    bad = 0
+    with Publisher(get_settings()) as pub:
+        for n, line in enumerate(tqdm(lines, unit="ev", desc="publishing"), start=1):
+            if not line.strip():
+                continue
+            try:
+                if raw:
+                    rec = orjson.loads(line)
+                    pub.publish_raw(rec["channel"], rec["value"].encode("latin-1"), timestamp_ms=rec["timestamp_ms"])
+                else:
+                    pub.publish(orjson.loads(line))
+            except InvalidEvent as err:
+                bad += 1
+                click.echo(f"line {n}: {err}", err=True)
+            except orjson.JSONDecodeError as err:
+                bad += 1
+                click.echo(f"line {n}: not JSON: {err}", err=True)
+    click.echo(f"published {len(lines) - bad}, refused {bad}")
+
+
+@main.command()
+@click.option("--persons", default=2000, show_default=True)
+@click.option("--days", default=7, show_default=True)
+@click.option("--seed", default=42, show_default=True)
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="write JSONL instead of publishing")
+@click.option("--truth", type=click.Path(dir_okay=False, path_type=Path), help="write the ground truth JSON here")
+def simulate(persons: int, days: int, seed: int, out: Path | None, truth: Path | None) -> None:
+    """Simulate a population's cross-channel behaviour and publish it (or write JSONL)."""
+    from streams.simulate import SimConfig
+    from streams.simulate import simulate as run
+
+    s = get_settings()
+    sim = run(SimConfig(persons=persons, days=days, seed=seed, pepper=s.pii_pepper.get_secret_value()))
+    if truth:
+        sim.truth.save(truth)
+    if out:
+        with out.open("wb") as f:
+            for line in sim.jsonl():
+                f.write(line + b"\n")
+        click.echo(f"wrote {len(sim.emitted)} records to {out}")
+        return
+    from streams.sim_publish import publish_simulation
+
+    publish_simulation(sim, s, progress=True)
+    click.echo(f"published {len(sim.emitted)} records ({len(sim.valid_ids)} distinct valid events)")
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True)
+def summary(as_json: bool) -> None:
+    """Events per channel, dead letters by reason, persons, conversions."""
+    from streams.read import open_reader
+    from streams.reports import format_summary
+    from streams.reports import summary as build
+
+    try:
+        data = build(open_reader(get_settings()))
+    except ParcoursError as err:
+        _fail(str(err))
+    click.echo(json.dumps(data, indent=2, default=str) if as_json else format_summary(data))
+
+
+@main.command()
+@click.argument("query")
+def sql(query: str) -> None:
+    """Run a read-only SQL query against the store and print JSON rows."""
+    from streams.read import open_reader
+
+    try:
+        rows = open_reader(get_settings()).query(query)
+    except ParcoursError as err:
+        _fail(str(err))
+    for r in rows:
+        click.echo(orjson.dumps(r, default=str).decode())
+
+
+@main.command()
+@click.option("--persons", default=3000, show_default=True)
+@click.option("--days", default=7, show_default=True)
+@click.option("--seed", default=42, show_default=True)
+@click.option("--keep", is_flag=True, help="leave Kafka and the worker running")
+def demo(persons: int, days: int, seed: int, keep: bool) -> None:
+    """Start Kafka and a worker, simulate and publish, wait until consumed, print a summary."""
+    from streams.demo import run_demo
+
+    started = time.monotonic()
+    run_demo(persons=persons, days=days, seed=seed, keep=keep)
+    click.echo(f"demo finished in {time.monotonic() - started:.0f} s")
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("PYTHONUNBUFFERED", "1")
+    main()

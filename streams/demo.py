@@ -1,0 +1,57 @@
+"""``make demo``: the whole flow on this machine, started and stopped by itself."""
+
+from __future__ import annotations
+
+import shutil
+import time
+from pathlib import Path
+
+import click
+
+from streams.devstack import REPO, KafkaBroker, Worker, wait_consumed, worker_env
+from streams.read import WorkerReader
+from streams.reports import format_summary, summary
+from streams.settings import Settings
+from streams.simulate import SimConfig, simulate
+from streams.sim_publish import publish_simulation
+from streams.topics import TopicNames
+
+
+def run_demo(*, persons: int, days: int, seed: int, keep: bool, root: Path | None = None) -> dict:
+    root = root or REPO / "var" / "demo"
+    shutil.rmtree(root, ignore_errors=True)
+    root.mkdir(parents=True)
+    broker = KafkaBroker(root / "kafka")
+    t0 = time.monotonic()
+    bootstrap = broker.start()
+    click.echo(f"kafka      {bootstrap} (started in {time.monotonic() - t0:.1f} s)")
+    env = worker_env(bootstrap=bootstrap, data_dir=root / "data", app_id="parcours-demo")
+    settings = Settings(kafka_bootstrap=bootstrap, data_dir=root / "data", app_id="parcours-demo",
+                        web_port=int(env["PARCOURS_WEB_PORT"]), admin_token=env["PARCOURS_ADMIN_TOKEN"])
+    worker = Worker(env, root / "worker.log")
+    try:
+        t0 = time.monotonic()
+        worker.start()
+        click.echo(f"worker     http://127.0.0.1:{worker.port} (ready in {time.monotonic() - t0:.1f} s)")
+        t0 = time.monotonic()
+        sim = simulate(SimConfig(persons=persons, days=days, seed=seed, pepper=settings.pii_pepper.get_secret_value()))
+        click.echo(f"simulated  {persons} persons over {days} days: {len(sim.emitted)} records "
+                   f"in {time.monotonic() - t0:.1f} s")
+        t0 = time.monotonic()
+        publish_simulation(sim, settings, progress=True)
+        click.echo(f"published  in {time.monotonic() - t0:.1f} s")
+        names = TopicNames(prefix=settings.topic_prefix)
+        waited = wait_consumed(bootstrap, settings.app_id,
+                               [*names.all_raw, names.dead_letters, names.identity_links])
+        click.echo(f"consumed   everything {waited:.1f} s after publishing ended")
+        data = summary(WorkerReader(settings))
+        click.echo("")
+        click.echo(format_summary(data))
+        click.echo(f"\nground truth: {sim.truth.conversions} conversions, revenue {sim.truth.revenue:,.2f}")
+        return data
+    finally:
+        if not keep:
+            worker.stop()
+            broker.stop()
+        else:
+            click.echo(f"left running: worker pid {worker.proc.pid if worker.proc else '?'}, kafka in {root / 'kafka'}")

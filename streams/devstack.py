@@ -1,0 +1,144 @@
+"""A local stack for the demo, the tests and the benchmarks: the Maven-resolved Kafka broker
+(``deploy/kafka/kafka.sh``) and worker processes. Everything started here is stopped here, by pid."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from streams.errors import ParcoursError
+
+REPO = Path(__file__).resolve().parents[1]
+KAFKA_SCRIPT = Path(os.environ.get("PARCOURS_KAFKA_SCRIPT", REPO / "deploy" / "kafka" / "kafka.sh"))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class KafkaBroker:
+    state_dir: Path
+    bootstrap: str = ""
+
+    def start(self) -> str:
+        proc = subprocess.run(["bash", str(KAFKA_SCRIPT), "start", str(self.state_dir)],
+                              capture_output=True, text=True, timeout=600)
+        if proc.returncode != 0:
+            raise ParcoursError(f"Kafka did not start: {proc.stderr.strip()[-500:]}")
+        self.bootstrap = proc.stdout.strip().splitlines()[-1]
+        return self.bootstrap
+
+    def stop(self) -> None:
+        subprocess.run(["bash", str(KAFKA_SCRIPT), "stop", str(self.state_dir)], capture_output=True, timeout=120)
+
+    def kill(self) -> None:
+        """SIGKILL the broker (fault tests); ``start`` brings up a fresh one only if state is wiped."""
+        pid = int((self.state_dir / "broker.pid").read_text())
+        os.kill(pid, signal.SIGKILL)
+
+
+@dataclass
+class Worker:
+    """A ``parcours worker`` process with its own environment."""
+
+    env: dict[str, str]
+    log_path: Path
+    proc: subprocess.Popen[bytes] | None = None
+    _log: object = field(default=None, repr=False)
+
+    @property
+    def port(self) -> int:
+        return int(self.env["PARCOURS_WEB_PORT"])
+
+    def start(self, timeout: float = 120) -> None:
+        self._log = self.log_path.open("ab")
+        self.proc = subprocess.Popen([sys.executable, "-m", "streams.cli", "worker"], env=self.env,
+                                     stdout=self._log, stderr=subprocess.STDOUT, cwd=str(REPO))
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise ParcoursError(f"worker exited with {self.proc.returncode}; see {self.log_path}")
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/v1/health", timeout=1):
+                    return
+            except urllib.error.HTTPError:
+                return
+            except OSError:
+                time.sleep(0.3)
+        self.stop()
+        raise ParcoursError(f"worker did not answer within {timeout:.0f} s; see {self.log_path}")
+
+    def stop(self, timeout: float = 60) -> int | None:
+        if self.proc is None or self.proc.poll() is not None:
+            return self.proc.returncode if self.proc else None
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            return self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            return self.proc.wait()
+
+    def kill(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+
+def worker_env(*, bootstrap: str, data_dir: Path, app_id: str = "parcours", **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PARCOURS_")}
+    env.update({
+        "PARCOURS_KAFKA_BOOTSTRAP": bootstrap,
+        "PARCOURS_DATA_DIR": str(data_dir),
+        "PARCOURS_WEB_PORT": str(free_port()),
+        "PARCOURS_WEB_HOST": "127.0.0.1",
+        "PARCOURS_ADMIN_TOKEN": secrets.token_urlsafe(16),
+        "PARCOURS_APP_ID": app_id,
+        "PYTHONUNBUFFERED": "1",
+    })
+    env.update(extra)
+    return env
+
+
+def consumer_lag(bootstrap: str, group: str, topics: list[str]) -> int:
+    """Messages in ``topics`` not yet committed by ``group`` (uncommitted partitions count whole)."""
+    from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
+
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="parcours-lag")
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap, client_id="parcours-lag")
+    try:
+        tps = [TopicPartition(t, p) for t in topics for p in (consumer.partitions_for_topic(t) or ())]
+        ends = consumer.end_offsets(tps)
+        committed = admin.list_group_offsets({group: None}).get(group, {})
+        return sum(max(0, ends[tp] - (committed[tp].offset if tp in committed else 0)) for tp in tps)
+    finally:
+        consumer.close()
+        admin.close()
+
+
+def wait_consumed(bootstrap: str, group: str, topics: list[str], *, timeout: float = 600,
+                  settle: float = 2.0) -> float:
+    """Block until the group has committed everything in ``topics`` twice in a row."""
+    started = time.monotonic()
+    zero_since: float | None = None
+    while time.monotonic() - started < timeout:
+        lag = consumer_lag(bootstrap, group, topics)
+        if lag == 0:
+            zero_since = zero_since or time.monotonic()
+            if time.monotonic() - zero_since >= settle:
+                return time.monotonic() - started
+        else:
+            zero_since = None
+        time.sleep(0.5)
+    raise ParcoursError(f"still {lag} messages unconsumed after {timeout:.0f} s")

@@ -1,0 +1,143 @@
+"""The identity graph: union-find over identifiers, with the guards that keep it honest.
+
+Owned by exactly one writer (the identity stage on a one-partition topic), so merges never
+race. Person ids are canonical — the singleton id of the smallest identifier in the
+component — so the final map does not depend on the order links arrived in, and one or
+several upstream workers give the same map. On a merge only the members of the component
+whose id changes are re-mapped (new versions), never the events themselves.
+
+Guards (each refusal is a recorded decision, shown as an ingestion warning):
+- two components that each hold a *different verified* CRM id are never merged;
+- a merge that would give a person more than ``max_ids_per_type`` identifiers of one kind is refused;
+- shared devices and junk values never get here (``identifiers.extract`` refuses them).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+from streams.identity.identifiers import kind_of, singleton_person
+
+MERGED = "merged"
+ALREADY = "already_linked"
+REFUSED_CRM = "refused_crm_conflict"
+REFUSED_CAP = "refused_cap"
+
+
+@dataclass(slots=True)
+class Component:
+    members: set[str] = field(default_factory=set)
+    verified: set[str] = field(default_factory=set)
+    kinds: Counter[str] = field(default_factory=Counter)
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    a: str
+    b: str
+    decision: str
+    person_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Mapping:
+    identifier: str
+    person_id: str
+    verified: bool
+
+
+class IdentityGraph:
+    def __init__(self, *, max_ids_per_type: int = 10) -> None:
+        self._cap = max_ids_per_type
+        self._person: dict[str, str] = {}          # identifier → person id
+        self._comp: dict[str, Component] = {}      # person id → component
+        self._dirty: dict[str, Mapping] = {}
+
+    # --- reading ---
+    def person_of(self, identifier: str) -> str:
+        return self._person.get(identifier) or singleton_person(identifier)
+
+    def members(self, person_id: str) -> set[str]:
+        comp = self._comp.get(person_id)
+        return set(comp.members) if comp else set()
+
+    def __len__(self) -> int:
+        return len(self._comp)
+
+    # --- loading (restart) ---
+    def load(self, identifier: str, person_id: str, verified: bool) -> None:
+        self._person[identifier] = person_id
+        comp = self._comp.setdefault(person_id, Component())
+        if identifier not in comp.members:
+            comp.members.add(identifier)
+            comp.kinds[kind_of(identifier)] += 1
+        if verified:
+            comp.verified.add(identifier)
+
+    # --- writing ---
+    def _ensure(self, identifier: str, verified: bool) -> str:
+        pid = self._person.get(identifier)
+        if pid is None:
+            pid = singleton_person(identifier)
+            self._person[identifier] = pid
+            self._comp[pid] = Component({identifier}, {identifier} if verified else set(),
+                                        Counter({kind_of(identifier): 1}))
+            self._dirty[identifier] = Mapping(identifier, pid, verified)
+        elif verified and identifier not in self._comp[pid].verified:
+            self._comp[pid].verified.add(identifier)
+            self._dirty[identifier] = Mapping(identifier, pid, True)
+        return pid
+
+    def link(self, identifiers: list[str], verified_crm: str | None = None) -> list[Decision]:
+        """Link the identifiers of one event; return a decision per pair considered."""
+        if not identifiers:
+            return []
+        decisions = []
+        anchor = identifiers[0]
+        self._ensure(anchor, anchor == verified_crm)
+        for other in identifiers[1:]:
+            self._ensure(other, other == verified_crm)
+            decisions.append(self._union(anchor, other))
+        return decisions
+
+    def _union(self, a: str, b: str) -> Decision:
+        pa, pb = self._person[a], self._person[b]
+        if pa == pb:
+            return Decision(a, b, ALREADY, pa)
+        ca, cb = self._comp[pa], self._comp[pb]
+        if ca.verified and cb.verified and ca.verified != cb.verified:
+            return Decision(a, b, REFUSED_CRM, pa)
+        merged_kinds = ca.kinds + cb.kinds
+        if any(n > self._cap for n in merged_kinds.values()):
+            return Decision(a, b, REFUSED_CAP, pa)
+        survivor = min(pa, pb, key=lambda p: min(self._comp[p].members))
+        winner_id = singleton_person(min(min(ca.members), min(cb.members)))
+        # The canonical id is the smallest member's; keep the component that already holds it.
+        keep, gone = (pa, pb) if survivor == pa else (pb, pa)
+        ck, cg = self._comp[keep], self._comp.pop(gone)
+        ck.members |= cg.members
+        ck.verified |= cg.verified
+        ck.kinds = merged_kinds
+        if keep != winner_id:  # cannot happen: ids are the singleton of the smallest member
+            raise AssertionError("identity graph: canonical id invariant broken")
+        for ident in cg.members:
+            self._person[ident] = keep
+            self._dirty[ident] = Mapping(ident, keep, ident in ck.verified)
+        return Decision(a, b, MERGED, keep)
+
+    def drain(self) -> list[Mapping]:
+        """Mappings changed since the last drain (to be written with a new version)."""
+        out = list(self._dirty.values())
+        self._dirty.clear()
+        return out
+
+    def forget(self, person_id: str) -> set[str]:
+        """Remove a person (erasure). Returns the identifiers it held."""
+        comp = self._comp.pop(person_id, None)
+        if comp is None:
+            return set()
+        for ident in comp.members:
+            self._person.pop(ident, None)
+            self._dirty.pop(ident, None)
+        return comp.members

@@ -1,0 +1,44 @@
+"""Event time from the producer's clocks and ours.
+
+Producers' clocks drift. When an event carries ``sent_at`` (producer clock, at send) and we
+know ``received_at`` (our clock, at arrival), the difference estimates the producer's skew
+plus transit; we shift ``occurred_at`` by it when it exceeds ``max_skew`` (transit is
+small next to the skews worth correcting). The result never lies after ``received_at``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from schemas.events import Reason, Rejection
+
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class EventTime:
+    value: datetime   # UTC
+    late: bool        # arrived after the lateness allowance: stored, flagged
+
+
+def derive(
+    occurred_at: datetime,
+    sent_at: datetime | None,
+    received_at: datetime,
+    *,
+    max_skew: timedelta,
+    future_tolerance: timedelta,
+    late_allowance: timedelta,
+) -> EventTime:
+    t = occurred_at
+    if sent_at is not None:
+        skew = received_at - sent_at
+        if abs(skew) > max_skew:
+            t = occurred_at + skew
+    if t - received_at > future_tolerance:
+        raise Rejection(Reason.IMPLAUSIBLE_TIME, f"occurred_at: {occurred_at.isoformat()} is in the future")
+    if t < EARLIEST:
+        raise Rejection(Reason.IMPLAUSIBLE_TIME, f"occurred_at: {occurred_at.isoformat()} is before {EARLIEST.date()}")
+    t = min(t, received_at)
+    return EventTime(t.astimezone(UTC), received_at - t > late_allowance)

@@ -1,0 +1,174 @@
+"""Normalize a batch of raw payloads: validate → event time → dedupe → rows, links, dead letters.
+
+Pure and synchronous: the Faust agent feeds it batches and stores what it returns, so the
+same code is unit-tested, benchmarked and run in the stream. Bad input is a value
+(a ``DeadLetter``), never an exception that stops the flow.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import orjson
+
+from schemas.events import Envelope, Reason, Rejection, parse_event
+from streams.identity.identifiers import extract
+from streams.ingest.dedupe import DedupeWindow, Seen
+from streams.ingest.eventtime import derive
+from streams.ingest.pii import junk_hashes
+from streams.journeys.taxonomy import Taxonomy
+from streams.settings import Settings
+
+
+@dataclass(frozen=True, slots=True)
+class RawItem:
+    payload: bytes
+    source: str            # where it came from, unique per input: "raw.web/2/1234" or "collector/<uuid>/3"
+    received_at: datetime  # our clock: collector arrival, or the Kafka record timestamp
+
+
+@dataclass(frozen=True, slots=True)
+class DeadLetter:
+    dl_id: str
+    reason: str
+    detail: str
+    source: str
+    event_id: str
+    payload: bytes
+    received_at: datetime
+
+    def row(self) -> dict[str, Any]:
+        return {"dl_id": self.dl_id, "reason": self.reason, "detail": self.detail, "source": self.source,
+                "event_id": self.event_id, "payload": self.payload.decode("utf-8", "replace"),
+                "received_at": self.received_at.astimezone(UTC)}
+
+    def message(self) -> bytes:
+        """Dead-letter topic value; the payload travels as latin-1 text so any bytes round-trip."""
+        return orjson.dumps({"dl_id": self.dl_id, "reason": self.reason, "detail": self.detail,
+                             "source": self.source, "event_id": self.event_id,
+                             "payload": self.payload.decode("latin-1"),
+                             "received_at": self.received_at.isoformat()})
+
+    @classmethod
+    def from_message(cls, raw: bytes) -> DeadLetter:
+        d = orjson.loads(raw)
+        return cls(dl_id=d["dl_id"], reason=d["reason"], detail=d["detail"], source=d["source"],
+                   event_id=d["event_id"], payload=d["payload"].encode("latin-1"),
+                   received_at=datetime.fromisoformat(d["received_at"]))
+
+
+@dataclass(slots=True)
+class Normalized:
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    dead: list[DeadLetter] = field(default_factory=list)
+    links: list[dict[str, Any]] = field(default_factory=list)
+    duplicates: int = 0
+
+
+def _event_id_hint(payload: bytes) -> str:
+    try:
+        obj = orjson.loads(payload)
+        v = obj.get("event_id") if isinstance(obj, dict) else None
+        return str(v)[:64] if v is not None else ""
+    except orjson.JSONDecodeError:
+        return ""
+
+
+def _prop(props: Any, name: str, default: Any = "") -> Any:
+    v = getattr(props, name, None)
+    return default if v is None else v
+
+
+class Normalizer:
+    def __init__(self, settings: Settings, taxonomy: Taxonomy | None = None) -> None:
+        self._s = settings
+        self._tax = taxonomy or Taxonomy(conversion_types=frozenset(settings.conversion_types))
+        self._window = DedupeWindow(settings.dedupe_window)
+        self._junk = junk_hashes(settings.pii_pepper.get_secret_value())
+        self._max_skew = timedelta(seconds=settings.max_skew_s)
+        self._future = timedelta(seconds=settings.future_tolerance_s)
+        self._late = timedelta(seconds=settings.late_allowance_s)
+
+    def normalize(self, items: Iterable[RawItem]) -> Normalized:
+        out = Normalized()
+        now = datetime.now(UTC)
+        for item in items:
+            try:
+                event = parse_event(item.payload)
+                received = event.received_at or item.received_at
+                et = derive(event.occurred_at, event.sent_at, received, max_skew=self._max_skew,
+                            future_tolerance=self._future, late_allowance=self._late)
+                body = event.model_dump_json(exclude={"received_at", "sent_at"}).encode()
+                seen = self._window.check(event.event_id.bytes, zlib.crc32(body))
+                if seen is Seen.DUPLICATE:
+                    out.duplicates += 1
+                    continue
+                if seen is Seen.CONFLICT:
+                    raise Rejection(Reason.CONFLICTING_DUPLICATE,
+                                    f"event_id: {event.event_id} was already used by a different event")
+            except Rejection as rej:
+                out.dead.append(DeadLetter(dl_id=item.source, reason=rej.reason.value, detail=rej.detail,
+                                           source=item.source, event_id=_event_id_hint(item.payload),
+                                           payload=item.payload, received_at=item.received_at))
+                continue
+            self._emit(event, received, et.value, et.late, now, out)
+        return out
+
+    def _emit(self, e: Envelope, received: datetime, event_time: datetime, late: bool,
+              now: datetime, out: Normalized) -> None:
+        ids = e.identities
+        consent = e.consent.analytics
+        # Without analytics consent the event is kept for aggregates only: no identifiers.
+        ex = extract(e, junk_hashes=self._junk) if consent else None
+        identifiers = ex.identifiers if ex else ()
+        props = getattr(e, "properties", None)
+        ctx = e.context
+        is_conv = self._tax.is_conversion(e)
+        row = {
+            "event_id": str(e.event_id), "type": e.type, "channel": e.channel,
+            "schema_version": e.schema_version,
+            "occurred_at": e.occurred_at.astimezone(UTC),
+            "sent_at": e.sent_at.astimezone(UTC) if e.sent_at else None,
+            "received_at": received.astimezone(UTC), "event_time": event_time, "late": int(late),
+            "primary_identifier": identifiers[0] if identifiers else "",
+            "identifiers": list(identifiers),
+            "anonymous_id": (ids.anonymous_id or "") if consent else "",
+            "user_id": (ids.user_id or "") if consent else "",
+            "email_hash": (ids.email_hash or "") if consent else "",
+            "phone_hash": (ids.phone_hash or "") if consent else "",
+            "social_network": ids.social.network if ids.social and consent else "",
+            "social_handle": ids.social.handle if ids.social and consent else "",
+            "device_id": (ids.device_id or "") if consent else "",
+            "device_kind": ctx.device_kind or "",
+            "loyalty_id": (ids.loyalty_id or "") if consent else "",
+            "consent_analytics": int(consent),
+            "touch_channel": self._tax.classify(e), "is_conversion": int(is_conv),
+            "revenue": float(_prop(props, "revenue", 0.0)), "cost": float(_prop(props, "cost", 0.0))
+            + float(_prop(props, "spend", 0.0)),
+            "currency": _prop(props, "currency"), "order_id": _prop(props, "order_id"),
+            "store_id": ctx.store_id or "", "fitting_room_id": ctx.fitting_room_id or "",
+            "session_id": _prop(props, "session_id"), "sku": _prop(props, "sku"),
+            "skus": list(_prop(props, "skus", [])),
+            "post_id": _prop(props, "post_id"),
+            "reply_to_id": _prop(props, "reply_to_id") or _prop(props, "question_id"),
+            "network": _prop(props, "network"),
+            "spot_id": _prop(props, "spot_id") or (ctx.tv_spot_id or ""),
+            "tv_channel": _prop(props, "tv_channel"),
+            "tv_programme": _prop(props, "programme") or (ctx.tv_programme or ""),
+            "utm_source": ctx.utm_source or "", "utm_medium": ctx.utm_medium or "",
+            "utm_campaign": ctx.utm_campaign or _prop(props, "campaign"),
+            "properties": props.model_dump_json() if hasattr(props, "model_dump_json") else orjson.dumps(
+                props or {}).decode(),
+            "ingested_at": now,
+        }
+        out.rows.append(row)
+        if ex and (len(identifiers) > 1 or ex.refused or is_conv):
+            out.links.append({
+                "event_id": row["event_id"], "identifiers": list(identifiers),
+                "refused": [list(r) for r in ex.refused], "verified_crm": ex.verified_crm,
+                "event_time": event_time.isoformat(), "conversion": is_conv,
+            })

@@ -1,0 +1,47 @@
+"""Read touchpoints and conversions from ClickHouse, stitched to persons, as timelines."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+
+from streams.journeys.build import PersonTimeline, group_rows
+from streams.store.backend import Backend
+
+_COLUMNS = "person_id, toString(event_id) AS event_id, event_time, touch_channel, is_conversion, type, revenue"
+
+
+def timelines_for_identifiers(
+    backend: Backend, person_of: dict[str, str], *, since: datetime
+) -> list[PersonTimeline]:
+    """Events of the given identifiers (primary identifier → person, from the live graph)."""
+    if not person_of:
+        return []
+    rows = backend.query(
+        "SELECT primary_identifier, toString(event_id) AS event_id, event_time, touch_channel, is_conversion, "
+        "type, revenue FROM events_dedup WHERE primary_identifier IN {ids:Array(String)} "
+        "AND event_time >= {since:DateTime64(3, 'UTC')} AND (touch_channel != '' OR is_conversion = 1)",
+        {"ids": list(person_of), "since": _ch(since)},
+    )
+    for r in rows:
+        r["person_id"] = person_of[r.pop("primary_identifier")]
+    return group_rows(rows)
+
+
+def timelines_between(
+    backend: Backend, start: datetime, end: datetime, *, lookback: timedelta, persons: Sequence[str] = ()
+) -> list[PersonTimeline]:
+    """All persons' touchpoints and conversions from ``start - lookback`` to ``end``, stitched
+    through the current identity map (so late merges are reflected)."""
+    where = "" if not persons else " AND person_id IN {persons:Array(String)}"
+    rows = backend.query(
+        f"SELECT {_COLUMNS} FROM events_stitched WHERE person_id != '' "
+        "AND event_time >= {lo:DateTime64(3, 'UTC')} AND event_time < {hi:DateTime64(3, 'UTC')} "
+        f"AND (touch_channel != '' OR is_conversion = 1){where}",
+        {"lo": _ch(start - lookback), "hi": _ch(end), "persons": list(persons)},
+    )
+    return group_rows(rows)
+
+
+def _ch(t: datetime) -> str:
+    return t.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]

@@ -1,0 +1,86 @@
+"""The channel taxonomy: event → touchpoint channel (or none).
+
+Channels are slash paths whose first segment is the family (web, social, tv, store, direct),
+e.g. ``web/paid-search``, ``social/instagram/organic``, ``tv/second-screen``,
+``store/fitting-room``. Users override per event type, per UTM medium, and name their own
+site hosts (navigation within the site is not a new touchpoint).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from urllib.parse import urlparse
+
+from schemas.events import Envelope
+
+SEARCH_ENGINES = ("google.", "bing.", "duckduckgo.", "yahoo.", "ecosia.", "qwant.", "baidu.")
+SOCIAL_HOSTS = {"facebook.com": "facebook", "instagram.com": "instagram", "tiktok.com": "tiktok",
+                "t.co": "x", "x.com": "x", "youtube.com": "youtube", "pinterest.com": "pinterest",
+                "linkedin.com": "linkedin"}
+DEFAULT_MEDIUMS = {
+    "cpc": "web/paid-search", "ppc": "web/paid-search", "paid_search": "web/paid-search",
+    "email": "web/email", "newsletter": "web/email",
+    "display": "web/display", "affiliate": "web/affiliate",
+    "paid_social": "social/{network}/paid", "social": "social/{network}/organic",
+    "tv": "tv/second-screen", "qr": "tv/second-screen",
+}
+# Event types that are touchpoints whatever their context.
+DEFAULT_TYPES = {
+    "like": "social/{network}/organic", "comment": "social/{network}/organic",
+    "share": "social/{network}/organic", "mention": "social/{network}/organic",
+    "follow": "social/{network}/organic", "question": "social/{network}/organic",
+    "second_screen_checkin": "tv/second-screen", "qr_scan": "tv/second-screen",
+    "synced_interaction": "tv/second-screen",
+    "store_visit": "store/visit", "fitting_room_entered": "store/fitting-room",
+    "look_shared": "store/fitting-room",
+}
+
+
+@dataclass(frozen=True, kw_only=True)
+class Taxonomy:
+    site_hosts: tuple[str, ...] = ("shop.example.com",)
+    by_type: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_TYPES))
+    by_medium: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_MEDIUMS))
+    conversion_types: frozenset[str] = frozenset({"order_completed", "pos_purchase", "signup"})
+
+    def is_conversion(self, event: Envelope) -> bool:
+        return event.type in self.conversion_types
+
+    def classify(self, event: Envelope) -> str:
+        """The touchpoint channel of an event, or '' when it is not a touchpoint."""
+        if event.type in self.conversion_types:
+            return ""
+        network = _network(event)
+        if event.type in self.by_type:
+            return self.by_type[event.type].format(network=network or "other")
+        if event.type != "page_view":
+            return ""
+        ctx = event.context
+        if ctx.utm_medium:
+            template = self.by_medium.get(ctx.utm_medium.lower())
+            if template:
+                return template.format(network=(ctx.utm_source or network or "other").lower())
+            return "web/other-campaign"
+        host = (urlparse(ctx.referrer).hostname or "") if ctx.referrer else ""
+        if not host:
+            return "direct"
+        if any(host == h or host.endswith("." + h) for h in self.site_hosts):
+            return ""  # navigation inside the site: same visit, not a new touch
+        if any(e in host for e in SEARCH_ENGINES):
+            return "web/organic-search"
+        for social_host, net in SOCIAL_HOSTS.items():
+            if host == social_host or host.endswith("." + social_host):
+                return f"social/{net}/organic"
+        return "web/referral"
+
+
+def _network(event: Envelope) -> str:
+    props = getattr(event, "properties", None)
+    net = getattr(props, "network", None)
+    if net:
+        return str(net)
+    return event.identities.social.network if event.identities.social else ""
+
+
+def family(channel: str) -> str:
+    return channel.split("/", 1)[0]

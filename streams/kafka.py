@@ -1,0 +1,61 @@
+"""Kafka clients configured from settings: admin (topic creation), producer kwargs, Faust credentials."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from streams.settings import Settings
+from streams.topics import TopicNames
+
+
+def kafka_python_kwargs(settings: Settings) -> dict[str, Any]:
+    kw: dict[str, Any] = {"bootstrap_servers": settings.kafka_bootstrap.split(","),
+                          "security_protocol": settings.kafka_security_protocol}
+    if settings.kafka_sasl_mechanism:
+        kw["sasl_mechanism"] = settings.kafka_sasl_mechanism
+        kw["sasl_plain_username"] = settings.kafka_sasl_username
+        kw["sasl_plain_password"] = (settings.kafka_sasl_password.get_secret_value()
+                                     if settings.kafka_sasl_password else None)
+    if settings.kafka_ssl_cafile:
+        kw["ssl_cafile"] = str(settings.kafka_ssl_cafile)
+    return kw
+
+
+def faust_credentials(settings: Settings) -> Any:
+    import ssl
+
+    import faust
+
+    ctx = None
+    if settings.kafka_security_protocol in ("SSL", "SASL_SSL"):
+        ctx = ssl.create_default_context(cafile=str(settings.kafka_ssl_cafile) if settings.kafka_ssl_cafile else None)
+    if settings.kafka_sasl_mechanism:
+        password = settings.kafka_sasl_password.get_secret_value() if settings.kafka_sasl_password else ""
+        return faust.SASLCredentials(username=settings.kafka_sasl_username or "", password=password,
+                                     ssl_context=ctx, mechanism=settings.kafka_sasl_mechanism)
+    if ctx is not None:
+        return faust.SSLCredentials(ctx)
+    return None
+
+
+def ensure_topics(settings: Settings) -> list[str]:
+    """Create Parcours's topics if missing (idempotent). Returns the names created."""
+    from kafka.admin import KafkaAdminClient, NewTopic
+    from kafka.errors import TopicAlreadyExistsError
+
+    names = TopicNames(prefix=settings.topic_prefix)
+    wanted = {t: settings.topic_partitions for t in names.all_raw}
+    wanted[names.dead_letters] = settings.topic_partitions
+    wanted[names.identity_links] = 1  # single writer of the identity map
+    admin = KafkaAdminClient(client_id="parcours-admin", **kafka_python_kwargs(settings))
+    try:
+        existing = set(admin.list_topics())
+        todo = [NewTopic(t, n, settings.topic_replication) for t, n in wanted.items() if t not in existing]
+        if todo:
+            try:
+                admin.create_topics(todo)
+            except TopicAlreadyExistsError:
+                pass
+        return [t.name for t in todo]
+    finally:
+        admin.close()

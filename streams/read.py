@@ -1,0 +1,74 @@
+"""Reading the store from outside the worker.
+
+chDB allows one process per data path, and the worker owns it while it runs. A reader asks
+the worker's ``/v1/sql`` endpoint when a worker answers; otherwise it opens the store itself.
+With a ClickHouse server (``PARCOURS_CLICKHOUSE_URL``) it always connects directly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import orjson
+
+from streams.errors import QueryError, StoreUnavailable
+from streams.settings import Settings
+from streams.store.backend import Backend, Row, open_backend
+
+
+class WorkerReader:
+    """Read-only Backend over the worker's HTTP endpoint."""
+
+    name = "worker"
+
+    def __init__(self, settings: Settings) -> None:
+        self._url = f"http://{settings.web_host}:{settings.web_port}/v1/sql"
+        self._token = settings.admin_token.get_secret_value() if settings.admin_token else ""
+
+    def query(self, sql: str, params: Mapping[str, Any] | None = None) -> list[Row]:
+        import urllib.error
+        import urllib.request
+
+        req = urllib.request.Request(self._url, data=orjson.dumps({"sql": sql, "params": dict(params or {})}),
+                                     headers={"Authorization": f"Bearer {self._token}",
+                                              "Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(req, timeout=60) as resp:
+                return list(orjson.loads(resp.read())["rows"])
+        except urllib.error.HTTPError as err:
+            raise QueryError(orjson.loads(err.read()).get("message", str(err))) from err
+        except OSError as err:
+            raise StoreUnavailable(f"worker not reachable at {self._url}: {err}") from err
+
+    def execute(self, sql: str, params: Mapping[str, Any] | None = None) -> None:
+        raise QueryError("the worker's endpoint is read-only; stop the worker to write to chDB")
+
+    def insert(self, table: str, rows: Any) -> None:
+        self.execute("")
+
+    def close(self) -> None:
+        return None
+
+
+import urllib.error  # noqa: E402
+
+
+def worker_running(settings: Settings) -> bool:
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(f"http://{settings.web_host}:{settings.web_port}/v1/health", timeout=2):
+            return True
+    except urllib.error.HTTPError:
+        return True  # it answered (503 = degraded, still running)
+    except OSError:
+        return False
+
+
+def open_reader(settings: Settings) -> Backend:
+    if settings.embedded and worker_running(settings):
+        if not settings.admin_token:
+            raise StoreUnavailable("a worker owns the embedded store; set PARCOURS_ADMIN_TOKEN to read through it")
+        return WorkerReader(settings)
+    return open_backend(settings)

@@ -1,0 +1,86 @@
+"""What the worker's stages share at run time: the store, health, and the rule that a
+batch is either fully stored or the process dies (so Kafka offsets are never acknowledged
+for rows that were not written)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from streams.errors import TransientError
+
+log = logging.getLogger("parcours")
+T = TypeVar("T")
+
+EXIT_TERMINAL = 70  # EX_SOFTWARE: a batch could not be stored; offsets stay uncommitted
+
+
+@dataclass
+class Health:
+    started: float = field(default_factory=time.time)
+    store_ok: bool = True
+    store_error: str = ""
+    outages: int = 0
+    last_batch_at: float = 0.0
+    counters: dict[str, int] = field(default_factory=dict)
+
+    def count(self, name: str, n: int = 1) -> None:
+        self.counters[name] = self.counters.get(name, 0) + n
+
+    def snapshot(self) -> dict[str, Any]:
+        return {"status": "ok" if self.store_ok else "degraded", "store_ok": self.store_ok,
+                "store_error": self.store_error, "store_outages": self.outages,
+                "uptime_s": round(time.time() - self.started, 1), "last_batch_at": self.last_batch_at,
+                "counters": dict(self.counters)}
+
+
+HEALTH = Health()
+
+
+async def with_retry(fn: Callable[..., T], *args: Any, what: str, max_delay: float = 10.0) -> T:
+    """Run a blocking store call off the event loop, retrying transient failures forever
+    with capped exponential backoff. The caller has not acknowledged anything yet."""
+    delay = 0.2
+    while True:
+        try:
+            result = await asyncio.to_thread(fn, *args)
+        except TransientError as err:
+            if HEALTH.store_ok:
+                HEALTH.outages += 1
+            HEALTH.store_ok, HEALTH.store_error = False, str(err)[:300]
+            log.warning("%s failed (%s); retrying in %.1fs", what, err, delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, max_delay)
+            continue
+        if not HEALTH.store_ok:
+            log.warning("%s recovered after the outage", what)
+        HEALTH.store_ok, HEALTH.store_error = True, ""
+        return result
+
+
+async def complete_or_die(batch: Awaitable[Any], what: str) -> None:
+    """Finish ``batch`` even if the agent is cancelled (shutdown); die on any other failure.
+
+    Faust acknowledges a taken batch when the agent moves on or stops. Letting the batch
+    finish before that, or exiting without acknowledging, keeps at-least-once delivery.
+    """
+    task = asyncio.ensure_future(batch)
+    try:
+        await asyncio.shield(task)
+    except asyncio.CancelledError:
+        try:
+            await task
+        except BaseException:  # noqa: BLE001 — any failure here must not ack
+            log.critical("%s failed during shutdown; exiting without acknowledging", what)
+            os._exit(EXIT_TERMINAL)
+        raise
+    except BaseException:  # noqa: BLE001
+        log.critical("%s failed; exiting without acknowledging its offsets", what, exc_info=True)
+        logging.shutdown()
+        os._exit(EXIT_TERMINAL)
+    HEALTH.last_batch_at = time.time()

@@ -1,0 +1,99 @@
+"""Settings, from the environment (prefix ``PARCOURS_``) or a ``.env`` file. Frozen once read.
+
+Secrets are ``SecretStr``: they never appear in reprs or logs. Each can also come from a
+file: set ``PARCOURS_<NAME>_FILE`` to a path (Docker/Kubernetes secrets).
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_TAXONOMY_CONVERSIONS = ("order_completed", "pos_purchase", "signup")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="PARCOURS_", env_file=".env", extra="ignore", frozen=True, env_nested_delimiter="__"
+    )
+
+    # --- Kafka ---
+    kafka_bootstrap: str = Field("127.0.0.1:9092", description="bootstrap servers, comma-separated")
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    kafka_sasl_mechanism: str | None = Field(None, description="PLAIN, SCRAM-SHA-256, SCRAM-SHA-512")
+    kafka_sasl_username: str | None = None
+    kafka_sasl_password: SecretStr | None = None
+    kafka_ssl_cafile: Path | None = None
+    topic_prefix: str = Field("parcours", description="prefix of every topic name")
+    topic_partitions: int = Field(4, ge=1, description="partitions of raw topics (the unit of parallelism)")
+    topic_replication: int = Field(1, ge=1, description="replication factor of topics Parcours creates")
+
+    # --- Worker ---
+    app_id: str = Field("parcours", description="Faust app id = consumer group")
+    data_dir: Path = Field(Path("var"), description="local state: chDB data, Faust tables")
+    web_port: int = Field(6066, description="worker HTTP port: collector, health, read endpoints")
+    web_host: str = Field("127.0.0.1", description="bind address of the worker's HTTP server")
+    batch_size: int = Field(2000, ge=1, description="events per storage batch")
+    batch_within_s: float = Field(0.5, gt=0, description="longest wait to fill a batch")
+    dedupe_window: int = Field(1_000_000, ge=1000, description="event_ids remembered per worker for stream dedup")
+    late_allowance_s: int = Field(3 * 86400, ge=0, description="events older than this on arrival are stored flagged late")
+    future_tolerance_s: int = Field(300, ge=0, description="event times further ahead of arrival than this are refused")
+    max_skew_s: int = Field(10, ge=0, description="producer clock skew below this is left uncorrected")
+
+    # --- ClickHouse ---
+    clickhouse_url: SecretStr | None = Field(
+        None, description="clickhouse://user:pass@host:9000/db — unset means embedded chDB under data_dir"
+    )
+    clickhouse_secure: bool = False
+    clickhouse_ca_certs: Path | None = None
+    retention_days: int | None = Field(None, ge=1, description="TTL of raw events; unset keeps them")
+
+    # --- Edge: collector and publisher ---
+    write_keys: dict[str, SecretStr] = Field(
+        default_factory=dict, description='per-source write keys, JSON: {"web": "...", "store-paris": "..."}'
+    )
+    collector_max_body: int = Field(1_000_000, ge=1024, description="largest collector request body, bytes")
+    collector_max_batch: int = Field(500, ge=1, description="most events in one collector request")
+    collector_rate_per_s: float = Field(200.0, gt=0, description="requests per second per write key")
+    admin_token: SecretStr | None = Field(
+        None, description="bearer token for the worker's read endpoint /v1/sql; unset disables it"
+    )
+    pii_pepper: SecretStr = Field(
+        SecretStr("parcours-dev-pepper"), description="secret mixed into e-mail and phone hashes"
+    )
+
+    # --- Identity and journeys ---
+    max_ids_per_type: int = Field(10, ge=1, description="cap on identifiers of one kind per person")
+    lookback_days: int = Field(30, ge=1, description="attribution lookback window")
+    conversion_types: tuple[str, ...] = DEFAULT_TAXONOMY_CONVERSIONS
+    half_life_days: float = Field(7.0, gt=0, description="time-decay half-life")
+    live_models: tuple[str, ...] = ("first_touch", "last_touch", "last_non_direct", "linear", "position_based", "time_decay")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _secret_files(cls, data: Any) -> Any:
+        # PARCOURS_X_FILE=/run/secrets/x → X read from that file.
+        if isinstance(data, dict):
+            for key, val in os.environ.items():
+                if key.startswith("PARCOURS_") and key.endswith("_FILE"):
+                    name = key[len("PARCOURS_"):-len("_FILE")].lower()
+                    data.setdefault(name, Path(val).read_text().strip())
+        return data
+
+    @property
+    def embedded(self) -> bool:
+        return self.clickhouse_url is None
+
+    @property
+    def chdb_path(self) -> Path:
+        return self.data_dir / "chdb"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

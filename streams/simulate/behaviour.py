@@ -1,0 +1,375 @@
+"""Cross-channel behaviour over days, with common random numbers so that switching one
+channel off changes only that channel's touches and what they caused.
+
+Each person draws its activities per channel from its own random stream per channel, and
+its consideration moments (when it might buy) from another. At each moment the chance to
+buy is ``base_rate × Π(1 + lift[c])`` over the person's touches in the last 30 days; the
+same uniform draw decides it in every counterfactual run. A channel's true incremental
+conversions are the difference between the full run and the run without it.
+"""
+
+from __future__ import annotations
+
+import random
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import orjson
+
+from streams.simulate.population import NETWORKS, STORES, Person, make_person
+from streams.simulate.truth import GroundTruth
+
+# Activity channels, their daily probability (before a person's affinity) and true lift.
+DAILY = {"paid_search": 0.05, "email": 0.06, "organic": 0.07, "direct": 0.06, "social": 0.10,
+         "tv": 0.06, "store_visit": 0.04, "fitting_room": 0.03}
+LIFT = {"paid_search": 0.9, "email": 0.5, "organic": 0.3, "direct": 0.05, "social": 0.35,
+        "tv": 0.6, "store_visit": 0.4, "fitting_room": 1.4}
+WINDOW = timedelta(days=30)
+SITE = "https://shop.example.com"
+SPOTS_PER_DAY = 6
+TV_CHANNELS = (("tf1", "Le 20h"), ("m6", "Top Chef"), ("france2", "Météo"))
+
+
+@dataclass(frozen=True)
+class SimConfig:
+    persons: int = 2000
+    days: int = 7
+    seed: int = 42
+    end: datetime = field(default_factory=lambda: datetime.now(UTC).replace(second=0, microsecond=0))
+    invalid_share: float = 0.01
+    duplicate_share: float = 0.01
+    late_share: float = 0.002
+    pepper: str = "parcours-dev-pepper"
+    disabled: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True, slots=True)
+class Emitted:
+    channel: str          # raw topic family
+    value: bytes
+    timestamp_ms: int     # arrival (Kafka record time)
+    valid: bool
+    event_id: str
+
+
+@dataclass
+class Simulation:
+    config: SimConfig
+    truth: GroundTruth
+    emitted: list[Emitted]
+
+    @property
+    def valid_ids(self) -> set[str]:
+        return {e.event_id for e in self.emitted if e.valid}
+
+    def jsonl(self) -> Iterator[bytes]:
+        for e in self.emitted:
+            yield orjson.dumps({"channel": e.channel, "timestamp_ms": e.timestamp_ms,
+                                "value": e.value.decode("latin-1")})
+
+
+class _Builder:
+    def __init__(self, cfg: SimConfig) -> None:
+        self.cfg = cfg
+        self.out: list[Emitted] = []
+        self.truth = GroundTruth(seed=cfg.seed, persons=cfg.persons, channel_lift=dict(LIFT))
+        self.start = cfg.end - timedelta(days=cfg.days)
+        self.rng = random.Random(f"{cfg.seed}:global")
+
+    # --- emitting ---
+    def emit(self, etype: str, channel: str, at: datetime, *, ids: dict[str, Any] | None = None,
+             ctx: dict[str, Any] | None = None, props: dict[str, Any] | None = None,
+             person: Person | None = None, rng: random.Random | None = None) -> str:
+        r = rng or self.rng
+        eid = str(uuid.UUID(int=r.getrandbits(128), version=4))
+        if at > self.cfg.end:
+            return eid  # happens after the simulated period: not emitted (the draw keeps streams aligned)
+        delay = timedelta(milliseconds=r.randrange(50, 1500))
+        arrival = at + delay
+        if channel == "store" and r.random() < self.cfg.late_share:
+            arrival = at + timedelta(days=4)  # a device that synced days later: stored, flagged late
+        arrival = min(arrival, self.cfg.end)
+        ev: dict[str, Any] = {"event_id": eid, "type": etype, "channel": channel,
+                              "occurred_at": at.isoformat(), "sent_at": (arrival - timedelta(milliseconds=30)).isoformat()}
+        if ids:
+            ev["identities"] = ids
+            if person is not None:
+                for kind, val in _flat_ids(ids):
+                    self.truth.identifier_person[f"{kind}:{val}"] = person.index
+        if ctx:
+            ev["context"] = ctx
+        if props is not None:
+            ev["properties"] = props
+        value = orjson.dumps(ev)
+        ts = int(arrival.timestamp() * 1000)
+        self.out.append(Emitted(channel, value, ts, True, eid))
+        if r.random() < self.cfg.duplicate_share:
+            self.out.append(Emitted(channel, value, ts + 500, True, eid))  # a retry: same bytes, same id
+        return eid
+
+
+def _flat_ids(ids: dict[str, Any]) -> Iterator[tuple[str, str]]:
+    names = {"user_id": "crm", "loyalty_id": "loyalty", "email_hash": "email", "phone_hash": "phone",
+             "device_id": "device", "anonymous_id": "anon"}
+    for k, v in ids.items():
+        if k in names and v:
+            yield names[k], v
+        elif k == "social" and v:
+            yield "social", f"{v['network']}:{v['handle'].lower()}"
+
+
+def _brand_events(b: _Builder) -> list[tuple[datetime, str, str, str]]:
+    """TV spots and brand posts; returns spots as (time, spot_id, tv_channel, programme)."""
+    spots = []
+    r = random.Random(f"{b.cfg.seed}:brand")
+    for day in range(b.cfg.days):
+        for k in range(SPOTS_PER_DAY):
+            at = b.start + timedelta(days=day, hours=r.choice((12, 13, 19, 20, 21, 22)), minutes=r.randrange(60))
+            tv_channel, programme = r.choice(TV_CHANNELS)
+            spot = f"spot-{day:02d}-{k}"
+            b.emit("spot_aired", "tv", at, props={"spot_id": spot, "tv_channel": tv_channel, "programme": programme,
+                                                  "cost": round(r.uniform(5000, 40000), 2), "currency": "EUR",
+                                                  "duration_s": 30}, rng=r)
+            spots.append((at, spot, tv_channel, programme))
+        for k in range(3):
+            at = b.start + timedelta(days=day, hours=r.randrange(8, 21), minutes=r.randrange(60))
+            net = r.choice(NETWORKS)
+            paid = r.random() < 0.4
+            b.emit("post_published", "social", at, props={
+                "post_id": f"post-{day:02d}-{k}", "network": net, "text": "New collection", "paid": paid,
+                **({"spend": round(r.uniform(200, 3000), 2), "currency": "EUR", "campaign": "autumn"} if paid else {})},
+                rng=r)
+    return spots
+
+
+def _web_session(b: _Builder, p: Person, at: datetime, r: random.Random, source: str) -> None:
+    cookie = p.phone_cookie if (p.desktop_cookie is None or r.random() < 0.5) else p.desktop_cookie
+    kind = "phone" if cookie == p.phone_cookie else "desktop"
+    ids: dict[str, Any] = {"anonymous_id": cookie}
+    ctx: dict[str, Any] = {"device_kind": kind, "page_url": f"{SITE}/"}
+    if source == "paid_search":
+        ctx.update(utm_source="google", utm_medium="cpc", utm_campaign="brand-search", referrer="https://www.google.com/")
+    elif source == "email":
+        ctx.update(utm_source="newsletter", utm_medium="email", utm_campaign="weekly")
+    elif source == "organic":
+        ctx["referrer"] = "https://www.google.com/"
+    b.emit("page_view", "web", at, ids=ids, ctx=ctx, person=p, rng=r)
+    t = at + timedelta(seconds=r.randrange(10, 120))
+    if p.user_id and r.random() < 0.5:
+        ids = {"anonymous_id": cookie, "user_id": p.user_id, "crm_verified": True,
+               **({"email_hash": p.email_hash} if p.email_hash else {})}
+        if p.social and r.random() < 0.3:
+            ids["social"] = {"network": p.social[0], "handle": p.social[1]}
+        b.emit("login", "web", t, ids=ids, person=p, rng=r,
+               props={"method": "social" if "social" in ids else "password"})
+    inner = {"device_kind": kind, "referrer": f"{SITE}/", "page_url": f"{SITE}/p"}
+    for _ in range(r.randrange(1, 4)):
+        t += timedelta(seconds=r.randrange(10, 90))
+        b.emit("product_view", "web", t, ids=ids, ctx=inner, person=p, rng=r,
+               props={"sku": f"sku-{r.randrange(300):03d}", "price": 49.9, "currency": "EUR"})
+
+
+def _social(b: _Builder, p: Person, at: datetime, r: random.Random) -> None:
+    if not p.social:
+        # Without an account the person sees content but leaves no identifiable trace there;
+        # they click through to the site instead.
+        _web_session(b, p, at, r, "social_click")
+        return
+    net, handle = p.social
+    ids = {"social": {"network": net, "handle": handle}}
+    post = f"post-{r.randrange(b.cfg.days):02d}-{r.randrange(3)}"
+    kind = r.choices(("like", "comment", "share", "question", "follow", "mention"), (5, 2, 1, 1, 0.5, 0.5))[0]
+    if kind in ("like", "share"):
+        b.emit(kind, "social", at, ids=ids, person=p, rng=r, props={"post_id": post, "network": net})
+    elif kind == "comment":
+        b.emit("comment", "social", at, ids=ids, person=p, rng=r,
+               props={"post_id": post, "network": net, "comment_id": f"c-{r.getrandbits(48):x}", "text": "love it"})
+    elif kind == "question":
+        qid = f"q-{r.getrandbits(48):x}"
+        b.emit("question", "social", at, ids=ids, person=p, rng=r,
+               props={"question_id": qid, "network": net, "text": "Is this available in M?"})
+        if r.random() < 0.9:
+            delay = timedelta(minutes=r.choice((5, 20, 45, 90, 240, 900)))
+            b.emit("brand_reply", "social", at + delay, rng=r, props={
+                "reply_id": f"r-{r.getrandbits(48):x}", "reply_to_id": qid, "network": net, "text": "Yes!",
+                **({"satisfaction": r.randint(3, 5)} if r.random() < 0.3 else {})})
+    elif kind == "follow":
+        b.emit("follow", "social", at, ids=ids, person=p, rng=r, props={"network": net})
+    else:
+        b.emit("mention", "social", at, ids=ids, person=p, rng=r, props={"network": net, "text": "@brand"})
+
+
+def _tv(b: _Builder, p: Person, at: datetime, r: random.Random, spots: list[tuple[datetime, str, str, str]]) -> None:
+    # Respond to the spot aired closest before this moment, within minutes of it.
+    day_spots = [s for s in spots if s[0].date() == at.date()] or spots
+    spot_at, spot, _ch, programme = r.choice(day_spots)
+    t = spot_at + timedelta(seconds=r.randrange(20, 420))
+    ctx = {"device_kind": "phone", "tv_spot_id": spot, "tv_programme": programme}
+    if r.random() < 0.6:
+        b.emit("qr_scan", "tv", t, ids={"device_id": p.phone_device, "anonymous_id": p.phone_cookie}, ctx=ctx,
+               person=p, rng=r, props={"spot_id": spot, "target_url": f"{SITE}/tv"})
+    else:
+        ids: dict[str, Any] = {"device_id": p.phone_device}
+        if p.social:
+            ids["social"] = {"network": p.social[0], "handle": p.social[1]}
+        b.emit("second_screen_checkin", "tv", t, ids=ids, ctx=ctx, person=p, rng=r,
+               props={"spot_id": spot, "programme": programme})
+
+
+def _store(b: _Builder, p: Person, at: datetime, r: random.Random, fitting: bool) -> None:
+    store = p.home_store if r.random() < 0.8 else r.choice(STORES)
+    b.emit("store_visit", "store", at, ids={"device_id": p.phone_device},
+           ctx={"store_id": store, "device_kind": "beacon"}, person=p, rng=r,
+           props={"source": "beacon", "dwell_s": r.randrange(120, 2400)})
+    if not fitting:
+        return
+    room = f"fr-{r.randrange(1, 5)}"
+    mirror = f"mirror-{store}-{room}"
+    b.truth.shared_devices.append(f"device:{mirror}") if f"device:{mirror}" not in b.truth.shared_devices else None
+    session = f"s-{r.getrandbits(48):x}"
+    t = at + timedelta(minutes=r.randrange(2, 15))
+    ctx = {"store_id": store, "fitting_room_id": room}
+    b.emit("fitting_room_entered", "store", t, ids={"device_id": p.phone_device}, ctx=ctx, person=p, rng=r,
+           props={"session_id": session})
+    if p.loyalty_id and r.random() < 0.7:
+        b.emit("loyalty_scan", "store", t + timedelta(seconds=30),
+               ids={"loyalty_id": p.loyalty_id, "phone_hash": p.phone_hash, "device_id": mirror},
+               ctx={**ctx, "device_kind": "mirror"}, person=p, rng=r, props={})
+    skus = [f"sku-{r.randrange(300):03d}" for _ in range(r.randrange(1, 5))]
+    for i, sku in enumerate(skus):
+        b.emit("item_tried", "store", t + timedelta(minutes=1 + i), ids={"device_id": mirror},
+               ctx={**ctx, "device_kind": "mirror"}, rng=r, props={"session_id": session, "sku": sku})
+    if r.random() < 0.5:
+        b.emit("mirror_interaction", "store", t + timedelta(minutes=2), ids={"device_id": mirror},
+               ctx={**ctx, "device_kind": "mirror"}, rng=r,
+               props={"session_id": session, "action": r.choice(("browse_sizes", "browse_colours", "save_look"))})
+    if r.random() < 0.3:
+        req = f"a-{r.getrandbits(48):x}"
+        b.emit("assistance_requested", "store", t + timedelta(minutes=3), ids={"device_id": mirror},
+               ctx={**ctx, "device_kind": "mirror"}, rng=r, props={"request_id": req, "session_id": session})
+        b.emit("assistance_answered", "store", t + timedelta(minutes=3, seconds=r.randrange(30, 600)),
+               ctx={"store_id": store, "device_kind": "store_tablet"}, rng=r, props={"request_id": req})
+    if p.social and r.random() < 0.25:
+        net, handle = p.social
+        post = f"look-{r.getrandbits(48):x}"
+        b.emit("look_shared", "store", t + timedelta(minutes=5),
+               ids={"social": {"network": net, "handle": handle}, "device_id": mirror},
+               ctx={**ctx, "device_kind": "mirror"}, person=p, rng=r,
+               props={"session_id": session, "look_id": post, "network": net, "skus": skus, "post_id": post})
+        for k in range(r.randrange(0, 6)):
+            b.emit(r.choice(("like", "like", "comment", "share")), "social", t + timedelta(minutes=10 + 7 * k),
+                   rng=r, props={"post_id": post, "network": net, "comment_id": f"c-{r.getrandbits(40):x}",
+                                 "text": "nice"})
+
+
+def _convert(b: _Builder, p: Person, at: datetime, r: random.Random, in_store: bool) -> float:
+    revenue = round(r.uniform(25, 400), 2)
+    skus = [f"sku-{r.randrange(300):03d}" for _ in range(r.randrange(1, 4))]
+    if in_store:
+        store = p.home_store
+        ids = {"loyalty_id": p.loyalty_id} if p.loyalty_id else None
+        b.emit("pos_purchase", "store", at, ids=ids, person=p if ids else None, rng=r,
+               ctx={"store_id": store, "device_kind": "pos"},
+               props={"order_id": f"o-{r.getrandbits(48):x}", "revenue": revenue, "currency": "EUR",
+                      "skus": skus, "terminal_id": f"pos-{store}-1"})
+        return revenue
+    cookie = p.phone_cookie
+    ids: dict[str, Any] = {"anonymous_id": cookie}
+    if p.user_id:
+        ids.update(user_id=p.user_id, crm_verified=True)
+    if p.email_hash:
+        ids["email_hash"] = p.email_hash
+    inner = {"device_kind": "phone", "referrer": f"{SITE}/p"}
+    b.emit("add_to_cart", "web", at - timedelta(minutes=3), ids=ids, ctx=inner, person=p, rng=r,
+           props={"sku": skus[0], "quantity": 1})
+    b.emit("checkout_started", "web", at - timedelta(minutes=1), ids=ids, ctx=inner, person=p, rng=r,
+           props={"cart_value": revenue, "currency": "EUR"})
+    b.emit("order_completed", "web", at, ids=ids, ctx=inner, person=p, rng=r,
+           props={"order_id": f"o-{r.getrandbits(48):x}", "revenue": revenue, "currency": "EUR", "skus": skus})
+    return revenue
+
+
+def _person(b: _Builder, p: Person, spots: list[tuple[datetime, str, str, str]]) -> None:
+    cfg = b.cfg
+    touches: list[tuple[datetime, str]] = []
+    for ch, daily in p.affinity.items():
+        r = random.Random(f"{cfg.seed}:{p.index}:{ch}")
+        for day in range(cfg.days):
+            if r.random() >= daily:
+                continue
+            at = b.start + timedelta(days=day, seconds=r.randrange(8 * 3600, 22 * 3600))
+            if ch in cfg.disabled:
+                continue  # same draws as the full run, nothing emitted: a clean counterfactual
+            touches.append((at, ch))
+            if ch in ("paid_search", "email", "organic", "direct"):
+                _web_session(b, p, at, r, ch)
+            elif ch == "social":
+                _social(b, p, at, r)
+            elif ch == "tv":
+                _tv(b, p, at, r, spots)
+            else:
+                _store(b, p, at, r, fitting=ch == "fitting_room")
+    touches.sort()
+    rc = random.Random(f"{cfg.seed}:{p.index}:consider")
+    moments = sorted(b.start + timedelta(seconds=rc.randrange(cfg.days * 86400)) for _ in range(cfg.days * 2))
+    for m in moments:
+        u, store_draw = rc.random(), rc.random()
+        lift = 1.0
+        for t, ch in touches:
+            if m - WINDOW <= t < m:
+                lift *= 1.0 + LIFT[ch]
+        if u < min(0.9, p.base_rate * lift):
+            recent = [ch for t, ch in touches if m - WINDOW <= t < m]
+            in_store = store_draw < (0.6 if recent and recent[-1] in ("store_visit", "fitting_room") else 0.25)
+            at = m + timedelta(minutes=rc.randrange(1, 30))
+            revenue = _convert(b, p, at, rc, in_store)
+            if at <= cfg.end:
+                b.truth.conversions += 1
+                b.truth.revenue += revenue
+
+
+def _invalid(b: _Builder, n: int) -> None:
+    r = random.Random(f"{b.cfg.seed}:invalid")
+    good = [e for e in b.out if e.valid]
+    for i in range(n):
+        base = orjson.loads(r.choice(good).value)
+        kind = i % 6
+        eid = str(uuid.UUID(int=r.getrandbits(128), version=4))
+        base["event_id"] = eid
+        if kind == 0:
+            value = b'{"event_id": "' + eid.encode() + b'", "type": "page_view", '  # truncated JSON
+        elif kind == 1:
+            base["type"] = "teleport"
+            value = orjson.dumps(base)
+        elif kind == 2:
+            base.pop("occurred_at", None)
+            value = orjson.dumps(base)
+        elif kind == 3:
+            base["occurred_at"] = (b.cfg.end + timedelta(days=30)).isoformat()
+            base.pop("sent_at", None)
+            value = orjson.dumps(base)
+        elif kind == 4:
+            base["properties"] = {"blob": "x" * 70_000}
+            value = orjson.dumps(base)
+        else:
+            base["identities"] = {"email_hash": "not-a-hash"}
+            value = orjson.dumps(base)
+        ts = int(b.cfg.end.timestamp() * 1000) - r.randrange(1, 3_600_000)
+        b.out.append(Emitted(base.get("channel", "web") if isinstance(base.get("channel"), str) else "web",
+                             value, ts, False, eid))
+
+
+def simulate(cfg: SimConfig) -> Simulation:
+    b = _Builder(cfg)
+    spots = _brand_events(b)
+    for i in range(cfg.persons):
+        _person(b, make_person(i, cfg.seed, cfg.pepper, DAILY), spots)
+    n_invalid = int(len(b.out) * cfg.invalid_share)
+    if n_invalid:
+        _invalid(b, n_invalid)
+    b.out.sort(key=lambda e: e.timestamp_ms)
+    b.truth.revenue = round(b.truth.revenue, 2)
+    return Simulation(cfg, b.truth, b.out)

@@ -1,0 +1,183 @@
+"""Two ClickHouse backends behind one small interface.
+
+The same SQL text runs on both: parameters use ClickHouse's server-side syntax
+``{name:Type}``, which chDB and clickhouse-driver (``server_side_params``) both bind —
+user input is never spliced into SQL.
+
+chDB allows one process per data path. The worker owns it; other processes read through
+the worker's HTTP read endpoints (see ``streams.web``), or open it when no worker runs.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Protocol
+from urllib.parse import unquote, urlparse
+
+import orjson
+
+from streams.errors import ConfigError, QueryError, StoreUnavailable
+from streams.settings import Settings
+
+Row = dict[str, Any]
+
+
+class Backend(Protocol):
+    name: str
+
+    def execute(self, sql: str, params: Mapping[str, Any] | None = None) -> None: ...
+
+    def query(self, sql: str, params: Mapping[str, Any] | None = None) -> list[Row]: ...
+
+    def insert(self, table: str, rows: Sequence[Row]) -> None: ...
+
+    def close(self) -> None: ...
+
+
+def _json_default(obj: Any) -> Any:
+    if isinstance(obj, (set, frozenset, tuple)):
+        return list(obj)
+    raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
+
+
+def _dt(v: datetime) -> str:
+    # ClickHouse parses 'YYYY-MM-DD hh:mm:ss.fff' in the column's time zone (UTC everywhere here).
+    return v.strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
+
+
+def encode_rows(rows: Sequence[Row]) -> bytes:
+    """Rows → JSONEachRow. Datetimes must already be UTC; they are written without zone."""
+    out = []
+    for row in rows:
+        out.append(orjson.dumps({k: (_dt(v) if isinstance(v, datetime) else v) for k, v in row.items()},
+                                default=_json_default))
+    return b"\n".join(out)
+
+
+def _quote(v: Any) -> str:
+    if isinstance(v, str):
+        return "'" + v.replace("\\", "\\\\").replace("'", "\\'") + "'"
+    if isinstance(v, (list, tuple)):
+        return "[" + ",".join(_quote(x) for x in v) + "]"
+    if isinstance(v, datetime):
+        return "'" + _dt(v) + "'"
+    return str(v)
+
+
+def chdb_params(params: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """chDB binds scalars as text but not containers: render those as ClickHouse literals."""
+    if not params:
+        return None
+    out: dict[str, Any] = {}
+    for k, v in params.items():
+        if isinstance(v, (list, tuple)):
+            out[k] = _quote(v)
+        elif isinstance(v, datetime):
+            out[k] = _dt(v)
+        else:
+            out[k] = v
+    return out
+
+
+class ChdbBackend:
+    """Embedded ClickHouse (chDB) under a local directory. One owning process."""
+
+    name = "chdb"
+
+    def __init__(self, path: Path) -> None:
+        from chdb import session  # imported here: the server backend does not need it
+
+        path.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        try:
+            self._session = session.Session(str(path))
+        except Exception as err:  # chDB raises plain exceptions when the path is locked
+            raise StoreUnavailable(f"cannot open chDB at {path}: {err}") from err
+
+    def _run(self, sql: str, fmt: str, params: Mapping[str, Any] | None) -> Any:
+        with self._lock:
+            try:
+                return self._session.query(sql, fmt, params=chdb_params(params))
+            except Exception as err:
+                raise QueryError(str(err).strip()[:2000]) from err
+
+    def execute(self, sql: str, params: Mapping[str, Any] | None = None) -> None:
+        self._run(sql, "Null", params)
+
+    def query(self, sql: str, params: Mapping[str, Any] | None = None) -> list[Row]:
+        res = self._run(sql, "JSONEachRow", params)
+        data = res.bytes()
+        return [orjson.loads(line) for line in data.splitlines() if line]
+
+    def insert(self, table: str, rows: Sequence[Row]) -> None:
+        if rows:
+            self._run(f"INSERT INTO {table} FORMAT JSONEachRow\n" + encode_rows(rows).decode(), "Null", None)
+
+    def close(self) -> None:
+        with self._lock:
+            self._session.close()
+
+
+class DriverBackend:
+    """A ClickHouse server through clickhouse-driver's native protocol."""
+
+    name = "clickhouse"
+
+    def __init__(self, url: str, *, secure: bool = False, ca_certs: Path | None = None) -> None:
+        from clickhouse_driver import Client
+
+        u = urlparse(url)
+        if u.scheme not in ("clickhouse", "clickhouses"):
+            raise ConfigError("PARCOURS_CLICKHOUSE_URL must look like clickhouse://user:pass@host:9000/db")
+        self._client = Client(
+            host=u.hostname or "localhost",
+            port=u.port or (9440 if secure or u.scheme == "clickhouses" else 9000),
+            user=unquote(u.username or "default"),
+            password=unquote(u.password or ""),
+            database=(u.path.lstrip("/") or "default"),
+            secure=secure or u.scheme == "clickhouses",
+            ca_certs=str(ca_certs) if ca_certs else None,
+            settings={"server_side_params": True, "input_format_skip_unknown_fields": 1},
+            connect_timeout=5,
+            send_receive_timeout=60,
+        )
+
+    def _call(self, fn: Any, *args: Any, **kw: Any) -> Any:
+        from clickhouse_driver import errors
+
+        try:
+            return fn(*args, **kw)
+        except (errors.NetworkError, errors.SocketTimeoutError, ConnectionError, OSError, EOFError) as err:
+            self._client.disconnect()
+            raise StoreUnavailable(f"ClickHouse unreachable: {err}") from err
+        except errors.ServerException as err:
+            raise QueryError(str(err)[:2000]) from err
+
+    def execute(self, sql: str, params: Mapping[str, Any] | None = None) -> None:
+        self._call(self._client.execute, sql, dict(params) if params else None)
+
+    def query(self, sql: str, params: Mapping[str, Any] | None = None) -> list[Row]:
+        rows, cols = self._call(self._client.execute, sql, dict(params) if params else None, with_column_types=True)
+        names = [c[0] for c in cols]
+        return [dict(zip(names, r, strict=True)) for r in rows]
+
+    def insert(self, table: str, rows: Sequence[Row]) -> None:
+        if rows:
+            # JSONEachRow keeps one encoding for both backends (types are coerced by the server).
+            self._call(self._client.execute, f"INSERT INTO {table} FORMAT JSONEachRow " + encode_rows(rows).decode())
+
+    def close(self) -> None:
+        self._client.disconnect()
+
+
+def open_backend(settings: Settings) -> Backend:
+    if settings.clickhouse_url is None:
+        return ChdbBackend(settings.chdb_path)
+    return DriverBackend(
+        settings.clickhouse_url.get_secret_value(),
+        secure=settings.clickhouse_secure,
+        ca_certs=settings.clickhouse_ca_certs,
+    )

@@ -1,0 +1,42 @@
+"""Apply the numbered SQL files under ``schemas/clickhouse`` in order, once each."""
+
+from __future__ import annotations
+
+import re
+from importlib import resources
+from pathlib import Path
+
+from streams.store.backend import Backend
+
+_LEDGER = (
+    "CREATE TABLE IF NOT EXISTS schema_migrations (name String, applied_at DateTime64(3, 'UTC') DEFAULT now64(3)) "
+    "ENGINE = ReplacingMergeTree ORDER BY name"
+)
+
+
+def sql_files(folder: str = "clickhouse") -> list[Path]:
+    root = Path(str(resources.files("schemas"))) / folder
+    return sorted(p for p in root.glob("*.sql") if re.match(r"^\d{3}_", p.name))
+
+
+def statements(text: str) -> list[str]:
+    """Split a file on ';' at line ends; comments stay with their statement."""
+    parts = re.split(r";\s*(?:\n|$)", text)
+    return [p.strip() for p in parts if re.sub(r"--[^\n]*", "", p).strip()]
+
+
+def migrate(backend: Backend, *, retention_days: int | None = None) -> list[str]:
+    """Apply pending files; return the names applied. Safe to run concurrently with readers."""
+    backend.execute(_LEDGER)
+    done = {r["name"] for r in backend.query("SELECT name FROM schema_migrations FINAL")}
+    applied = []
+    for path in sql_files():
+        if path.name in done:
+            continue
+        for stmt in statements(path.read_text()):
+            backend.execute(stmt)
+        backend.insert("schema_migrations", [{"name": path.name}])
+        applied.append(path.name)
+    if retention_days:
+        backend.execute(f"ALTER TABLE events MODIFY TTL toDateTime(event_time) + INTERVAL {int(retention_days)} DAY")
+    return applied

@@ -1,0 +1,85 @@
+"""The worker's HTTP endpoints (Faust web, aiohttp underneath).
+
+- ``POST /v1/collect``: the collector (write key per source; see ``ingest.collector``).
+- ``GET  /v1/health``: store status, outages, counters.
+- ``GET  /v1/summary``: the demo's summary, read from the worker's own store.
+- ``POST /v1/sql``: read-only SQL for the CLI and tests while the worker owns chDB
+  (bearer ``PARCOURS_ADMIN_TOKEN``; disabled when unset). Runs with ``readonly=1``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+from typing import Any
+
+import orjson
+from faust.web import Request, Response, View
+
+from streams.app import app, backend, dead_letter_topic, names, raw_topic, settings
+from streams.errors import ParcoursError
+from streams.ingest.collector import Collector
+from streams.reports import summary
+from streams.runtime import HEALTH
+
+collector = Collector(settings)
+_raw_topics = {ch: app.topic(names.raw(ch), value_type=bytes, key_type=bytes, value_serializer="raw",
+                             key_serializer="raw") for ch in ("web", "social", "tv", "store")}
+assert raw_topic  # the collector produces to the same topics the normalize agent reads
+
+
+def _json(view: View, body: Any, status: int = 200) -> Response:
+    return view.bytes(orjson.dumps(body), content_type="application/json", status=status)
+
+
+@app.page("/v1/collect")
+class Collect(View):
+    async def post(self, request: Request) -> Response:
+        limit = settings.collector_max_body
+        if (request.content_length or 0) > limit:
+            return _json(self, {"error": "too_large", "message": f"body over {limit} bytes"}, 413)
+        body = await request.content.read(limit + 1)
+        result = collector.collect(request.headers.get("Authorization"), request.content_length, body)
+        if result.status != 200:
+            return _json(self, result.body, result.status)
+        futures = [await _raw_topics[o.channel].send(key=o.key, value=o.value, force=True) for o in result.accepted]
+        futures += [await dead_letter_topic.send(key=d.dl_id.encode(), value=d.message(), force=True)
+                    for d in result.dead]
+        await asyncio.gather(*futures)
+        return _json(self, result.body, 200)
+
+
+@app.page("/v1/health")
+class Health(View):
+    async def get(self, request: Request) -> Response:
+        snap = HEALTH.snapshot()
+        return _json(self, snap, 200 if snap["store_ok"] else 503)
+
+
+@app.page("/v1/summary")
+class Summary(View):
+    async def get(self, request: Request) -> Response:
+        try:
+            data = await asyncio.to_thread(lambda: summary(backend()))
+        except ParcoursError as err:
+            return _json(self, {"error": "store", "message": str(err)[:300]}, 503)
+        return _json(self, data)
+
+
+@app.page("/v1/sql")
+class Sql(View):
+    async def post(self, request: Request) -> Response:
+        token = settings.admin_token.get_secret_value() if settings.admin_token else None
+        given = (request.headers.get("Authorization") or "").removeprefix("Bearer ").strip()
+        if not token or not hmac.compare_digest(given.encode(), token.encode()):
+            return _json(self, {"error": "unauthorized", "message": "admin token required"}, 401)
+        try:
+            doc = orjson.loads(await request.content.read(1_000_001))
+            sql, params = doc["sql"], doc.get("params") or {}
+        except (orjson.JSONDecodeError, KeyError, TypeError):
+            return _json(self, {"error": "malformed", "message": 'expected {"sql": "...", "params": {}}'}, 400)
+        try:
+            rows = await asyncio.to_thread(lambda: backend().query(f"{sql} SETTINGS readonly = 1", params))
+        except ParcoursError as err:
+            return _json(self, {"error": "query", "message": str(err)[:1000]}, 400)
+        return _json(self, {"rows": rows})
