@@ -14,12 +14,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 import faust
 import orjson
+from faust.streams import Stream
+from faust.types import EventT
 
 from streams.identity.stage import IdentityStage
 from streams.ingest.normalize import DeadLetter, Normalizer, RawItem
@@ -55,12 +57,15 @@ app = faust.App(
     logging_config=None,
 )
 
-raw_topic = app.topic(*names.all_raw, value_type=bytes, key_type=bytes, value_serializer="raw",
-                      key_serializer="raw", allow_empty=True)
-dead_letter_topic = app.topic(names.dead_letters, value_type=bytes, key_type=bytes, value_serializer="raw",
-                              key_serializer="raw")
-links_topic = app.topic(names.identity_links, partitions=1, value_type=bytes, key_type=bytes,
-                        value_serializer="raw", key_serializer="raw")
+raw_topic = app.topic(
+    *names.all_raw, value_type=bytes, key_type=bytes, value_serializer="raw", key_serializer="raw", allow_empty=True
+)
+dead_letter_topic = app.topic(
+    names.dead_letters, value_type=bytes, key_type=bytes, value_serializer="raw", key_serializer="raw"
+)
+links_topic = app.topic(
+    names.identity_links, partitions=1, value_type=bytes, key_type=bytes, value_serializer="raw", key_serializer="raw"
+)
 
 _backend: Backend | None = None
 _backend_lock = threading.Lock()
@@ -86,6 +91,11 @@ def _store(table_rows: Sequence[tuple[str, list[dict[str, Any]]]]) -> None:
 normalizer = Normalizer(settings)
 
 
+def _batches(stream: faust.StreamT[bytes]) -> AsyncIterator[Sequence[EventT[bytes]]]:
+    """Batches of events; Faust acks them when the agent asks for the next batch."""
+    return cast(Stream[bytes], stream).take_events(settings.batch_size, within=settings.batch_within_s)
+
+
 async def _normalize_batch(events: Sequence[Any]) -> None:
     items = []
     for ev in events:
@@ -103,8 +113,8 @@ async def _normalize_batch(events: Sequence[Any]) -> None:
 
 
 @app.agent(raw_topic, concurrency=1)
-async def normalize(stream: faust.StreamT) -> None:
-    async for events in stream.take_events(settings.batch_size, within=settings.batch_within_s):
+async def normalize(stream: faust.StreamT[bytes]) -> None:
+    async for events in _batches(stream):
         await complete_or_die(_normalize_batch(events), "normalize batch")
 
 
@@ -116,15 +126,23 @@ async def _dead_letter_batch(events: Sequence[Any]) -> None:
             rows.append(DeadLetter.from_message(m.value).row())
         except (orjson.JSONDecodeError, KeyError, TypeError, ValueError) as err:
             # Someone else wrote junk to our dead-letter topic: keep it, as a dead letter.
-            rows.append(DeadLetter(dl_id=f"{m.topic}/{m.partition}/{m.offset}", reason="unparseable",
-                                   detail=f"dead-letter message: {err}"[:300], source=m.topic, event_id="",
-                                   payload=m.value or b"", received_at=datetime.now(UTC)).row())
+            rows.append(
+                DeadLetter(
+                    dl_id=f"{m.topic}/{m.partition}/{m.offset}",
+                    reason="unparseable",
+                    detail=f"dead-letter message: {err}"[:300],
+                    source=m.topic,
+                    event_id="",
+                    payload=m.value or b"",
+                    received_at=datetime.now(UTC),
+                ).row()
+            )
     await with_retry(_store, [("dead_letters", rows)], what="storing dead letters")
 
 
 @app.agent(dead_letter_topic, concurrency=1)
-async def dead_letters(stream: faust.StreamT) -> None:
-    async for events in stream.take_events(settings.batch_size, within=settings.batch_within_s):
+async def dead_letters(stream: faust.StreamT[bytes]) -> None:
+    async for events in _batches(stream):
         await complete_or_die(_dead_letter_batch(events), "dead-letter batch")
 
 
@@ -145,8 +163,8 @@ class _IdentityOwner:
 identity_owner = _IdentityOwner()
 
 
-@app.on_partitions_assigned.connect
-async def _reload_identity(sender: Any, assigned: Any, **_: Any) -> None:
+@app.on_partitions_assigned.connect  # type: ignore[arg-type]  # mode's stub omits async receivers
+async def _reload_identity(sender: Any, *args: Any, signal: Any = None, **kw: Any) -> None:
     identity_owner.stage = None
 
 
@@ -159,8 +177,8 @@ async def _identity_batch(events: Sequence[Any]) -> None:
 
 
 @app.agent(links_topic, concurrency=1)
-async def identity(stream: faust.StreamT) -> None:
-    async for events in stream.take_events(settings.batch_size, within=settings.batch_within_s):
+async def identity(stream: faust.StreamT[bytes]) -> None:
+    async for events in _batches(stream):
         await complete_or_die(_identity_batch(events), "identity batch")
 
 

@@ -29,7 +29,8 @@ def main() -> None:
 @main.command()
 def migrate() -> None:
     """Apply pending ClickHouse migrations."""
-    from streams.store import migrate as run, open_backend
+    from streams.store import migrate as run
+    from streams.store import open_backend
 
     s = get_settings()
     try:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 import time
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -12,12 +13,12 @@ from streams.devstack import REPO, KafkaBroker, Worker, wait_consumed, worker_en
 from streams.read import WorkerReader
 from streams.reports import format_summary, summary
 from streams.settings import Settings
-from streams.simulate import SimConfig, simulate
 from streams.sim_publish import publish_simulation
+from streams.simulate import SimConfig, simulate
 from streams.topics import TopicNames
 
 
-def run_demo(*, persons: int, days: int, seed: int, keep: bool, root: Path | None = None) -> dict:
+def run_demo(*, persons: int, days: int, seed: int, keep: bool, root: Path | None = None) -> dict[str, Any]:
     root = root or REPO / "var" / "demo"
     shutil.rmtree(root, ignore_errors=True)
     root.mkdir(parents=True)
@@ -26,8 +27,13 @@ def run_demo(*, persons: int, days: int, seed: int, keep: bool, root: Path | Non
     bootstrap = broker.start()
     click.echo(f"kafka      {bootstrap} (started in {time.monotonic() - t0:.1f} s)")
     env = worker_env(bootstrap=bootstrap, data_dir=root / "data", app_id="parcours-demo")
-    settings = Settings(kafka_bootstrap=bootstrap, data_dir=root / "data", app_id="parcours-demo",
-                        web_port=int(env["PARCOURS_WEB_PORT"]), admin_token=env["PARCOURS_ADMIN_TOKEN"])
+    settings = Settings(
+        kafka_bootstrap=bootstrap,
+        data_dir=root / "data",
+        app_id="parcours-demo",
+        web_port=int(env["PARCOURS_WEB_PORT"]),
+        admin_token=env["PARCOURS_ADMIN_TOKEN"],
+    )
     worker = Worker(env, root / "worker.log")
     try:
         t0 = time.monotonic()
@@ -35,14 +41,15 @@ def run_demo(*, persons: int, days: int, seed: int, keep: bool, root: Path | Non
         click.echo(f"worker     http://127.0.0.1:{worker.port} (ready in {time.monotonic() - t0:.1f} s)")
         t0 = time.monotonic()
         sim = simulate(SimConfig(persons=persons, days=days, seed=seed, pepper=settings.pii_pepper.get_secret_value()))
-        click.echo(f"simulated  {persons} persons over {days} days: {len(sim.emitted)} records "
-                   f"in {time.monotonic() - t0:.1f} s")
+        click.echo(
+            f"simulated  {persons} persons over {days} days: {len(sim.emitted)} records "
+            f"in {time.monotonic() - t0:.1f} s"
+        )
         t0 = time.monotonic()
         publish_simulation(sim, settings, progress=True)
         click.echo(f"published  in {time.monotonic() - t0:.1f} s")
         names = TopicNames(prefix=settings.topic_prefix)
-        waited = wait_consumed(bootstrap, settings.app_id,
-                               [*names.all_raw, names.dead_letters, names.identity_links])
+        waited = wait_consumed(bootstrap, settings.app_id, [*names.all_raw, names.dead_letters, names.identity_links])
         click.echo(f"consumed   everything {waited:.1f} s after publishing ended")
         data = summary(WorkerReader(settings))
         click.echo("")

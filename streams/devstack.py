@@ -14,6 +14,7 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 from streams.errors import ParcoursError
 
@@ -33,8 +34,9 @@ class KafkaBroker:
     bootstrap: str = ""
 
     def start(self) -> str:
-        proc = subprocess.run(["bash", str(KAFKA_SCRIPT), "start", str(self.state_dir)],
-                              capture_output=True, text=True, timeout=600)
+        proc = subprocess.run(
+            ["bash", str(KAFKA_SCRIPT), "start", str(self.state_dir)], capture_output=True, text=True, timeout=600
+        )
         if proc.returncode != 0:
             raise ParcoursError(f"Kafka did not start: {proc.stderr.strip()[-500:]}")
         self.bootstrap = proc.stdout.strip().splitlines()[-1]
@@ -56,7 +58,7 @@ class Worker:
     env: dict[str, str]
     log_path: Path
     proc: subprocess.Popen[bytes] | None = None
-    _log: object = field(default=None, repr=False)
+    _log: BinaryIO | None = field(default=None, repr=False)
 
     @property
     def port(self) -> int:
@@ -64,8 +66,13 @@ class Worker:
 
     def start(self, timeout: float = 120) -> None:
         self._log = self.log_path.open("ab")
-        self.proc = subprocess.Popen([sys.executable, "-m", "streams.cli", "worker"], env=self.env,
-                                     stdout=self._log, stderr=subprocess.STDOUT, cwd=str(REPO))
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "streams.cli", "worker"],
+            env=self.env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            cwd=str(REPO),
+        )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -81,32 +88,44 @@ class Worker:
         raise ParcoursError(f"worker did not answer within {timeout:.0f} s; see {self.log_path}")
 
     def stop(self, timeout: float = 60) -> int | None:
-        if self.proc is None or self.proc.poll() is not None:
-            return self.proc.returncode if self.proc else None
-        self.proc.send_signal(signal.SIGTERM)
         try:
-            return self.proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            return self.proc.wait()
+            if self.proc is None or self.proc.poll() is not None:
+                return self.proc.returncode if self.proc else None
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                return self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                return self.proc.wait()
+        finally:
+            self._close_log()
 
     def kill(self) -> None:
+        """SIGKILL, as a crash would (fault tests)."""
         if self.proc is not None and self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait()
+        self._close_log()
+
+    def _close_log(self) -> None:
+        if self._log is not None:
+            self._log.close()
+            self._log = None
 
 
 def worker_env(*, bootstrap: str, data_dir: Path, app_id: str = "parcours", **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PARCOURS_")}
-    env.update({
-        "PARCOURS_KAFKA_BOOTSTRAP": bootstrap,
-        "PARCOURS_DATA_DIR": str(data_dir),
-        "PARCOURS_WEB_PORT": str(free_port()),
-        "PARCOURS_WEB_HOST": "127.0.0.1",
-        "PARCOURS_ADMIN_TOKEN": secrets.token_urlsafe(16),
-        "PARCOURS_APP_ID": app_id,
-        "PYTHONUNBUFFERED": "1",
-    })
+    env.update(
+        {
+            "PARCOURS_KAFKA_BOOTSTRAP": bootstrap,
+            "PARCOURS_DATA_DIR": str(data_dir),
+            "PARCOURS_WEB_PORT": str(free_port()),
+            "PARCOURS_WEB_HOST": "127.0.0.1",
+            "PARCOURS_ADMIN_TOKEN": secrets.token_urlsafe(16),
+            "PARCOURS_APP_ID": app_id,
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
     env.update(extra)
     return env
 
@@ -127,13 +146,19 @@ def consumer_lag(bootstrap: str, group: str, topics: list[str]) -> int:
         admin.close()
 
 
-def wait_consumed(bootstrap: str, group: str, topics: list[str], *, timeout: float = 600,
-                  settle: float = 2.0) -> float:
+def wait_consumed(bootstrap: str, group: str, topics: list[str], *, timeout: float = 600, settle: float = 2.0) -> float:
     """Block until the group has committed everything in ``topics`` twice in a row."""
     started = time.monotonic()
     zero_since: float | None = None
+    from kafka.errors import KafkaError
+
+    lag = -1
     while time.monotonic() - started < timeout:
-        lag = consumer_lag(bootstrap, group, topics)
+        try:
+            lag = consumer_lag(bootstrap, group, topics)
+        except KafkaError:
+            lag = -1  # group coordinator not elected yet (fresh broker): not consumed
+
         if lag == 0:
             zero_since = zero_since or time.monotonic()
             if time.monotonic() - zero_since >= settle:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 from streams.settings import Settings
@@ -9,13 +10,16 @@ from streams.topics import TopicNames
 
 
 def kafka_python_kwargs(settings: Settings) -> dict[str, Any]:
-    kw: dict[str, Any] = {"bootstrap_servers": settings.kafka_bootstrap.split(","),
-                          "security_protocol": settings.kafka_security_protocol}
+    kw: dict[str, Any] = {
+        "bootstrap_servers": settings.kafka_bootstrap.split(","),
+        "security_protocol": settings.kafka_security_protocol,
+    }
     if settings.kafka_sasl_mechanism:
         kw["sasl_mechanism"] = settings.kafka_sasl_mechanism
         kw["sasl_plain_username"] = settings.kafka_sasl_username
-        kw["sasl_plain_password"] = (settings.kafka_sasl_password.get_secret_value()
-                                     if settings.kafka_sasl_password else None)
+        kw["sasl_plain_password"] = (
+            settings.kafka_sasl_password.get_secret_value() if settings.kafka_sasl_password else None
+        )
     if settings.kafka_ssl_cafile:
         kw["ssl_cafile"] = str(settings.kafka_ssl_cafile)
     return kw
@@ -31,8 +35,12 @@ def faust_credentials(settings: Settings) -> Any:
         ctx = ssl.create_default_context(cafile=str(settings.kafka_ssl_cafile) if settings.kafka_ssl_cafile else None)
     if settings.kafka_sasl_mechanism:
         password = settings.kafka_sasl_password.get_secret_value() if settings.kafka_sasl_password else ""
-        return faust.SASLCredentials(username=settings.kafka_sasl_username or "", password=password,
-                                     ssl_context=ctx, mechanism=settings.kafka_sasl_mechanism)
+        return faust.SASLCredentials(
+            username=settings.kafka_sasl_username or "",
+            password=password,
+            ssl_context=ctx,
+            mechanism=settings.kafka_sasl_mechanism,
+        )
     if ctx is not None:
         return faust.SSLCredentials(ctx)
     return None
@@ -52,10 +60,8 @@ def ensure_topics(settings: Settings) -> list[str]:
         existing = set(admin.list_topics())
         todo = [NewTopic(t, n, settings.topic_replication) for t, n in wanted.items() if t not in existing]
         if todo:
-            try:
+            with contextlib.suppress(TopicAlreadyExistsError):  # another worker created them first
                 admin.create_topics(todo)
-            except TopicAlreadyExistsError:
-                pass
         return [t.name for t in todo]
     finally:
         admin.close()

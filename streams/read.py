@@ -27,12 +27,13 @@ class WorkerReader:
         self._token = settings.admin_token.get_secret_value() if settings.admin_token else ""
 
     def query(self, sql: str, params: Mapping[str, Any] | None = None) -> list[Row]:
-        import urllib.error
         import urllib.request
 
-        req = urllib.request.Request(self._url, data=orjson.dumps({"sql": sql, "params": dict(params or {})}),
-                                     headers={"Authorization": f"Bearer {self._token}",
-                                              "Content-Type": "application/json"})
+        req = urllib.request.Request(
+            self._url,
+            data=orjson.dumps({"sql": sql, "params": dict(params or {})}),
+            headers={"Authorization": f"Bearer {self._token}", "Content-Type": "application/json"},
+        )
         try:
             with urllib.request.urlopen(req, timeout=60) as resp:
                 return list(orjson.loads(resp.read())["rows"])
@@ -49,9 +50,6 @@ class WorkerReader:
 
     def close(self) -> None:
         return None
-
-
-import urllib.error  # noqa: E402
 
 
 def worker_running(settings: Settings) -> bool:

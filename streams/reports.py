@@ -9,10 +9,10 @@ from streams.store.backend import Backend
 SUMMARY_QUERIES = {
     "events_by_channel": "SELECT channel, count() AS events FROM events_dedup GROUP BY channel ORDER BY channel",
     "dead_letters_by_reason": "SELECT reason, count() AS dead_letters FROM dead_letters FINAL "
-                              "GROUP BY reason ORDER BY reason",
+    "GROUP BY reason ORDER BY reason",
     "persons": "SELECT uniqExact(person_id) AS persons FROM events_stitched WHERE person_id != ''",
     "conversions": "SELECT type, count() AS conversions, round(sum(revenue), 2) AS revenue FROM events_dedup "
-                   "WHERE is_conversion = 1 GROUP BY type ORDER BY type",
+    "WHERE is_conversion = 1 GROUP BY type ORDER BY type",
     "identity": "SELECT decision, count() AS decisions FROM identity_links FINAL GROUP BY decision ORDER BY decision",
     "late_events": "SELECT count() AS n FROM events_dedup WHERE late = 1",
 }
@@ -33,8 +33,10 @@ def format_summary(s: dict[str, Any]) -> str:
     lines.append(f"Persons (stitched): {int(persons):,}")
     lines.append("Conversions:")
     labels = {"order_completed": "online orders", "pos_purchase": "in-store purchases", "signup": "signups"}
-    lines += [f"  {labels.get(r['type'], r['type']):<20} {int(r['conversions']):>6,}  revenue {float(r['revenue']):>12,.2f}"
-              for r in s["conversions"]] or ["  none"]
+    lines += [
+        f"  {labels.get(r['type'], r['type']):<20} {int(r['conversions']):>6,}  revenue {float(r['revenue']):>12,.2f}"
+        for r in s["conversions"]
+    ] or ["  none"]
     lines.append("Identity decisions:")
     lines += [f"  {r['decision']:<24} {int(r['decisions']):>7,}" for r in s["identity"]] or ["  none"]
     late = s["late_events"][0]["n"] if s["late_events"] else 0

@@ -33,10 +33,15 @@ class Health:
         self.counters[name] = self.counters.get(name, 0) + n
 
     def snapshot(self) -> dict[str, Any]:
-        return {"status": "ok" if self.store_ok else "degraded", "store_ok": self.store_ok,
-                "store_error": self.store_error, "store_outages": self.outages,
-                "uptime_s": round(time.time() - self.started, 1), "last_batch_at": self.last_batch_at,
-                "counters": dict(self.counters)}
+        return {
+            "status": "ok" if self.store_ok else "degraded",
+            "store_ok": self.store_ok,
+            "store_error": self.store_error,
+            "store_outages": self.outages,
+            "uptime_s": round(time.time() - self.started, 1),
+            "last_batch_at": self.last_batch_at,
+            "counters": dict(self.counters),
+        }
 
 
 HEALTH = Health()
@@ -79,7 +84,7 @@ async def complete_or_die(batch: Awaitable[Any], what: str) -> None:
             log.critical("%s failed during shutdown; exiting without acknowledging", what)
             os._exit(EXIT_TERMINAL)
         raise
-    except BaseException:  # noqa: BLE001
+    except BaseException:
         log.critical("%s failed; exiting without acknowledging its offsets", what, exc_info=True)
         logging.shutdown()
         os._exit(EXIT_TERMINAL)

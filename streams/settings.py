@@ -41,7 +41,9 @@ class Settings(BaseSettings):
     batch_size: int = Field(2000, ge=1, description="events per storage batch")
     batch_within_s: float = Field(0.5, gt=0, description="longest wait to fill a batch")
     dedupe_window: int = Field(1_000_000, ge=1000, description="event_ids remembered per worker for stream dedup")
-    late_allowance_s: int = Field(3 * 86400, ge=0, description="events older than this on arrival are stored flagged late")
+    late_allowance_s: int = Field(
+        3 * 86400, ge=0, description="events older than this on arrival are stored flagged late"
+    )
     future_tolerance_s: int = Field(300, ge=0, description="event times further ahead of arrival than this are refused")
     max_skew_s: int = Field(10, ge=0, description="producer clock skew below this is left uncorrected")
 
@@ -72,7 +74,14 @@ class Settings(BaseSettings):
     lookback_days: int = Field(30, ge=1, description="attribution lookback window")
     conversion_types: tuple[str, ...] = DEFAULT_TAXONOMY_CONVERSIONS
     half_life_days: float = Field(7.0, gt=0, description="time-decay half-life")
-    live_models: tuple[str, ...] = ("first_touch", "last_touch", "last_non_direct", "linear", "position_based", "time_decay")
+    live_models: tuple[str, ...] = (
+        "first_touch",
+        "last_touch",
+        "last_non_direct",
+        "linear",
+        "position_based",
+        "time_decay",
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -81,7 +90,7 @@ class Settings(BaseSettings):
         if isinstance(data, dict):
             for key, val in os.environ.items():
                 if key.startswith("PARCOURS_") and key.endswith("_FILE"):
-                    name = key[len("PARCOURS_"):-len("_FILE")].lower()
+                    name = key[len("PARCOURS_") : -len("_FILE")].lower()
                     data.setdefault(name, Path(val).read_text().strip())
         return data
 

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import hmac
-from typing import Any
+from typing import Any, cast
 
 import orjson
+from aiohttp import web
 from faust.web import Request, Response, View
 
 from streams.app import app, backend, dead_letter_topic, names, raw_topic, settings
@@ -23,8 +24,10 @@ from streams.reports import summary
 from streams.runtime import HEALTH
 
 collector = Collector(settings)
-_raw_topics = {ch: app.topic(names.raw(ch), value_type=bytes, key_type=bytes, value_serializer="raw",
-                             key_serializer="raw") for ch in ("web", "social", "tv", "store")}
+_raw_topics = {
+    ch: app.topic(names.raw(ch), value_type=bytes, key_type=bytes, value_serializer="raw", key_serializer="raw")
+    for ch in ("web", "social", "tv", "store")
+}
 assert raw_topic  # the collector produces to the same topics the normalize agent reads
 
 
@@ -34,7 +37,8 @@ def _json(view: View, body: Any, status: int = 200) -> Response:
 
 @app.page("/v1/collect")
 class Collect(View):
-    async def post(self, request: Request) -> Response:
+    async def post(self, req: Request) -> Response:
+        request = cast(web.Request, req)  # faust's aiohttp driver hands us aiohttp's request
         limit = settings.collector_max_body
         if (request.content_length or 0) > limit:
             return _json(self, {"error": "too_large", "message": f"body over {limit} bytes"}, 413)
@@ -43,8 +47,9 @@ class Collect(View):
         if result.status != 200:
             return _json(self, result.body, result.status)
         futures = [await _raw_topics[o.channel].send(key=o.key, value=o.value, force=True) for o in result.accepted]
-        futures += [await dead_letter_topic.send(key=d.dl_id.encode(), value=d.message(), force=True)
-                    for d in result.dead]
+        futures += [
+            await dead_letter_topic.send(key=d.dl_id.encode(), value=d.message(), force=True) for d in result.dead
+        ]
         await asyncio.gather(*futures)
         return _json(self, result.body, 200)
 
@@ -68,7 +73,8 @@ class Summary(View):
 
 @app.page("/v1/sql")
 class Sql(View):
-    async def post(self, request: Request) -> Response:
+    async def post(self, req: Request) -> Response:
+        request = cast(web.Request, req)
         token = settings.admin_token.get_secret_value() if settings.admin_token else None
         given = (request.headers.get("Authorization") or "").removeprefix("Bearer ").strip()
         if not token or not hmac.compare_digest(given.encode(), token.encode()):

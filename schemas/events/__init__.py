@@ -22,7 +22,20 @@ from schemas.events.registry import (
 )
 
 __all__ = [
-    "ALL_EVENTS", "CHANNEL_OF", "EVENT_TYPES", "MAX_EVENT_BYTES", "SCHEMA_VERSION", "SHARED_DEVICE_KINDS",
-    "AnyEvent", "Consent", "Context", "Envelope", "Identities", "Reason", "Rejection", "SocialAccount",
-    "parse_event", "parse_object",
+    "ALL_EVENTS",
+    "CHANNEL_OF",
+    "EVENT_TYPES",
+    "MAX_EVENT_BYTES",
+    "SCHEMA_VERSION",
+    "SHARED_DEVICE_KINDS",
+    "AnyEvent",
+    "Consent",
+    "Context",
+    "Envelope",
+    "Identities",
+    "Reason",
+    "Rejection",
+    "SocialAccount",
+    "parse_event",
+    "parse_object",
 ]

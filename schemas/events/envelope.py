@@ -19,7 +19,9 @@ Channel = Literal["web", "social", "tv", "store"]
 SocialNetwork = Literal["facebook", "instagram", "tiktok", "x", "youtube", "pinterest", "linkedin"]
 # Devices used by many people: they must never join two persons together.
 SHARED_DEVICE_KINDS = frozenset({"mirror", "kiosk", "pos", "store_tablet", "tv"})
-DeviceKind = Literal["phone", "desktop", "tablet", "tv", "mirror", "kiosk", "pos", "store_tablet", "rfid_reader", "beacon"]
+DeviceKind = Literal[
+    "phone", "desktop", "tablet", "tv", "mirror", "kiosk", "pos", "store_tablet", "rfid_reader", "beacon"
+]
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 Id = Annotated[str, Field(min_length=1, max_length=128)]

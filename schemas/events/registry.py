@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 from typing import Annotated, Any, Union
 
 import orjson
@@ -15,24 +15,22 @@ from schemas.events.tv import TV_EVENTS
 from schemas.events.web import WEB_EVENTS
 
 ALL_EVENTS: tuple[type[Envelope], ...] = WEB_EVENTS + SOCIAL_EVENTS + TV_EVENTS + STORE_EVENTS
-EVENT_TYPES: dict[str, type[Envelope]] = {
-    cls.model_fields["type"].default: cls for cls in ALL_EVENTS
-}
+EVENT_TYPES: dict[str, type[Envelope]] = {cls.model_fields["type"].default: cls for cls in ALL_EVENTS}
 CHANNEL_OF: dict[str, str] = {name: cls.model_fields["channel"].default for name, cls in EVENT_TYPES.items()}
 
-AnyEvent = Annotated[Union[tuple(ALL_EVENTS)], Field(discriminator="type")]  # noqa: UP007
-_ADAPTER: TypeAdapter[Envelope] = TypeAdapter(AnyEvent)
+AnyEvent: Any = Annotated[Union[tuple(ALL_EVENTS)], Field(discriminator="type")]  # noqa: UP007
+_ADAPTER: TypeAdapter[Any] = TypeAdapter(AnyEvent)
 
 MAX_EVENT_BYTES = 64 * 1024
 
 
-class Reason(str, Enum):
+class Reason(StrEnum):
     """Why an event was refused. Stored with every dead letter."""
 
-    UNPARSEABLE = "unparseable"            # not UTF-8 JSON
-    NOT_AN_OBJECT = "not_an_object"        # JSON, but not an object
-    TOO_LARGE = "too_large"                # over MAX_EVENT_BYTES
-    UNKNOWN_TYPE = "unknown_type"          # "type" missing or not a known event type
+    UNPARSEABLE = "unparseable"  # not UTF-8 JSON
+    NOT_AN_OBJECT = "not_an_object"  # JSON, but not an object
+    TOO_LARGE = "too_large"  # over MAX_EVENT_BYTES
+    UNKNOWN_TYPE = "unknown_type"  # "type" missing or not a known event type
     UNSUPPORTED_VERSION = "unsupported_version"  # schema_version newer than this worker knows
     SCHEMA_VIOLATION = "schema_violation"  # a field is missing or wrong
     IMPLAUSIBLE_TIME = "implausible_time"  # event time far in the future or before the epoch we accept
@@ -69,7 +67,8 @@ def parse_object(obj: Any) -> Envelope:
     if isinstance(version, int) and version > SCHEMA_VERSION:
         raise Rejection(Reason.UNSUPPORTED_VERSION, f"schema_version: {version} > {SCHEMA_VERSION}")
     try:
-        return _ADAPTER.validate_python(obj)
+        event: Envelope = _ADAPTER.validate_python(obj)
+        return event
     except ValidationError as err:
         raise Rejection(Reason.SCHEMA_VIOLATION, describe(err)) from None
     except RecursionError:

@@ -107,6 +107,13 @@ class PosPurchase(_Store):
 
 
 STORE_EVENTS = (
-    StoreVisit, FittingRoomEntered, ItemTried, MirrorInteraction, LookShared,
-    AssistanceRequested, AssistanceAnswered, LoyaltyScan, PosPurchase,
+    StoreVisit,
+    FittingRoomEntered,
+    ItemTried,
+    MirrorInteraction,
+    LookShared,
+    AssistanceRequested,
+    AssistanceAnswered,
+    LoyaltyScan,
+    PosPurchase,
 )

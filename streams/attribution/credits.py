@@ -20,11 +20,17 @@ def journey_row(j: Journey, *, source: str, now: datetime) -> dict[str, Any]:
     assert j.conversion is not None
     families = {family(t.channel) for t in j.touches}
     return {
-        "conversion_id": j.conversion.event_id, "source": source, "person_id": j.person_id,
-        "conversion_type": j.conversion.type, "conversion_time": j.conversion.time.astimezone(UTC),
-        "revenue": j.conversion.revenue, "path": list(j.path),
-        "path_times": [t.time.astimezone(UTC) for t in j.touches], "touches": len(j.touches),
-        "cross_channel": int(len(families) > 1), "computed_at": now,
+        "conversion_id": j.conversion.event_id,
+        "source": source,
+        "person_id": j.person_id,
+        "conversion_type": j.conversion.type,
+        "conversion_time": j.conversion.time.astimezone(UTC),
+        "revenue": j.conversion.revenue,
+        "path": list(j.path),
+        "path_times": [t.time.astimezone(UTC) for t in j.touches],
+        "touches": len(j.touches),
+        "cross_channel": int(len(families) > 1),
+        "computed_at": now,
     }
 
 
@@ -44,9 +50,17 @@ def credit_rows(
         for model in models:
             weights = attribute_journey(model, chans, times, at=conv.time, half_life=half_life)
             for ch, w in weights.items():
-                crows.append({
-                    "model": model, "source": source, "conversion_id": conv.event_id, "person_id": j.person_id,
-                    "conversion_time": conv.time.astimezone(UTC), "channel": ch, "credit": w,
-                    "revenue_credit": w * conv.revenue, "computed_at": now,
-                })
+                crows.append(
+                    {
+                        "model": model,
+                        "source": source,
+                        "conversion_id": conv.event_id,
+                        "person_id": j.person_id,
+                        "conversion_time": conv.time.astimezone(UTC),
+                        "channel": ch,
+                        "credit": w,
+                        "revenue_credit": w * conv.revenue,
+                        "computed_at": now,
+                    }
+                )
     return jrows, crows

@@ -31,12 +31,10 @@ class MarkovResult:
 
 
 def _states(path: tuple[str, ...], order: int) -> list[tuple[str, ...]]:
-    return [tuple(path[max(0, i - order + 1): i + 1]) for i in range(len(path))]
+    return [tuple(path[max(0, i - order + 1) : i + 1]) for i in range(len(path))]
 
 
-def markov_attribution(
-    paths: Iterable[tuple[tuple[str, ...], float, float, float]], *, order: int = 1
-) -> MarkovResult:
+def markov_attribution(paths: Iterable[tuple[tuple[str, ...], float, float, float]], *, order: int = 1) -> MarkovResult:
     """paths: (channels, conversions, value, nulls) rows, as in a path table."""
     if order < 1:
         raise ValueError("order must be ≥ 1")
@@ -82,7 +80,7 @@ def markov_attribution(
             qq, rr = q.copy(), r.copy()
             qq[dead, :] = 0.0
             rr[dead] = 0.0
-            qq[:, dead] = 0.0   # entering a removed state is going to null
+            qq[:, dead] = 0.0  # entering a removed state is going to null
         x = np.linalg.solve(np.eye(n) - qq, rr)
         return float(x[0])
 

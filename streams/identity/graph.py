@@ -50,8 +50,8 @@ class Mapping:
 class IdentityGraph:
     def __init__(self, *, max_ids_per_type: int = 10) -> None:
         self._cap = max_ids_per_type
-        self._person: dict[str, str] = {}          # identifier → person id
-        self._comp: dict[str, Component] = {}      # person id → component
+        self._person: dict[str, str] = {}  # identifier → person id
+        self._comp: dict[str, Component] = {}  # person id → component
         self._dirty: dict[str, Mapping] = {}
 
     # --- reading ---
@@ -81,8 +81,9 @@ class IdentityGraph:
         if pid is None:
             pid = singleton_person(identifier)
             self._person[identifier] = pid
-            self._comp[pid] = Component({identifier}, {identifier} if verified else set(),
-                                        Counter({kind_of(identifier): 1}))
+            self._comp[pid] = Component(
+                {identifier}, {identifier} if verified else set(), Counter({kind_of(identifier): 1})
+            )
             self._dirty[identifier] = Mapping(identifier, pid, verified)
         elif verified and identifier not in self._comp[pid].verified:
             self._comp[pid].verified.add(identifier)

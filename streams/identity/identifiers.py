@@ -13,10 +13,30 @@ from dataclasses import dataclass
 from schemas.events import Envelope
 
 PRECEDENCE = ("crm", "loyalty", "email", "phone", "social", "device", "anon")
-JUNK_VALUES = frozenset({
-    "", "null", "none", "nil", "nan", "anonymous", "anon", "undefined", "unknown", "0", "-1", "n/a", "na",
-    "guest", "test", "default", "false", "true", "[object object]", "00000000-0000-0000-0000-000000000000",
-})
+JUNK_VALUES = frozenset(
+    {
+        "",
+        "null",
+        "none",
+        "nil",
+        "nan",
+        "anonymous",
+        "anon",
+        "undefined",
+        "unknown",
+        "0",
+        "-1",
+        "n/a",
+        "na",
+        "guest",
+        "test",
+        "default",
+        "false",
+        "true",
+        "[object object]",
+        "00000000-0000-0000-0000-000000000000",
+    }
+)
 _REPEATED = re.compile(r"^(.)\1*$")
 
 
@@ -27,8 +47,8 @@ def is_junk(value: str) -> bool:
 
 @dataclass(frozen=True, slots=True)
 class Extracted:
-    identifiers: tuple[str, ...]           # guarded, strongest first
-    refused: tuple[tuple[str, str], ...]   # (identifier, reason)
+    identifiers: tuple[str, ...]  # guarded, strongest first
+    refused: tuple[tuple[str, str], ...]  # (identifier, reason)
     verified_crm: str | None
 
 

@@ -50,20 +50,45 @@ class IdentityStage:
         for link in links:
             et = datetime.fromisoformat(link["event_time"]).astimezone(UTC)
             for ident, reason in link.get("refused", ()):
-                decisions.append({"event_id": link["event_id"], "identifier_a": ident, "identifier_b": "",
-                                  "decision": reason, "person_id": "", "decided_at": now, "event_time": et})
+                decisions.append(
+                    {
+                        "event_id": link["event_id"],
+                        "identifier_a": ident,
+                        "identifier_b": "",
+                        "decision": reason,
+                        "person_id": "",
+                        "decided_at": now,
+                        "event_time": et,
+                    }
+                )
             for d in self.graph.link(list(link["identifiers"]), link.get("verified_crm")):
-                decisions.append({"event_id": link["event_id"], "identifier_a": d.a, "identifier_b": d.b,
-                                  "decision": d.decision, "person_id": d.person_id, "decided_at": now,
-                                  "event_time": et})
+                decisions.append(
+                    {
+                        "event_id": link["event_id"],
+                        "identifier_a": d.a,
+                        "identifier_b": d.b,
+                        "decision": d.decision,
+                        "person_id": d.person_id,
+                        "decided_at": now,
+                        "event_time": et,
+                    }
+                )
             for ident in link["identifiers"]:
                 via.setdefault(ident, link["event_id"])
             if link.get("conversion") and link["identifiers"]:
                 conversions.append(link)
-        maps = [{"identifier": m.identifier, "person_id": m.person_id, "version": self._next_version(),
-                 "linked_at": now, "rule": "linked" if len(self.graph.members(m.person_id)) > 1 else "seen",
-                 "verified": int(m.verified), "via_event": via.get(m.identifier, "")}
-                for m in self.graph.drain()]
+        maps = [
+            {
+                "identifier": m.identifier,
+                "person_id": m.person_id,
+                "version": self._next_version(),
+                "linked_at": now,
+                "rule": "linked" if len(self.graph.members(m.person_id)) > 1 else "seen",
+                "verified": int(m.verified),
+                "via_event": via.get(m.identifier, ""),
+            }
+            for m in self.graph.drain()
+        ]
         self._b.insert("identity_map", maps)
         self._b.insert("identity_links", decisions)
         credited = self._live_credits(conversions, now) if conversions else 0
@@ -75,11 +100,15 @@ class IdentityStage:
         persons = {self.graph.person_of(c["identifiers"][0]) for c in conversions}
         person_of = {i: p for p in persons for i in (self.graph.members(p) or {p})}
         earliest = min(datetime.fromisoformat(c["event_time"]) for c in conversions) - lookback
-        journeys = [j for tl in timelines_for_identifiers(self._b, person_of, since=earliest)
-                    for j in build_journeys(tl, lookback=lookback, include_null=False)
-                    if j.conversion and j.conversion.event_id in wanted]
-        jrows, crows = credit_rows(journeys, self._s.live_models, source="live",
-                                   half_life=timedelta(days=self._s.half_life_days), now=now)
+        journeys = [
+            j
+            for tl in timelines_for_identifiers(self._b, person_of, since=earliest)
+            for j in build_journeys(tl, lookback=lookback, include_null=False)
+            if j.conversion and j.conversion.event_id in wanted
+        ]
+        jrows, crows = credit_rows(
+            journeys, self._s.live_models, source="live", half_life=timedelta(days=self._s.half_life_days), now=now
+        )
         self._b.insert("journeys", jrows)
         self._b.insert("attribution_credits", crows)
         return len(jrows)

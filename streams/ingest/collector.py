@@ -107,10 +107,17 @@ class Collector:
                 event = parse_object(raw)
             except Rejection as rej:
                 payload = orjson.dumps(raw)
-                result.dead.append(DeadLetter(
-                    dl_id=f"collector/{request_id}/{i}", reason=rej.reason.value, detail=rej.detail,
-                    source=f"collector:{source}", payload=payload, received_at=now,
-                    event_id=str(raw.get("event_id", ""))[:64] if isinstance(raw, dict) else ""))
+                result.dead.append(
+                    DeadLetter(
+                        dl_id=f"collector/{request_id}/{i}",
+                        reason=rej.reason.value,
+                        detail=rej.detail,
+                        source=f"collector:{source}",
+                        payload=payload,
+                        received_at=now,
+                        event_id=str(raw.get("event_id", ""))[:64] if isinstance(raw, dict) else "",
+                    )
+                )
                 answers.append({"index": i, "accepted": False, "reason": rej.reason.value, "detail": rej.detail})
                 continue
             result.accepted.append(Outgoing(CHANNEL_OF[event.type], routing_key(event), orjson.dumps(raw)))

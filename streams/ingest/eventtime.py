@@ -18,8 +18,8 @@ EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
 
 @dataclass(frozen=True, slots=True)
 class EventTime:
-    value: datetime   # UTC
-    late: bool        # arrived after the lateness allowance: stored, flagged
+    value: datetime  # UTC
+    late: bool  # arrived after the lateness allowance: stored, flagged
 
 
 def derive(

@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
+from pydantic import BaseModel
 
 from schemas.events import Envelope, Reason, Rejection, parse_event
 from streams.identity.identifiers import extract
@@ -27,7 +28,7 @@ from streams.settings import Settings
 @dataclass(frozen=True, slots=True)
 class RawItem:
     payload: bytes
-    source: str            # where it came from, unique per input: "raw.web/2/1234" or "collector/<uuid>/3"
+    source: str  # where it came from, unique per input: "raw.web/2/1234" or "collector/<uuid>/3"
     received_at: datetime  # our clock: collector arrival, or the Kafka record timestamp
 
 
@@ -42,23 +43,42 @@ class DeadLetter:
     received_at: datetime
 
     def row(self) -> dict[str, Any]:
-        return {"dl_id": self.dl_id, "reason": self.reason, "detail": self.detail, "source": self.source,
-                "event_id": self.event_id, "payload": self.payload.decode("utf-8", "replace"),
-                "received_at": self.received_at.astimezone(UTC)}
+        return {
+            "dl_id": self.dl_id,
+            "reason": self.reason,
+            "detail": self.detail,
+            "source": self.source,
+            "event_id": self.event_id,
+            "payload": self.payload.decode("utf-8", "replace"),
+            "received_at": self.received_at.astimezone(UTC),
+        }
 
     def message(self) -> bytes:
         """Dead-letter topic value; the payload travels as latin-1 text so any bytes round-trip."""
-        return orjson.dumps({"dl_id": self.dl_id, "reason": self.reason, "detail": self.detail,
-                             "source": self.source, "event_id": self.event_id,
-                             "payload": self.payload.decode("latin-1"),
-                             "received_at": self.received_at.isoformat()})
+        return orjson.dumps(
+            {
+                "dl_id": self.dl_id,
+                "reason": self.reason,
+                "detail": self.detail,
+                "source": self.source,
+                "event_id": self.event_id,
+                "payload": self.payload.decode("latin-1"),
+                "received_at": self.received_at.isoformat(),
+            }
+        )
 
     @classmethod
     def from_message(cls, raw: bytes) -> DeadLetter:
         d = orjson.loads(raw)
-        return cls(dl_id=d["dl_id"], reason=d["reason"], detail=d["detail"], source=d["source"],
-                   event_id=d["event_id"], payload=d["payload"].encode("latin-1"),
-                   received_at=datetime.fromisoformat(d["received_at"]))
+        return cls(
+            dl_id=d["dl_id"],
+            reason=d["reason"],
+            detail=d["detail"],
+            source=d["source"],
+            event_id=d["event_id"],
+            payload=d["payload"].encode("latin-1"),
+            received_at=datetime.fromisoformat(d["received_at"]),
+        )
 
 
 @dataclass(slots=True)
@@ -83,6 +103,12 @@ def _prop(props: Any, name: str, default: Any = "") -> Any:
     return default if v is None else v
 
 
+def _props_json(props: Any) -> str:
+    if isinstance(props, BaseModel):
+        return props.model_dump_json()
+    return orjson.dumps(props or {}).decode()  # loyalty_scan carries a free-form dict
+
+
 class Normalizer:
     def __init__(self, settings: Settings, taxonomy: Taxonomy | None = None) -> None:
         self._s = settings
@@ -100,26 +126,43 @@ class Normalizer:
             try:
                 event = parse_event(item.payload)
                 received = event.received_at or item.received_at
-                et = derive(event.occurred_at, event.sent_at, received, max_skew=self._max_skew,
-                            future_tolerance=self._future, late_allowance=self._late)
+                et = derive(
+                    event.occurred_at,
+                    event.sent_at,
+                    received,
+                    max_skew=self._max_skew,
+                    future_tolerance=self._future,
+                    late_allowance=self._late,
+                )
                 body = event.model_dump_json(exclude={"received_at", "sent_at"}).encode()
                 seen = self._window.check(event.event_id.bytes, zlib.crc32(body))
                 if seen is Seen.DUPLICATE:
                     out.duplicates += 1
                     continue
                 if seen is Seen.CONFLICT:
-                    raise Rejection(Reason.CONFLICTING_DUPLICATE,
-                                    f"event_id: {event.event_id} was already used by a different event")
+                    raise Rejection(
+                        Reason.CONFLICTING_DUPLICATE,
+                        f"event_id: {event.event_id} was already used by a different event",
+                    )
             except Rejection as rej:
-                out.dead.append(DeadLetter(dl_id=item.source, reason=rej.reason.value, detail=rej.detail,
-                                           source=item.source, event_id=_event_id_hint(item.payload),
-                                           payload=item.payload, received_at=item.received_at))
+                out.dead.append(
+                    DeadLetter(
+                        dl_id=item.source,
+                        reason=rej.reason.value,
+                        detail=rej.detail,
+                        source=item.source,
+                        event_id=_event_id_hint(item.payload),
+                        payload=item.payload,
+                        received_at=item.received_at,
+                    )
+                )
                 continue
             self._emit(event, received, et.value, et.late, now, out)
         return out
 
-    def _emit(self, e: Envelope, received: datetime, event_time: datetime, late: bool,
-              now: datetime, out: Normalized) -> None:
+    def _emit(
+        self, e: Envelope, received: datetime, event_time: datetime, late: bool, now: datetime, out: Normalized
+    ) -> None:
         ids = e.identities
         consent = e.consent.analytics
         # Without analytics consent the event is kept for aggregates only: no identifiers.
@@ -129,11 +172,15 @@ class Normalizer:
         ctx = e.context
         is_conv = self._tax.is_conversion(e)
         row = {
-            "event_id": str(e.event_id), "type": e.type, "channel": e.channel,
+            "event_id": str(e.event_id),
+            "type": e.type,
+            "channel": e.channel,
             "schema_version": e.schema_version,
             "occurred_at": e.occurred_at.astimezone(UTC),
             "sent_at": e.sent_at.astimezone(UTC) if e.sent_at else None,
-            "received_at": received.astimezone(UTC), "event_time": event_time, "late": int(late),
+            "received_at": received.astimezone(UTC),
+            "event_time": event_time,
+            "late": int(late),
             "primary_identifier": identifiers[0] if identifiers else "",
             "identifiers": list(identifiers),
             "anonymous_id": (ids.anonymous_id or "") if consent else "",
@@ -146,12 +193,16 @@ class Normalizer:
             "device_kind": ctx.device_kind or "",
             "loyalty_id": (ids.loyalty_id or "") if consent else "",
             "consent_analytics": int(consent),
-            "touch_channel": self._tax.classify(e), "is_conversion": int(is_conv),
-            "revenue": float(_prop(props, "revenue", 0.0)), "cost": float(_prop(props, "cost", 0.0))
-            + float(_prop(props, "spend", 0.0)),
-            "currency": _prop(props, "currency"), "order_id": _prop(props, "order_id"),
-            "store_id": ctx.store_id or "", "fitting_room_id": ctx.fitting_room_id or "",
-            "session_id": _prop(props, "session_id"), "sku": _prop(props, "sku"),
+            "touch_channel": self._tax.classify(e),
+            "is_conversion": int(is_conv),
+            "revenue": float(_prop(props, "revenue", 0.0)),
+            "cost": float(_prop(props, "cost", 0.0)) + float(_prop(props, "spend", 0.0)),
+            "currency": _prop(props, "currency"),
+            "order_id": _prop(props, "order_id"),
+            "store_id": ctx.store_id or "",
+            "fitting_room_id": ctx.fitting_room_id or "",
+            "session_id": _prop(props, "session_id"),
+            "sku": _prop(props, "sku"),
             "skus": list(_prop(props, "skus", [])),
             "post_id": _prop(props, "post_id"),
             "reply_to_id": _prop(props, "reply_to_id") or _prop(props, "question_id"),
@@ -159,16 +210,21 @@ class Normalizer:
             "spot_id": _prop(props, "spot_id") or (ctx.tv_spot_id or ""),
             "tv_channel": _prop(props, "tv_channel"),
             "tv_programme": _prop(props, "programme") or (ctx.tv_programme or ""),
-            "utm_source": ctx.utm_source or "", "utm_medium": ctx.utm_medium or "",
+            "utm_source": ctx.utm_source or "",
+            "utm_medium": ctx.utm_medium or "",
             "utm_campaign": ctx.utm_campaign or _prop(props, "campaign"),
-            "properties": props.model_dump_json() if hasattr(props, "model_dump_json") else orjson.dumps(
-                props or {}).decode(),
+            "properties": _props_json(props),
             "ingested_at": now,
         }
         out.rows.append(row)
         if ex and (len(identifiers) > 1 or ex.refused or is_conv):
-            out.links.append({
-                "event_id": row["event_id"], "identifiers": list(identifiers),
-                "refused": [list(r) for r in ex.refused], "verified_crm": ex.verified_crm,
-                "event_time": event_time.isoformat(), "conversion": is_conv,
-            })
+            out.links.append(
+                {
+                    "event_id": row["event_id"],
+                    "identifiers": list(identifiers),
+                    "refused": [list(r) for r in ex.refused],
+                    "verified_crm": ex.verified_crm,
+                    "event_time": event_time.isoformat(),
+                    "conversion": is_conv,
+                }
+            )

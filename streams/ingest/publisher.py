@@ -33,8 +33,13 @@ class Publisher:
         self._pepper = settings.pii_pepper.get_secret_value()
         try:
             self._producer = KafkaProducer(
-                acks="all", enable_idempotence=True, linger_ms=linger_ms, batch_size=256 * 1024,
-                max_in_flight_requests_per_connection=5, retries=2**31 - 1, compression_type=None,
+                acks="all",
+                enable_idempotence=True,
+                linger_ms=linger_ms,
+                batch_size=256 * 1024,
+                max_in_flight_requests_per_connection=5,
+                retries=2**31 - 1,
+                compression_type=None,
                 **kafka_python_kwargs(settings),
             )
         except KafkaError as err:
@@ -56,11 +61,13 @@ class Publisher:
         """Validate and send; returns kafka-python's future. ``timestamp_ms`` replays history
         with its original arrival times (the worker reads it as ``received_at``)."""
         model, value = self.validate(event)
-        return self._producer.send(self._names.raw(CHANNEL_OF[model.type]), key=routing_key(model),
-                                   value=value, timestamp_ms=timestamp_ms)
+        return self._producer.send(
+            self._names.raw(CHANNEL_OF[model.type]), key=routing_key(model), value=value, timestamp_ms=timestamp_ms
+        )
 
-    def publish_raw(self, channel: str, value: bytes, *, key: bytes | None = None,
-                    timestamp_ms: int | None = None) -> Any:
+    def publish_raw(
+        self, channel: str, value: bytes, *, key: bytes | None = None, timestamp_ms: int | None = None
+    ) -> Any:
         """Send bytes unvalidated (tests and the simulator's deliberately bad events)."""
         return self._producer.send(self._names.raw(channel), key=key, value=value, timestamp_ms=timestamp_ms)
 
@@ -74,6 +81,7 @@ class Publisher:
     def __enter__(self) -> Publisher:
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.close()

@@ -9,8 +9,14 @@ from schemas.events import Envelope
 
 def routing_key(event: Envelope) -> bytes:
     ids = event.identities
-    for value in (ids.anonymous_id, None if event.is_device_shared else ids.device_id, ids.user_id,
-                  ids.loyalty_id, ids.email_hash, ids.social.handle if ids.social else None):
+    for value in (
+        ids.anonymous_id,
+        None if event.is_device_shared else ids.device_id,
+        ids.user_id,
+        ids.loyalty_id,
+        ids.email_hash,
+        ids.social.handle if ids.social else None,
+    ):
         if value:
             return value.encode()
     return str(event.event_id).encode()

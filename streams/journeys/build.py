@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,7 +33,7 @@ class Conversion:
 class Journey:
     person_id: str
     touches: tuple[Touch, ...]
-    conversion: Conversion | None = None   # None: a path that did not convert
+    conversion: Conversion | None = None  # None: a path that did not convert
 
     @property
     def path(self) -> tuple[str, ...]:
@@ -50,9 +51,7 @@ class PersonTimeline:
     conversions: list[Conversion] = field(default_factory=list)
 
 
-def build_journeys(
-    timeline: PersonTimeline, *, lookback: timedelta, include_null: bool = True
-) -> list[Journey]:
+def build_journeys(timeline: PersonTimeline, *, lookback: timedelta, include_null: bool = True) -> list[Journey]:
     touches = sorted(timeline.touches, key=lambda t: (t.time, t.event_id))
     conversions = sorted(timeline.conversions, key=lambda c: (c.time, c.event_id))
     journeys: list[Journey] = []
@@ -72,7 +71,7 @@ def build_journeys(
     return journeys
 
 
-def group_rows(rows: Iterable[dict]) -> list[PersonTimeline]:
+def group_rows(rows: Iterable[dict[str, Any]]) -> list[PersonTimeline]:
     """Rows from ClickHouse (person_id, event_id, event_time, touch_channel, is_conversion, type,
     revenue) → one timeline per person."""
     people: dict[str, PersonTimeline] = {}

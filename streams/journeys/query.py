@@ -11,9 +11,7 @@ from streams.store.backend import Backend
 _COLUMNS = "person_id, toString(event_id) AS event_id, event_time, touch_channel, is_conversion, type, revenue"
 
 
-def timelines_for_identifiers(
-    backend: Backend, person_of: dict[str, str], *, since: datetime
-) -> list[PersonTimeline]:
+def timelines_for_identifiers(backend: Backend, person_of: dict[str, str], *, since: datetime) -> list[PersonTimeline]:
     """Events of the given identifiers (primary identifier → person, from the live graph)."""
     if not person_of:
         return []

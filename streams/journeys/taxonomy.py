@@ -14,24 +14,42 @@ from urllib.parse import urlparse
 from schemas.events import Envelope
 
 SEARCH_ENGINES = ("google.", "bing.", "duckduckgo.", "yahoo.", "ecosia.", "qwant.", "baidu.")
-SOCIAL_HOSTS = {"facebook.com": "facebook", "instagram.com": "instagram", "tiktok.com": "tiktok",
-                "t.co": "x", "x.com": "x", "youtube.com": "youtube", "pinterest.com": "pinterest",
-                "linkedin.com": "linkedin"}
+SOCIAL_HOSTS = {
+    "facebook.com": "facebook",
+    "instagram.com": "instagram",
+    "tiktok.com": "tiktok",
+    "t.co": "x",
+    "x.com": "x",
+    "youtube.com": "youtube",
+    "pinterest.com": "pinterest",
+    "linkedin.com": "linkedin",
+}
 DEFAULT_MEDIUMS = {
-    "cpc": "web/paid-search", "ppc": "web/paid-search", "paid_search": "web/paid-search",
-    "email": "web/email", "newsletter": "web/email",
-    "display": "web/display", "affiliate": "web/affiliate",
-    "paid_social": "social/{network}/paid", "social": "social/{network}/organic",
-    "tv": "tv/second-screen", "qr": "tv/second-screen",
+    "cpc": "web/paid-search",
+    "ppc": "web/paid-search",
+    "paid_search": "web/paid-search",
+    "email": "web/email",
+    "newsletter": "web/email",
+    "display": "web/display",
+    "affiliate": "web/affiliate",
+    "paid_social": "social/{network}/paid",
+    "social": "social/{network}/organic",
+    "tv": "tv/second-screen",
+    "qr": "tv/second-screen",
 }
 # Event types that are touchpoints whatever their context.
 DEFAULT_TYPES = {
-    "like": "social/{network}/organic", "comment": "social/{network}/organic",
-    "share": "social/{network}/organic", "mention": "social/{network}/organic",
-    "follow": "social/{network}/organic", "question": "social/{network}/organic",
-    "second_screen_checkin": "tv/second-screen", "qr_scan": "tv/second-screen",
+    "like": "social/{network}/organic",
+    "comment": "social/{network}/organic",
+    "share": "social/{network}/organic",
+    "mention": "social/{network}/organic",
+    "follow": "social/{network}/organic",
+    "question": "social/{network}/organic",
+    "second_screen_checkin": "tv/second-screen",
+    "qr_scan": "tv/second-screen",
     "synced_interaction": "tv/second-screen",
-    "store_visit": "store/visit", "fitting_room_entered": "store/fitting-room",
+    "store_visit": "store/visit",
+    "fitting_room_entered": "store/fitting-room",
     "look_shared": "store/fitting-room",
 }
 

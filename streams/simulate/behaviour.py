@@ -23,10 +23,26 @@ from streams.simulate.population import NETWORKS, STORES, Person, make_person
 from streams.simulate.truth import GroundTruth
 
 # Activity channels, their daily probability (before a person's affinity) and true lift.
-DAILY = {"paid_search": 0.05, "email": 0.06, "organic": 0.07, "direct": 0.06, "social": 0.10,
-         "tv": 0.06, "store_visit": 0.04, "fitting_room": 0.03}
-LIFT = {"paid_search": 0.9, "email": 0.5, "organic": 0.3, "direct": 0.05, "social": 0.35,
-        "tv": 0.6, "store_visit": 0.4, "fitting_room": 1.4}
+DAILY = {
+    "paid_search": 0.05,
+    "email": 0.06,
+    "organic": 0.07,
+    "direct": 0.06,
+    "social": 0.10,
+    "tv": 0.06,
+    "store_visit": 0.04,
+    "fitting_room": 0.03,
+}
+LIFT = {
+    "paid_search": 0.9,
+    "email": 0.5,
+    "organic": 0.3,
+    "direct": 0.05,
+    "social": 0.35,
+    "tv": 0.6,
+    "store_visit": 0.4,
+    "fitting_room": 1.4,
+}
 WINDOW = timedelta(days=30)
 SITE = "https://shop.example.com"
 SPOTS_PER_DAY = 6
@@ -48,11 +64,12 @@ class SimConfig:
 
 @dataclass(frozen=True, slots=True)
 class Emitted:
-    channel: str          # raw topic family
+    channel: str  # raw topic family
     value: bytes
-    timestamp_ms: int     # arrival (Kafka record time)
+    timestamp_ms: int  # arrival (Kafka record time)
     valid: bool
     event_id: str
+    reason: str = ""  # for a deliberately invalid record: the dead-letter reason it must get
 
 
 @dataclass
@@ -67,8 +84,9 @@ class Simulation:
 
     def jsonl(self) -> Iterator[bytes]:
         for e in self.emitted:
-            yield orjson.dumps({"channel": e.channel, "timestamp_ms": e.timestamp_ms,
-                                "value": e.value.decode("latin-1")})
+            yield orjson.dumps(
+                {"channel": e.channel, "timestamp_ms": e.timestamp_ms, "value": e.value.decode("latin-1")}
+            )
 
 
 class _Builder:
@@ -80,9 +98,18 @@ class _Builder:
         self.rng = random.Random(f"{cfg.seed}:global")
 
     # --- emitting ---
-    def emit(self, etype: str, channel: str, at: datetime, *, ids: dict[str, Any] | None = None,
-             ctx: dict[str, Any] | None = None, props: dict[str, Any] | None = None,
-             person: Person | None = None, rng: random.Random | None = None) -> str:
+    def emit(
+        self,
+        etype: str,
+        channel: str,
+        at: datetime,
+        *,
+        ids: dict[str, Any] | None = None,
+        ctx: dict[str, Any] | None = None,
+        props: dict[str, Any] | None = None,
+        person: Person | None = None,
+        rng: random.Random | None = None,
+    ) -> str:
         r = rng or self.rng
         eid = str(uuid.UUID(int=r.getrandbits(128), version=4))
         if at > self.cfg.end:
@@ -92,8 +119,13 @@ class _Builder:
         if channel == "store" and r.random() < self.cfg.late_share:
             arrival = at + timedelta(days=4)  # a device that synced days later: stored, flagged late
         arrival = min(arrival, self.cfg.end)
-        ev: dict[str, Any] = {"event_id": eid, "type": etype, "channel": channel,
-                              "occurred_at": at.isoformat(), "sent_at": (arrival - timedelta(milliseconds=30)).isoformat()}
+        ev: dict[str, Any] = {
+            "event_id": eid,
+            "type": etype,
+            "channel": channel,
+            "occurred_at": at.isoformat(),
+            "sent_at": (arrival - timedelta(milliseconds=30)).isoformat(),
+        }
         if ids:
             ev["identities"] = ids
             if person is not None:
@@ -112,8 +144,14 @@ class _Builder:
 
 
 def _flat_ids(ids: dict[str, Any]) -> Iterator[tuple[str, str]]:
-    names = {"user_id": "crm", "loyalty_id": "loyalty", "email_hash": "email", "phone_hash": "phone",
-             "device_id": "device", "anonymous_id": "anon"}
+    names = {
+        "user_id": "crm",
+        "loyalty_id": "loyalty",
+        "email_hash": "email",
+        "phone_hash": "phone",
+        "device_id": "device",
+        "anonymous_id": "anon",
+    }
     for k, v in ids.items():
         if k in names and v:
             yield names[k], v
@@ -130,18 +168,42 @@ def _brand_events(b: _Builder) -> list[tuple[datetime, str, str, str]]:
             at = b.start + timedelta(days=day, hours=r.choice((12, 13, 19, 20, 21, 22)), minutes=r.randrange(60))
             tv_channel, programme = r.choice(TV_CHANNELS)
             spot = f"spot-{day:02d}-{k}"
-            b.emit("spot_aired", "tv", at, props={"spot_id": spot, "tv_channel": tv_channel, "programme": programme,
-                                                  "cost": round(r.uniform(5000, 40000), 2), "currency": "EUR",
-                                                  "duration_s": 30}, rng=r)
+            b.emit(
+                "spot_aired",
+                "tv",
+                at,
+                props={
+                    "spot_id": spot,
+                    "tv_channel": tv_channel,
+                    "programme": programme,
+                    "cost": round(r.uniform(5000, 40000), 2),
+                    "currency": "EUR",
+                    "duration_s": 30,
+                },
+                rng=r,
+            )
             spots.append((at, spot, tv_channel, programme))
         for k in range(3):
             at = b.start + timedelta(days=day, hours=r.randrange(8, 21), minutes=r.randrange(60))
             net = r.choice(NETWORKS)
             paid = r.random() < 0.4
-            b.emit("post_published", "social", at, props={
-                "post_id": f"post-{day:02d}-{k}", "network": net, "text": "New collection", "paid": paid,
-                **({"spend": round(r.uniform(200, 3000), 2), "currency": "EUR", "campaign": "autumn"} if paid else {})},
-                rng=r)
+            b.emit(
+                "post_published",
+                "social",
+                at,
+                props={
+                    "post_id": f"post-{day:02d}-{k}",
+                    "network": net,
+                    "text": "New collection",
+                    "paid": paid,
+                    **(
+                        {"spend": round(r.uniform(200, 3000), 2), "currency": "EUR", "campaign": "autumn"}
+                        if paid
+                        else {}
+                    ),
+                },
+                rng=r,
+            )
     return spots
 
 
@@ -151,7 +213,9 @@ def _web_session(b: _Builder, p: Person, at: datetime, r: random.Random, source:
     ids: dict[str, Any] = {"anonymous_id": cookie}
     ctx: dict[str, Any] = {"device_kind": kind, "page_url": f"{SITE}/"}
     if source == "paid_search":
-        ctx.update(utm_source="google", utm_medium="cpc", utm_campaign="brand-search", referrer="https://www.google.com/")
+        ctx.update(
+            utm_source="google", utm_medium="cpc", utm_campaign="brand-search", referrer="https://www.google.com/"
+        )
     elif source == "email":
         ctx.update(utm_source="newsletter", utm_medium="email", utm_campaign="weekly")
     elif source == "organic":
@@ -159,17 +223,30 @@ def _web_session(b: _Builder, p: Person, at: datetime, r: random.Random, source:
     b.emit("page_view", "web", at, ids=ids, ctx=ctx, person=p, rng=r)
     t = at + timedelta(seconds=r.randrange(10, 120))
     if p.user_id and r.random() < 0.5:
-        ids = {"anonymous_id": cookie, "user_id": p.user_id, "crm_verified": True,
-               **({"email_hash": p.email_hash} if p.email_hash else {})}
+        ids = {
+            "anonymous_id": cookie,
+            "user_id": p.user_id,
+            "crm_verified": True,
+            **({"email_hash": p.email_hash} if p.email_hash else {}),
+        }
         if p.social and r.random() < 0.3:
             ids["social"] = {"network": p.social[0], "handle": p.social[1]}
-        b.emit("login", "web", t, ids=ids, person=p, rng=r,
-               props={"method": "social" if "social" in ids else "password"})
+        b.emit(
+            "login", "web", t, ids=ids, person=p, rng=r, props={"method": "social" if "social" in ids else "password"}
+        )
     inner = {"device_kind": kind, "referrer": f"{SITE}/", "page_url": f"{SITE}/p"}
     for _ in range(r.randrange(1, 4)):
         t += timedelta(seconds=r.randrange(10, 90))
-        b.emit("product_view", "web", t, ids=ids, ctx=inner, person=p, rng=r,
-               props={"sku": f"sku-{r.randrange(300):03d}", "price": 49.9, "currency": "EUR"})
+        b.emit(
+            "product_view",
+            "web",
+            t,
+            ids=ids,
+            ctx=inner,
+            person=p,
+            rng=r,
+            props={"sku": f"sku-{r.randrange(300):03d}", "price": 49.9, "currency": "EUR"},
+        )
 
 
 def _social(b: _Builder, p: Person, at: datetime, r: random.Random) -> None:
@@ -185,17 +262,41 @@ def _social(b: _Builder, p: Person, at: datetime, r: random.Random) -> None:
     if kind in ("like", "share"):
         b.emit(kind, "social", at, ids=ids, person=p, rng=r, props={"post_id": post, "network": net})
     elif kind == "comment":
-        b.emit("comment", "social", at, ids=ids, person=p, rng=r,
-               props={"post_id": post, "network": net, "comment_id": f"c-{r.getrandbits(48):x}", "text": "love it"})
+        b.emit(
+            "comment",
+            "social",
+            at,
+            ids=ids,
+            person=p,
+            rng=r,
+            props={"post_id": post, "network": net, "comment_id": f"c-{r.getrandbits(48):x}", "text": "love it"},
+        )
     elif kind == "question":
         qid = f"q-{r.getrandbits(48):x}"
-        b.emit("question", "social", at, ids=ids, person=p, rng=r,
-               props={"question_id": qid, "network": net, "text": "Is this available in M?"})
+        b.emit(
+            "question",
+            "social",
+            at,
+            ids=ids,
+            person=p,
+            rng=r,
+            props={"question_id": qid, "network": net, "text": "Is this available in M?"},
+        )
         if r.random() < 0.9:
             delay = timedelta(minutes=r.choice((5, 20, 45, 90, 240, 900)))
-            b.emit("brand_reply", "social", at + delay, rng=r, props={
-                "reply_id": f"r-{r.getrandbits(48):x}", "reply_to_id": qid, "network": net, "text": "Yes!",
-                **({"satisfaction": r.randint(3, 5)} if r.random() < 0.3 else {})})
+            b.emit(
+                "brand_reply",
+                "social",
+                at + delay,
+                rng=r,
+                props={
+                    "reply_id": f"r-{r.getrandbits(48):x}",
+                    "reply_to_id": qid,
+                    "network": net,
+                    "text": "Yes!",
+                    **({"satisfaction": r.randint(3, 5)} if r.random() < 0.3 else {}),
+                },
+            )
     elif kind == "follow":
         b.emit("follow", "social", at, ids=ids, person=p, rng=r, props={"network": net})
     else:
@@ -209,21 +310,44 @@ def _tv(b: _Builder, p: Person, at: datetime, r: random.Random, spots: list[tupl
     t = spot_at + timedelta(seconds=r.randrange(20, 420))
     ctx = {"device_kind": "phone", "tv_spot_id": spot, "tv_programme": programme}
     if r.random() < 0.6:
-        b.emit("qr_scan", "tv", t, ids={"device_id": p.phone_device, "anonymous_id": p.phone_cookie}, ctx=ctx,
-               person=p, rng=r, props={"spot_id": spot, "target_url": f"{SITE}/tv"})
+        b.emit(
+            "qr_scan",
+            "tv",
+            t,
+            ids={"device_id": p.phone_device, "anonymous_id": p.phone_cookie},
+            ctx=ctx,
+            person=p,
+            rng=r,
+            props={"spot_id": spot, "target_url": f"{SITE}/tv"},
+        )
     else:
         ids: dict[str, Any] = {"device_id": p.phone_device}
         if p.social:
             ids["social"] = {"network": p.social[0], "handle": p.social[1]}
-        b.emit("second_screen_checkin", "tv", t, ids=ids, ctx=ctx, person=p, rng=r,
-               props={"spot_id": spot, "programme": programme})
+        b.emit(
+            "second_screen_checkin",
+            "tv",
+            t,
+            ids=ids,
+            ctx=ctx,
+            person=p,
+            rng=r,
+            props={"spot_id": spot, "programme": programme},
+        )
 
 
 def _store(b: _Builder, p: Person, at: datetime, r: random.Random, fitting: bool) -> None:
     store = p.home_store if r.random() < 0.8 else r.choice(STORES)
-    b.emit("store_visit", "store", at, ids={"device_id": p.phone_device},
-           ctx={"store_id": store, "device_kind": "beacon"}, person=p, rng=r,
-           props={"source": "beacon", "dwell_s": r.randrange(120, 2400)})
+    b.emit(
+        "store_visit",
+        "store",
+        at,
+        ids={"device_id": p.phone_device},
+        ctx={"store_id": store, "device_kind": "beacon"},
+        person=p,
+        rng=r,
+        props={"source": "beacon", "dwell_s": r.randrange(120, 2400)},
+    )
     if not fitting:
         return
     room = f"fr-{r.randrange(1, 5)}"
@@ -232,37 +356,88 @@ def _store(b: _Builder, p: Person, at: datetime, r: random.Random, fitting: bool
     session = f"s-{r.getrandbits(48):x}"
     t = at + timedelta(minutes=r.randrange(2, 15))
     ctx = {"store_id": store, "fitting_room_id": room}
-    b.emit("fitting_room_entered", "store", t, ids={"device_id": p.phone_device}, ctx=ctx, person=p, rng=r,
-           props={"session_id": session})
+    b.emit(
+        "fitting_room_entered",
+        "store",
+        t,
+        ids={"device_id": p.phone_device},
+        ctx=ctx,
+        person=p,
+        rng=r,
+        props={"session_id": session},
+    )
     if p.loyalty_id and r.random() < 0.7:
-        b.emit("loyalty_scan", "store", t + timedelta(seconds=30),
-               ids={"loyalty_id": p.loyalty_id, "phone_hash": p.phone_hash, "device_id": mirror},
-               ctx={**ctx, "device_kind": "mirror"}, person=p, rng=r, props={})
+        b.emit(
+            "loyalty_scan",
+            "store",
+            t + timedelta(seconds=30),
+            ids={"loyalty_id": p.loyalty_id, "phone_hash": p.phone_hash, "device_id": mirror},
+            ctx={**ctx, "device_kind": "mirror"},
+            person=p,
+            rng=r,
+            props={},
+        )
     skus = [f"sku-{r.randrange(300):03d}" for _ in range(r.randrange(1, 5))]
     for i, sku in enumerate(skus):
-        b.emit("item_tried", "store", t + timedelta(minutes=1 + i), ids={"device_id": mirror},
-               ctx={**ctx, "device_kind": "mirror"}, rng=r, props={"session_id": session, "sku": sku})
+        b.emit(
+            "item_tried",
+            "store",
+            t + timedelta(minutes=1 + i),
+            ids={"device_id": mirror},
+            ctx={**ctx, "device_kind": "mirror"},
+            rng=r,
+            props={"session_id": session, "sku": sku},
+        )
     if r.random() < 0.5:
-        b.emit("mirror_interaction", "store", t + timedelta(minutes=2), ids={"device_id": mirror},
-               ctx={**ctx, "device_kind": "mirror"}, rng=r,
-               props={"session_id": session, "action": r.choice(("browse_sizes", "browse_colours", "save_look"))})
+        b.emit(
+            "mirror_interaction",
+            "store",
+            t + timedelta(minutes=2),
+            ids={"device_id": mirror},
+            ctx={**ctx, "device_kind": "mirror"},
+            rng=r,
+            props={"session_id": session, "action": r.choice(("browse_sizes", "browse_colours", "save_look"))},
+        )
     if r.random() < 0.3:
         req = f"a-{r.getrandbits(48):x}"
-        b.emit("assistance_requested", "store", t + timedelta(minutes=3), ids={"device_id": mirror},
-               ctx={**ctx, "device_kind": "mirror"}, rng=r, props={"request_id": req, "session_id": session})
-        b.emit("assistance_answered", "store", t + timedelta(minutes=3, seconds=r.randrange(30, 600)),
-               ctx={"store_id": store, "device_kind": "store_tablet"}, rng=r, props={"request_id": req})
+        b.emit(
+            "assistance_requested",
+            "store",
+            t + timedelta(minutes=3),
+            ids={"device_id": mirror},
+            ctx={**ctx, "device_kind": "mirror"},
+            rng=r,
+            props={"request_id": req, "session_id": session},
+        )
+        b.emit(
+            "assistance_answered",
+            "store",
+            t + timedelta(minutes=3, seconds=r.randrange(30, 600)),
+            ctx={"store_id": store, "device_kind": "store_tablet"},
+            rng=r,
+            props={"request_id": req},
+        )
     if p.social and r.random() < 0.25:
         net, handle = p.social
         post = f"look-{r.getrandbits(48):x}"
-        b.emit("look_shared", "store", t + timedelta(minutes=5),
-               ids={"social": {"network": net, "handle": handle}, "device_id": mirror},
-               ctx={**ctx, "device_kind": "mirror"}, person=p, rng=r,
-               props={"session_id": session, "look_id": post, "network": net, "skus": skus, "post_id": post})
+        b.emit(
+            "look_shared",
+            "store",
+            t + timedelta(minutes=5),
+            ids={"social": {"network": net, "handle": handle}, "device_id": mirror},
+            ctx={**ctx, "device_kind": "mirror"},
+            person=p,
+            rng=r,
+            props={"session_id": session, "look_id": post, "network": net, "skus": skus, "post_id": post},
+        )
         for k in range(r.randrange(0, 6)):
-            b.emit(r.choice(("like", "like", "comment", "share")), "social", t + timedelta(minutes=10 + 7 * k),
-                   rng=r, props={"post_id": post, "network": net, "comment_id": f"c-{r.getrandbits(40):x}",
-                                 "text": "nice"})
+            b.emit(
+                r.choice(("like", "like", "comment", "share")),
+                "social",
+                t + timedelta(minutes=10 + 7 * k),
+                rng=r,
+                props={"post_id": post, "network": net, "comment_id": f"c-{r.getrandbits(40):x}", "text": "nice"},
+            )
 
 
 def _convert(b: _Builder, p: Person, at: datetime, r: random.Random, in_store: bool) -> float:
@@ -270,11 +445,23 @@ def _convert(b: _Builder, p: Person, at: datetime, r: random.Random, in_store: b
     skus = [f"sku-{r.randrange(300):03d}" for _ in range(r.randrange(1, 4))]
     if in_store:
         store = p.home_store
-        ids = {"loyalty_id": p.loyalty_id} if p.loyalty_id else None
-        b.emit("pos_purchase", "store", at, ids=ids, person=p if ids else None, rng=r,
-               ctx={"store_id": store, "device_kind": "pos"},
-               props={"order_id": f"o-{r.getrandbits(48):x}", "revenue": revenue, "currency": "EUR",
-                      "skus": skus, "terminal_id": f"pos-{store}-1"})
+        card = {"loyalty_id": p.loyalty_id} if p.loyalty_id else None
+        b.emit(
+            "pos_purchase",
+            "store",
+            at,
+            ids=card,
+            person=p if card else None,
+            rng=r,
+            ctx={"store_id": store, "device_kind": "pos"},
+            props={
+                "order_id": f"o-{r.getrandbits(48):x}",
+                "revenue": revenue,
+                "currency": "EUR",
+                "skus": skus,
+                "terminal_id": f"pos-{store}-1",
+            },
+        )
         return revenue
     cookie = p.phone_cookie
     ids: dict[str, Any] = {"anonymous_id": cookie}
@@ -283,12 +470,36 @@ def _convert(b: _Builder, p: Person, at: datetime, r: random.Random, in_store: b
     if p.email_hash:
         ids["email_hash"] = p.email_hash
     inner = {"device_kind": "phone", "referrer": f"{SITE}/p"}
-    b.emit("add_to_cart", "web", at - timedelta(minutes=3), ids=ids, ctx=inner, person=p, rng=r,
-           props={"sku": skus[0], "quantity": 1})
-    b.emit("checkout_started", "web", at - timedelta(minutes=1), ids=ids, ctx=inner, person=p, rng=r,
-           props={"cart_value": revenue, "currency": "EUR"})
-    b.emit("order_completed", "web", at, ids=ids, ctx=inner, person=p, rng=r,
-           props={"order_id": f"o-{r.getrandbits(48):x}", "revenue": revenue, "currency": "EUR", "skus": skus})
+    b.emit(
+        "add_to_cart",
+        "web",
+        at - timedelta(minutes=3),
+        ids=ids,
+        ctx=inner,
+        person=p,
+        rng=r,
+        props={"sku": skus[0], "quantity": 1},
+    )
+    b.emit(
+        "checkout_started",
+        "web",
+        at - timedelta(minutes=1),
+        ids=ids,
+        ctx=inner,
+        person=p,
+        rng=r,
+        props={"cart_value": revenue, "currency": "EUR"},
+    )
+    b.emit(
+        "order_completed",
+        "web",
+        at,
+        ids=ids,
+        ctx=inner,
+        person=p,
+        rng=r,
+        props={"order_id": f"o-{r.getrandbits(48):x}", "revenue": revenue, "currency": "EUR", "skus": skus},
+    )
     return revenue
 
 
@@ -337,6 +548,14 @@ def _invalid(b: _Builder, n: int) -> None:
     for i in range(n):
         base = orjson.loads(r.choice(good).value)
         kind = i % 6
+        reason = (
+            "unparseable",
+            "unknown_type",
+            "schema_violation",
+            "implausible_time",
+            "too_large",
+            "schema_violation",
+        )[kind]
         eid = str(uuid.UUID(int=r.getrandbits(128), version=4))
         base["event_id"] = eid
         if kind == 0:
@@ -358,8 +577,16 @@ def _invalid(b: _Builder, n: int) -> None:
             base["identities"] = {"email_hash": "not-a-hash"}
             value = orjson.dumps(base)
         ts = int(b.cfg.end.timestamp() * 1000) - r.randrange(1, 3_600_000)
-        b.out.append(Emitted(base.get("channel", "web") if isinstance(base.get("channel"), str) else "web",
-                             value, ts, False, eid))
+        b.out.append(
+            Emitted(
+                base.get("channel", "web") if isinstance(base.get("channel"), str) else "web",
+                value,
+                ts,
+                False,
+                eid,
+                reason,
+            )
+        )
 
 
 def simulate(cfg: SimConfig) -> Simulation:

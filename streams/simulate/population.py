@@ -15,16 +15,16 @@ STORES = ("paris-01", "lyon-01", "lille-01", "nantes-01")
 @dataclass(frozen=True, slots=True)
 class Person:
     index: int
-    phone_cookie: str          # browser cookie on the phone
+    phone_cookie: str  # browser cookie on the phone
     desktop_cookie: str | None
-    phone_device: str          # app / device id of the phone
-    user_id: str | None        # CRM account
+    phone_device: str  # app / device id of the phone
+    user_id: str | None  # CRM account
     email_hash: str | None
     phone_hash: str | None
     social: tuple[str, str] | None  # (network, handle)
     loyalty_id: str | None
     home_store: str
-    base_rate: float           # conversion hazard per consideration moment, before any touch
+    base_rate: float  # conversion hazard per consideration moment, before any touch
     affinity: dict[str, float]  # per activity channel, daily probability
 
 

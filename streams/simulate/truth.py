@@ -12,7 +12,7 @@ class GroundTruth:
     seed: int
     persons: int
     identifier_person: dict[str, int] = field(default_factory=dict)  # "kind:value" → person index
-    channel_lift: dict[str, float] = field(default_factory=dict)     # true multiplicative effect per touch
+    channel_lift: dict[str, float] = field(default_factory=dict)  # true multiplicative effect per touch
     conversions: int = 0
     revenue: float = 0.0
     shared_devices: list[str] = field(default_factory=list)

@@ -52,8 +52,9 @@ def encode_rows(rows: Sequence[Row]) -> bytes:
     """Rows → JSONEachRow. Datetimes must already be UTC; they are written without zone."""
     out = []
     for row in rows:
-        out.append(orjson.dumps({k: (_dt(v) if isinstance(v, datetime) else v) for k, v in row.items()},
-                                default=_json_default))
+        out.append(
+            orjson.dumps({k: (_dt(v) if isinstance(v, datetime) else v) for k, v in row.items()}, default=_json_default)
+        )
     return b"\n".join(out)
 
 

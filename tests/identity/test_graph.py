@@ -1,0 +1,112 @@
+"""Each guard by name, and the properties the single writer relies on."""
+
+from __future__ import annotations
+
+import itertools
+import random
+
+from streams.identity.graph import ALREADY, MERGED, REFUSED_CAP, REFUSED_CRM, IdentityGraph
+from streams.identity.identifiers import is_junk, singleton_person
+
+
+def test_identifiers_seen_together_become_one_person() -> None:
+    g = IdentityGraph()
+    g.link(["crm:1", "anon:a"])
+    g.link(["anon:a", "device:d"])
+    assert g.person_of("crm:1") == g.person_of("device:d") == g.person_of("anon:a")
+    assert g.members(g.person_of("crm:1")) == {"crm:1", "anon:a", "device:d"}
+
+
+def test_guard_two_verified_crm_ids_never_merge() -> None:
+    g = IdentityGraph()
+    g.link(["crm:alice", "anon:a"], verified_crm="crm:alice")
+    g.link(["crm:bob", "anon:b"], verified_crm="crm:bob")
+    [d] = g.link(["anon:a", "anon:b"])  # e.g. a family computer
+    assert d.decision == REFUSED_CRM
+    assert g.person_of("crm:alice") != g.person_of("crm:bob")
+
+
+def test_unverified_crm_ids_may_merge() -> None:
+    g = IdentityGraph()
+    g.link(["crm:alice", "anon:a"])
+    g.link(["crm:alice2", "anon:b"])
+    [d] = g.link(["anon:a", "anon:b"])
+    assert d.decision == MERGED
+
+
+def test_guard_cap_on_identifiers_per_type() -> None:
+    g = IdentityGraph(max_ids_per_type=3)
+    g.link(["crm:1", "anon:a"])
+    g.link(["crm:1", "anon:b"])
+    g.link(["crm:1", "anon:c"])
+    [d] = g.link(["crm:1", "anon:d"])
+    assert d.decision == REFUSED_CAP
+    assert len(g.members(g.person_of("crm:1"))) == 4  # crm + 3 cookies
+
+
+def test_guard_junk_values() -> None:
+    for junk in ["", "null", "NULL", "undefined", "anonymous", "0", "-1", "0000000", "none", "  ", "ab"]:
+        assert is_junk(junk), junk
+    for ok in ["ck-123", "crm-77", "ana_b"]:
+        assert not is_junk(ok)
+
+
+def test_relinking_is_a_no_op() -> None:
+    g = IdentityGraph()
+    g.link(["crm:1", "anon:a"])
+    g.drain()
+    [d] = g.link(["anon:a", "crm:1"])
+    assert d.decision == ALREADY and g.drain() == []
+
+
+def test_person_ids_do_not_depend_on_link_order() -> None:
+    links = [
+        ["anon:a", "crm:1"],
+        ["anon:b", "device:x"],
+        ["device:x", "crm:1"],
+        ["loyalty:l", "anon:z"],
+        ["anon:z", "email:e"],
+    ]
+    results = set()
+    for perm in itertools.permutations(links):
+        g = IdentityGraph()
+        for link in perm:
+            g.link(list(link))
+        results.add(tuple(sorted((i, g.person_of(i)) for link in links for i in link)))
+    assert len(results) == 1
+    [mapping] = results
+    assert dict(mapping)["crm:1"] == singleton_person("anon:a")  # smallest member names the person
+
+
+def test_merge_remaps_only_the_component_that_changes_id() -> None:
+    g = IdentityGraph()
+    g.link(["anon:a", "crm:1"])
+    g.link(["device:x", "loyalty:9"])
+    g.drain()
+    g.link(["crm:1", "loyalty:9"])
+    changed = {m.identifier for m in g.drain()}
+    assert changed == {"device:x", "loyalty:9"}  # 'anon:a' is the smallest: its side keeps its id
+
+
+def test_reload_restores_components() -> None:
+    g = IdentityGraph()
+    rng = random.Random(3)
+    ids = [f"anon:{i}" for i in range(50)]
+    for _ in range(60):
+        g.link(rng.sample(ids, 2))
+    state = [(i, g.person_of(i)) for i in ids]
+    h = IdentityGraph()
+    for ident, pid in state:
+        h.load(ident, pid, False)
+    assert all(h.person_of(i) == p for i, p in state)
+    h.link(["anon:0", "anon:49"])
+    g.link(["anon:0", "anon:49"])
+    assert all(h.person_of(i) == g.person_of(i) for i in ids)
+
+
+def test_forget_removes_the_person() -> None:
+    g = IdentityGraph()
+    g.link(["crm:1", "anon:a"])
+    pid = g.person_of("crm:1")
+    assert g.forget(pid) == {"crm:1", "anon:a"}
+    assert g.person_of("crm:1") == singleton_person("crm:1")

@@ -1,0 +1,64 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from streams.errors import QueryError
+from streams.store.backend import ChdbBackend, chdb_params
+from streams.store.migrations import migrate, sql_files, statements
+
+
+@pytest.fixture
+def chdb(tmp_path: Path) -> ChdbBackend:
+    return ChdbBackend(tmp_path / "ch")
+
+
+def test_sql_files_are_numbered_and_split_into_statements() -> None:
+    names = [p.name for p in sql_files()]
+    assert names == sorted(names) and names[0].startswith("001_")
+    stmts = statements("CREATE TABLE a (x UInt8) ENGINE = Memory;\n-- c\nCREATE VIEW b AS SELECT 1;\n")
+    assert len(stmts) == 2 and stmts[1].startswith("-- c")
+
+
+def test_ddl_keeps_the_idempotency_keys() -> None:
+    text = {p.name: p.read_text() for p in sql_files()}
+    assert "ReplacingMergeTree(ingested_at)" in text["001_events.sql"]
+    assert "ORDER BY event_id" in text["001_events.sql"]
+    assert "ReplacingMergeTree(version)" in text["003_identity.sql"]
+
+
+def test_migrate_applies_once(chdb: ChdbBackend) -> None:
+    assert len(migrate(chdb)) == len(sql_files())
+    assert migrate(chdb) == []
+    tables = {r["name"] for r in chdb.query("SELECT name FROM system.tables WHERE database = currentDatabase()")}
+    assert {"events", "dead_letters", "identity_map", "journeys", "attribution_credits"} <= tables
+
+
+def test_redelivered_rows_count_once(chdb: ChdbBackend) -> None:
+    migrate(chdb)
+    row = {
+        "event_id": "0f8b0e4e-9a4c-4a77-9d7e-1c5b4d0f2a11",
+        "type": "like",
+        "channel": "social",
+        "occurred_at": datetime(2026, 3, 1, tzinfo=UTC),
+        "received_at": datetime(2026, 3, 1, tzinfo=UTC),
+        "event_time": datetime(2026, 3, 1, tzinfo=UTC),
+        "ingested_at": datetime(2026, 3, 1, tzinfo=UTC),
+    }
+    chdb.insert("events", [row])
+    chdb.insert("events", [row])  # at-least-once: the same batch stored twice
+    assert chdb.query("SELECT count() AS n FROM events_dedup") == [{"n": 1}]
+
+
+def test_parameters_are_bound_not_spliced(chdb: ChdbBackend) -> None:
+    hostile = "x'); DROP TABLE t; --"
+    assert chdb.query("SELECT {v:String} AS v", {"v": hostile}) == [{"v": hostile}]
+    assert chdb.query("SELECT {a:Array(String)} AS a", {"a": [hostile, "b\\"]}) == [{"a": [hostile, "b\\"]}]
+    assert chdb_params({"t": datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)}) == {"t": "2026-01-02 03:04:05.000"}
+
+
+def test_bad_sql_is_a_terminal_query_error(chdb: ChdbBackend) -> None:
+    with pytest.raises(QueryError):
+        chdb.query("SELECT * FROM no_such_table")
