@@ -171,8 +171,123 @@ def demo(persons: int, days: int, seed: int, keep: bool) -> None:
     click.echo(f"demo finished in {time.monotonic() - started:.0f} s")
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
+def _day(value: str) -> datetime:
+    """'2026-03-01' or an ISO timestamp → aware UTC datetime (naive input is read as UTC)."""
+    t = datetime.fromisoformat(value)
+    return t if t.tzinfo else t.replace(tzinfo=UTC)
+
+
+@main.group()
+def attribution() -> None:
+    """Attribution: batch recompute, path tables, validation against the simulator's truth."""
+
+
+@attribution.command("run")
+@click.option("--since", "since", required=True, help="start (date or ISO time, UTC if no zone)")
+@click.option("--until", "until", required=True, help="end, exclusive")
+def attribution_run(since: str, until: str) -> None:
+    """Recompute every model over a date range from ClickHouse (idempotent)."""
+    from tqdm import tqdm
+
+    from streams.attribution.batch import run_batch
+    from streams.read import worker_running
+    from streams.store import open_backend
+
+    s = get_settings()
+    start, end = _day(since), _day(until)
+    if end <= start:
+        _fail("--until must be after --since")
+    try:
+        if s.embedded and worker_running(s):
+            # The worker owns chDB: it runs the batch and we wait for its answer.
+            result = _worker_post(s, "/v1/attribution/run", {"start": start.isoformat(), "end": end.isoformat()})
+            click.echo(
+                f"run {result['run_id']}: {result['conversions']} conversions, "
+                f"{result['null_paths']} non-converting paths, {result['credit_rows']} credit rows"
+            )
+            return
+        bar = tqdm(total=0, unit="person", desc="journeys")
+
+        def progress(done: int, total: int) -> None:
+            bar.total = total
+            bar.n = done
+            bar.refresh()
+
+        r = run_batch(open_backend(s), s, start, end, progress=progress)
+        bar.close()
+    except ParcoursError as err:
+        _fail(str(err))
+    click.echo(
+        f"run {r.run_id}: {r.conversions} conversions, {r.null_paths} non-converting paths, {r.credit_rows} credit rows"
+    )
+
+
+def _worker_post(s: object, path: str, body: dict[str, object]) -> dict[str, object]:
+    import urllib.error
+    import urllib.request
+
+    from streams.errors import QueryError
+    from streams.settings import Settings
+
+    assert isinstance(s, Settings)
+    token = s.admin_token.get_secret_value() if s.admin_token else ""
+    req = urllib.request.Request(
+        f"http://{s.web_host}:{s.web_port}{path}",
+        data=orjson.dumps(body),
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+    )
+    try:
+        with urllib.request.urlopen(req, timeout=3600) as resp:
+            return dict(orjson.loads(resp.read()))
+    except urllib.error.HTTPError as err:
+        raise QueryError(orjson.loads(err.read()).get("message", str(err))) from err
+
+
+@attribution.command("paths")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--delimiter", default=",", show_default=True, help="CSV field delimiter")
+@click.option("--sep", default=">", show_default=True, help="separator between channels in a path")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.option("--order", default=1, show_default=True, help="Markov chain order")
+def attribution_paths(file: Path, delimiter: str, sep: str, fmt: str, order: int) -> None:
+    """Attribute a path table (columns path, total_conversions[, total_conversion_value, total_null])."""
+    from streams.attribution.paths import attribute_paths, format_table, read_path_table
+
+    try:
+        credits = attribute_paths(read_path_table(file, delimiter=delimiter, sep=sep), order=order)
+    except ParcoursError as err:
+        _fail(str(err))
+    click.echo(json.dumps(credits, indent=2, sort_keys=True) if fmt == "json" else format_table(credits))
+
+
+@attribution.command("validate")
+@click.option("--persons", default=2000, show_default=True)
+@click.option("--days", default=14, show_default=True)
+@click.option("--seed", default=42, show_default=True)
+def attribution_validate(persons: int, days: int, seed: int) -> None:
+    """Compare every model with each channel's true incremental share (simulated with it off)."""
+    from streams.attribution.validate import validate
+
+    v = validate(persons=persons, days=days, seed=seed, settings=get_settings())
+    click.echo(
+        f"{v.persons} persons, seed {v.seed}, {v.conversions} conversions; error = total variation "
+        "distance between a model's channel shares and the true incremental shares (0 is perfect)"
+    )
+    click.echo(v.table())
+
+
+@main.command()
+@click.argument("identifier")
+def person(identifier: str) -> None:
+    """Show a person (by person id or kind:value identifier): identifiers, how and when each
+    was linked, and the journey."""
+    from streams.identity.explain import explain
+    from streams.read import open_reader
+
+    try:
+        click.echo(explain(open_reader(get_settings()), identifier))
+    except ParcoursError as err:
+        _fail(str(err))
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import hmac
+from datetime import datetime
 from typing import Any, cast
 
 import orjson
@@ -18,6 +19,7 @@ from aiohttp import web
 from faust.web import Request, Response, View
 
 from streams.app import app, backend, dead_letter_topic, names, raw_topic, settings
+from streams.attribution.batch import run_batch
 from streams.errors import ParcoursError
 from streams.ingest.collector import Collector
 from streams.reports import summary
@@ -71,14 +73,51 @@ class Summary(View):
         return _json(self, data)
 
 
+def _admin(request: web.Request) -> bool:
+    token = settings.admin_token.get_secret_value() if settings.admin_token else None
+    given = (request.headers.get("Authorization") or "").removeprefix("Bearer ").strip()
+    return bool(token) and hmac.compare_digest(given.encode(), (token or "").encode())
+
+
+_UNAUTHORIZED = {"error": "unauthorized", "message": "admin token required"}
+
+
+@app.page("/v1/attribution/run")
+class AttributionRun(View):
+    """Batch attribution inside the worker, which owns the embedded store."""
+
+    async def post(self, req: Request) -> Response:
+        request = cast(web.Request, req)
+        if not _admin(request):
+            return _json(self, _UNAUTHORIZED, 401)
+        try:
+            doc = orjson.loads(await request.content.read(10_000))
+            start, end = datetime.fromisoformat(doc["start"]), datetime.fromisoformat(doc["end"])
+            if start.tzinfo is None or end.tzinfo is None or end <= start:
+                raise ValueError("start and end must be timezone-aware, start < end")
+        except (orjson.JSONDecodeError, KeyError, TypeError, ValueError) as err:
+            return _json(self, {"error": "malformed", "message": str(err)[:200]}, 400)
+        try:
+            result = await asyncio.to_thread(run_batch, backend(), settings, start, end)
+        except ParcoursError as err:
+            return _json(self, {"error": "store", "message": str(err)[:1000]}, 503)
+        return _json(
+            self,
+            {
+                "run_id": result.run_id,
+                "conversions": result.conversions,
+                "null_paths": result.null_paths,
+                "credit_rows": result.credit_rows,
+            },
+        )
+
+
 @app.page("/v1/sql")
 class Sql(View):
     async def post(self, req: Request) -> Response:
         request = cast(web.Request, req)
-        token = settings.admin_token.get_secret_value() if settings.admin_token else None
-        given = (request.headers.get("Authorization") or "").removeprefix("Bearer ").strip()
-        if not token or not hmac.compare_digest(given.encode(), token.encode()):
-            return _json(self, {"error": "unauthorized", "message": "admin token required"}, 401)
+        if not _admin(request):
+            return _json(self, _UNAUTHORIZED, 401)
         try:
             doc = orjson.loads(await request.content.read(1_000_001))
             sql, params = doc["sql"], doc.get("params") or {}

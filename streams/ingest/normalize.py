@@ -98,9 +98,10 @@ def _event_id_hint(payload: bytes) -> str:
         return ""
 
 
-def _prop(props: Any, name: str, default: Any = "") -> Any:
-    v = getattr(props, name, None)
-    return default if v is None else v
+def _fields(props: Any) -> dict[str, Any]:
+    # A model's __dict__ holds its fields; reading it avoids pydantic's slow __getattr__
+    # for the many names a given event type does not have.
+    return props.__dict__ if isinstance(props, BaseModel) else {}
 
 
 def _props_json(props: Any) -> str:
@@ -169,6 +170,7 @@ class Normalizer:
         ex = extract(e, junk_hashes=self._junk) if consent else None
         identifiers = ex.identifiers if ex else ()
         props = getattr(e, "properties", None)
+        p = _fields(props)
         ctx = e.context
         is_conv = self._tax.is_conversion(e)
         row = {
@@ -195,24 +197,24 @@ class Normalizer:
             "consent_analytics": int(consent),
             "touch_channel": self._tax.classify(e),
             "is_conversion": int(is_conv),
-            "revenue": float(_prop(props, "revenue", 0.0)),
-            "cost": float(_prop(props, "cost", 0.0)) + float(_prop(props, "spend", 0.0)),
-            "currency": _prop(props, "currency"),
-            "order_id": _prop(props, "order_id"),
+            "revenue": float(p.get("revenue") or 0.0),
+            "cost": float(p.get("cost") or 0.0) + float(p.get("spend") or 0.0),
+            "currency": (p.get("currency") or ""),
+            "order_id": (p.get("order_id") or ""),
             "store_id": ctx.store_id or "",
             "fitting_room_id": ctx.fitting_room_id or "",
-            "session_id": _prop(props, "session_id"),
-            "sku": _prop(props, "sku"),
-            "skus": list(_prop(props, "skus", [])),
-            "post_id": _prop(props, "post_id"),
-            "reply_to_id": _prop(props, "reply_to_id") or _prop(props, "question_id"),
-            "network": _prop(props, "network"),
-            "spot_id": _prop(props, "spot_id") or (ctx.tv_spot_id or ""),
-            "tv_channel": _prop(props, "tv_channel"),
-            "tv_programme": _prop(props, "programme") or (ctx.tv_programme or ""),
+            "session_id": (p.get("session_id") or ""),
+            "sku": (p.get("sku") or ""),
+            "skus": list(p.get("skus") or []),
+            "post_id": (p.get("post_id") or ""),
+            "reply_to_id": (p.get("reply_to_id") or "") or (p.get("question_id") or ""),
+            "network": (p.get("network") or ""),
+            "spot_id": (p.get("spot_id") or "") or (ctx.tv_spot_id or ""),
+            "tv_channel": (p.get("tv_channel") or ""),
+            "tv_programme": (p.get("programme") or "") or (ctx.tv_programme or ""),
             "utm_source": ctx.utm_source or "",
             "utm_medium": ctx.utm_medium or "",
-            "utm_campaign": ctx.utm_campaign or _prop(props, "campaign"),
+            "utm_campaign": ctx.utm_campaign or (p.get("campaign") or ""),
             "properties": _props_json(props),
             "ingested_at": now,
         }

@@ -220,6 +220,8 @@ def _web_session(b: _Builder, p: Person, at: datetime, r: random.Random, source:
         ctx.update(utm_source="newsletter", utm_medium="email", utm_campaign="weekly")
     elif source == "organic":
         ctx["referrer"] = "https://www.google.com/"
+    elif source.startswith("social_click:"):
+        ctx["referrer"] = f"https://www.{source.split(':', 1)[1]}/brand"
     b.emit("page_view", "web", at, ids=ids, ctx=ctx, person=p, rng=r)
     t = at + timedelta(seconds=r.randrange(10, 120))
     if p.user_id and r.random() < 0.5:
@@ -253,7 +255,7 @@ def _social(b: _Builder, p: Person, at: datetime, r: random.Random) -> None:
     if not p.social:
         # Without an account the person sees content but leaves no identifiable trace there;
         # they click through to the site instead.
-        _web_session(b, p, at, r, "social_click")
+        _web_session(b, p, at, r, "social_click:" + r.choice(("instagram.com", "facebook.com", "tiktok.com")))
         return
     net, handle = p.social
     ids = {"social": {"network": net, "handle": handle}}
