@@ -32,6 +32,9 @@ lint: install ## check only: ruff and mypy
 schemas: install ## export the event JSON Schemas to schemas/jsonschema
 	$(BIN)/python -m schemas.export
 
+dashboards: install ## render the Grafana dashboards to dashboards/*.json
+	$(BIN)/python -m streams.grafana.render
+
 bench: install ## run the benchmarks, results under bench/results
 	$(BIN)/pip install -q -e '.[bench]'
 	$(BIN)/python -m bench
@@ -39,4 +42,4 @@ bench: install ## run the benchmarks, results under bench/results
 clean: ## remove local state (var/), keep the virtualenv
 	rm -rf var
 
-.PHONY: help install demo test lint schemas bench clean
+.PHONY: help install demo test lint schemas dashboards bench clean

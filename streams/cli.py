@@ -31,10 +31,19 @@ def migrate() -> None:
     """Apply pending ClickHouse migrations."""
     from streams.store import migrate as run
     from streams.store import open_backend
+    from streams.store.migrations import grafana_user_statements
 
     s = get_settings()
     try:
-        applied = run(open_backend(s), retention_days=s.retention_days)
+        backend = open_backend(s)
+        applied = run(backend, retention_days=s.retention_days)
+        if s.grafana_db_password is not None and not s.embedded:
+            database = (s.clickhouse_url.get_secret_value().rsplit("/", 1)[-1] if s.clickhouse_url else "") or "default"
+            for stmt in grafana_user_statements(
+                s.grafana_db_user, s.grafana_db_password.get_secret_value(), database.split("?")[0]
+            ):
+                backend.execute(stmt)
+            click.echo(f"read-only user {s.grafana_db_user} ensured")
     except ParcoursError as err:
         _fail(str(err))
     click.echo("applied: " + (", ".join(applied) if applied else "nothing (up to date)"))
@@ -274,6 +283,58 @@ def attribution_validate(persons: int, days: int, seed: int) -> None:
         "distance between a model's channel shares and the true incremental shares (0 is perfect)"
     )
     click.echo(v.table())
+
+
+@main.group()
+def dashboards() -> None:
+    """Grafana dashboards: push them to a running Grafana."""
+
+
+@dashboards.command("push")
+@click.option("--url", envvar="PARCOURS_GRAFANA_URL", default="http://127.0.0.1:3000", show_default=True)
+@click.option("--token", envvar="PARCOURS_GRAFANA_TOKEN", required=True, help="service-account token (env)")
+@click.option("--folder", default="Parcours", show_default=True)
+def dashboards_push(url: str, token: str, folder: str) -> None:
+    """Push every dashboard (same uid each time; Grafana keeps the older versions)."""
+    from streams.grafana.push import push
+
+    try:
+        for p in push(url, token, folder_title=folder):
+            click.echo(f"{p.uid}: version {p.version} {p.url}")
+    except ParcoursError as err:
+        _fail(str(err))
+
+
+@main.group()
+def load() -> None:
+    """Load reference data the dashboards use (spend, community objectives)."""
+
+
+@load.command("spend")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def load_spend_cmd(file: Path) -> None:
+    """Spend per channel and day from a CSV (day, channel, campaign, amount, currency)."""
+    from streams.store import open_backend
+    from streams.store.reference import load_spend
+
+    try:
+        click.echo(f"loaded {load_spend(open_backend(get_settings()), file)} spend rows")
+    except ParcoursError as err:
+        _fail(str(err))
+
+
+@load.command("community")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def load_community_cmd(file: Path) -> None:
+    """Objectives (targets) and flagged accounts from a JSON file (see dashboards/community.example.json)."""
+    from streams.store import open_backend
+    from streams.store.reference import load_community
+
+    try:
+        cfg = load_community(open_backend(get_settings()), file)
+    except ParcoursError as err:
+        _fail(str(err))
+    click.echo(f"loaded {len(cfg.objectives)} objectives, {len(cfg.flagged_accounts)} flagged accounts")
 
 
 @main.command()

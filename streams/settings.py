@@ -53,6 +53,12 @@ class Settings(BaseSettings):
     )
     clickhouse_secure: bool = False
     clickhouse_ca_certs: Path | None = None
+    grafana_db_user: str = Field(
+        "parcours_grafana",
+        pattern=r"^[a-z_][a-z0-9_]{0,62}$",
+        description="read-only ClickHouse user for Grafana (server backend)",
+    )
+    grafana_db_password: SecretStr | None = Field(None, description="its password; unset: the user is not created")
     retention_days: int | None = Field(None, ge=1, description="TTL of raw events; unset keeps them")
 
     # --- Edge: collector and publisher ---

@@ -9,7 +9,8 @@ CREATE TABLE IF NOT EXISTS dead_letters
     source       LowCardinality(String),
     event_id     String COMMENT 'event_id if one could be read, else empty',
     payload      String COMMENT 'original bytes',
-    received_at  DateTime64(3, 'UTC')
+    received_at  DateTime64(3, 'UTC'),
+    stored_at    DateTime64(3, 'UTC') DEFAULT now64(3)
 )
 ENGINE = ReplacingMergeTree
 PARTITION BY toYYYYMM(received_at)

@@ -42,7 +42,7 @@ class IdentityStage:
         self._version = max(self._version + 1, int(datetime.now(UTC).timestamp() * 1e6))
         return self._version
 
-    def process(self, links: Sequence[dict[str, Any]]) -> dict[str, int]:
+    def process(self, links: Sequence[dict[str, Any]], *, live_credits: bool = True) -> dict[str, int]:
         now = datetime.now(UTC)
         decisions: list[dict[str, Any]] = []
         conversions: list[dict[str, Any]] = []
@@ -91,7 +91,7 @@ class IdentityStage:
         ]
         self._b.insert("identity_map", maps)
         self._b.insert("identity_links", decisions)
-        credited = self._live_credits(conversions, now) if conversions else 0
+        credited = self._live_credits(conversions, now) if conversions and live_credits else 0
         return {"mappings": len(maps), "decisions": len(decisions), "credited": credited}
 
     def _live_credits(self, conversions: Sequence[dict[str, Any]], now: datetime) -> int:

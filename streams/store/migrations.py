@@ -6,6 +6,7 @@ import re
 from importlib import resources
 from pathlib import Path
 
+from streams.errors import ConfigError
 from streams.store.backend import Backend
 
 _LEDGER = (
@@ -23,6 +24,21 @@ def statements(text: str) -> list[str]:
     """Split a file on ';' at line ends; comments stay with their statement."""
     parts = re.split(r";\s*(?:\n|$)", text)
     return [p.strip() for p in parts if re.sub(r"--[^\n]*", "", p).strip()]
+
+
+_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
+
+
+def grafana_user_statements(user: str, password: str, database: str) -> list[str]:
+    """The read-only Grafana account, for a ClickHouse server."""
+    import hashlib
+
+    for name in (user, database):
+        if not _IDENT.match(name):
+            raise ConfigError(f"not a plain identifier: {name!r}")
+    text = (Path(str(resources.files("schemas"))) / "clickhouse" / "server" / "grafana_user.sql").read_text()
+    digest = hashlib.sha256(password.encode()).hexdigest()
+    return statements(text.format(user=user, sha256=digest, database=database))
 
 
 def migrate(backend: Backend, *, retention_days: int | None = None) -> list[str]:

@@ -62,3 +62,15 @@ def test_parameters_are_bound_not_spliced(chdb: ChdbBackend) -> None:
 def test_bad_sql_is_a_terminal_query_error(chdb: ChdbBackend) -> None:
     with pytest.raises(QueryError):
         chdb.query("SELECT * FROM no_such_table")
+
+
+def test_grafana_user_is_read_only_and_sends_only_a_hash() -> None:
+    from streams.errors import ConfigError
+    from streams.store.migrations import grafana_user_statements
+
+    stmts = grafana_user_statements("parcours_grafana", "s3cret!", "parcours")
+    assert len(stmts) == 2
+    assert "SETTINGS readonly = 1" in stmts[0] and "s3cret!" not in " ".join(stmts)
+    assert stmts[1].endswith("GRANT SELECT ON parcours.* TO parcours_grafana")
+    with pytest.raises(ConfigError):
+        grafana_user_statements("x; DROP TABLE events", "p", "parcours")

@@ -1,0 +1,614 @@
+"""The dashboards, as code. ``render`` turns them into Grafana JSON under ``dashboards/``.
+
+Every query is plain ClickHouse SQL with the plugin's macros; tests expand and run each one.
+Time filters use event time (``event_time``) or conversion time, never arrival time — except
+the pipeline-health dashboard, which is about arrival.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+Kind = Literal["timeseries", "barchart", "table", "stat", "piechart", "bargauge"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Panel:
+    title: str
+    kind: Kind
+    sql: str
+    description: str = ""
+    unit: str = "short"
+    width: int = 12
+    height: int = 8
+    columns: tuple[str, ...] = ()  # the columns the panel reads (tests check the shape)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Variable:
+    name: str
+    label: str
+    query: str = ""  # a ClickHouse query returning the options
+    options: tuple[str, ...] = ()  # or fixed options (custom variable)
+    default: str = "$__all"
+    multi: bool = True
+    include_all: bool = True
+
+
+@dataclass(frozen=True, kw_only=True)
+class Dashboard:
+    uid: str
+    title: str
+    description: str
+    panels: tuple[Panel, ...]
+    variables: tuple[Variable, ...] = ()
+    tags: tuple[str, ...] = ("parcours",)
+    default_range: str = "now-7d"
+
+
+# --- shared variables -------------------------------------------------------------------
+FAMILY = Variable(
+    name="family",
+    label="Channel family",
+    query="SELECT DISTINCT splitByChar('/', touch_channel)[1] AS f FROM events_dedup "
+    "WHERE touch_channel != '' ORDER BY f",
+)
+STORE = Variable(
+    name="store",
+    label="Store",
+    query="SELECT DISTINCT store_id FROM events_dedup WHERE store_id != '' ORDER BY store_id",
+)
+CAMPAIGN = Variable(
+    name="campaign",
+    label="Campaign",
+    query="SELECT DISTINCT utm_campaign FROM events_dedup WHERE utm_campaign != '' ORDER BY utm_campaign",
+)
+MODEL = Variable(
+    name="model",
+    label="Model",
+    default="linear",
+    multi=False,
+    include_all=False,
+    options=(
+        "first_touch",
+        "last_touch",
+        "last_non_direct",
+        "linear",
+        "position_based",
+        "time_decay",
+        "j_curve",
+        "inverse_j",
+        "participation",
+    ),
+)
+SOURCE = Variable(
+    name="source", label="Credits", default="live", multi=False, include_all=False, options=("live", "batch")
+)
+
+_CREDITS = (
+    "attribution_credits FINAL WHERE model = '$model' AND source = '$source' "
+    "AND $__timeFilter(conversion_time) "
+    "AND $__conditionalAll(splitByChar('/', channel)[1] IN ($family), $family) "
+    "AND $__conditionalAll(conversion_id IN (SELECT event_id FROM events_dedup WHERE is_conversion = 1 "
+    "AND store_id IN ($store)), $store)"
+)
+
+ATTRIBUTION = Dashboard(
+    uid="parcours-attribution",
+    title="Parcours · Cross-channel attribution",
+    description="Which channels — web, social, TV, store — earned the conversions and revenue, per model.",
+    variables=(MODEL, SOURCE, FAMILY, STORE, CAMPAIGN),
+    panels=(
+        Panel(
+            title="Attributed conversions by channel ($model)",
+            kind="barchart",
+            columns=("channel", "conversions"),
+            sql=f"SELECT channel, round(sum(credit), 2) AS conversions FROM {_CREDITS} "
+            "GROUP BY channel ORDER BY conversions DESC",
+        ),
+        Panel(
+            title="Attributed revenue by channel ($model)",
+            kind="barchart",
+            unit="currencyEUR",
+            columns=("channel", "revenue"),
+            sql=f"SELECT channel, round(sum(revenue_credit), 2) AS revenue FROM {_CREDITS} "
+            "GROUP BY channel ORDER BY revenue DESC",
+        ),
+        Panel(
+            title="Attributed conversions over time",
+            kind="timeseries",
+            width=24,
+            columns=("time", "channel", "conversions"),
+            sql=f"SELECT $__timeInterval(conversion_time) AS time, channel, sum(credit) AS conversions "
+            f"FROM {_CREDITS} GROUP BY time, channel ORDER BY time",
+        ),
+        Panel(
+            title="Models side by side (conversions)",
+            kind="table",
+            width=24,
+            description="Rule-based models per conversion; Markov and Shapley from the latest batch run.",
+            columns=(
+                "channel",
+                "first_touch",
+                "last_touch",
+                "linear",
+                "position_based",
+                "time_decay",
+                "markov",
+                "shapley",
+            ),
+            sql="SELECT c.channel AS channel, c.first_touch, c.last_touch, c.linear, c.position_based, "
+            "c.time_decay, d.markov, d.shapley FROM ("
+            "SELECT channel, round(sumIf(credit, model = 'first_touch'), 2) AS first_touch, "
+            "round(sumIf(credit, model = 'last_touch'), 2) AS last_touch, "
+            "round(sumIf(credit, model = 'linear'), 2) AS linear, "
+            "round(sumIf(credit, model = 'position_based'), 2) AS position_based, "
+            "round(sumIf(credit, model = 'time_decay'), 2) AS time_decay "
+            "FROM attribution_credits FINAL WHERE source = '$source' AND $__timeFilter(conversion_time) "
+            "GROUP BY channel) AS c LEFT JOIN ("
+            "SELECT channel, round(sumIf(conversions, model = 'markov'), 2) AS markov, "
+            "round(sumIf(conversions, model = 'shapley'), 2) AS shapley FROM attribution_channel_totals FINAL "
+            "WHERE computed_at = (SELECT max(computed_at) FROM attribution_channel_totals) GROUP BY channel"
+            ") AS d ON d.channel = c.channel ORDER BY c.linear DESC SETTINGS join_use_nulls = 0",
+        ),
+        Panel(
+            title="Cost per attributed conversion and return on spend ($model)",
+            kind="table",
+            width=24,
+            description="Spend: TV spot costs and paid social from events, other channels from `parcours spend load`.",
+            columns=("channel", "spend", "conversions", "revenue", "cost_per_conversion", "roas"),
+            sql=f"SELECT s.channel AS channel, round(s.spend, 2) AS spend, round(a.conversions, 2) AS conversions, "
+            "round(a.revenue, 2) AS revenue, "
+            "if(a.conversions > 0, round(s.spend / a.conversions, 2), NULL) AS cost_per_conversion, "
+            "if(s.spend > 0, round(a.revenue / s.spend, 3), NULL) AS roas FROM ("
+            "SELECT channel, sum(amount) AS spend FROM spend_by_channel "
+            "WHERE $__dateFilter(day) AND $__conditionalAll(campaign IN ($campaign), $campaign) "
+            "GROUP BY channel) AS s LEFT JOIN ("
+            f"SELECT channel, sum(credit) AS conversions, sum(revenue_credit) AS revenue FROM {_CREDITS} "
+            "GROUP BY channel) AS a ON a.channel = s.channel ORDER BY spend DESC SETTINGS join_use_nulls = 0",
+        ),
+    ),
+)
+
+_JOURNEYS = "journeys FINAL WHERE source = '$source' AND $__timeFilter(conversion_time)"
+
+JOURNEYS = Dashboard(
+    uid="parcours-journeys",
+    title="Parcours · Journeys",
+    description="Converting paths, time and touches to conversion, cross-channel share, funnels.",
+    variables=(SOURCE, STORE),
+    panels=(
+        Panel(
+            title="Top converting paths",
+            kind="table",
+            width=24,
+            columns=("path", "conversions", "revenue"),
+            sql="SELECT if(length(path) = 0, '(no touchpoint)', arrayStringConcat(path, ' > ')) AS path, "
+            f"count() AS conversions, round(sum(revenue), 2) AS revenue FROM {_JOURNEYS} "
+            "GROUP BY path ORDER BY conversions DESC LIMIT 20",
+        ),
+        Panel(
+            title="Time to conversion (hours)",
+            kind="stat",
+            unit="h",
+            width=6,
+            columns=("median_hours", "p90_hours"),
+            sql="SELECT round(quantile(0.5)(dateDiff('second', path_times[1], conversion_time)) / 3600, 1) "
+            "AS median_hours, round(quantile(0.9)(dateDiff('second', path_times[1], conversion_time)) / 3600, 1)"
+            f" AS p90_hours FROM {_JOURNEYS} AND touches > 0",
+        ),
+        Panel(
+            title="Touches to conversion",
+            kind="barchart",
+            width=6,
+            columns=("touches", "conversions"),
+            sql=f"SELECT toString(least(touches, 10)) AS touches, count() AS conversions FROM {_JOURNEYS} "
+            "GROUP BY touches ORDER BY toUInt16(touches)",
+        ),
+        Panel(
+            title="Journeys crossing channels",
+            kind="stat",
+            unit="percentunit",
+            width=6,
+            columns=("cross_channel_share",),
+            sql=f"SELECT round(avg(cross_channel), 3) AS cross_channel_share FROM {_JOURNEYS} AND touches > 0",
+        ),
+        Panel(
+            title="Online vs in-store conversions",
+            kind="piechart",
+            width=6,
+            columns=("conversion_type", "conversions"),
+            sql=f"SELECT conversion_type, count() AS conversions FROM {_JOURNEYS} GROUP BY conversion_type",
+        ),
+        Panel(
+            title="Where journeys start and end",
+            kind="table",
+            columns=("channel", "starts", "ends"),
+            sql=f"SELECT ch AS channel, countIf(pos = 'start') AS starts, countIf(pos = 'end') AS ends FROM ("
+            f"SELECT path[1] AS ch, 'start' AS pos FROM {_JOURNEYS} AND touches > 0 UNION ALL "
+            f"SELECT path[-1], 'end' FROM {_JOURNEYS} AND touches > 0) GROUP BY channel ORDER BY starts DESC",
+        ),
+        Panel(
+            title="Channel families crossed",
+            kind="table",
+            columns=("families", "journeys"),
+            sql="SELECT arrayStringConcat(arraySort(arrayDistinct(arrayMap(c -> splitByChar('/', c)[1], path))), "
+            f"' + ') AS families, count() AS journeys FROM {_JOURNEYS} AND touches > 0 "
+            "GROUP BY families ORDER BY journeys DESC LIMIT 15",
+        ),
+        Panel(
+            title="Web funnel: product view → add to cart → order (persons)",
+            kind="barchart",
+            columns=("step", "persons"),
+            sql="SELECT step, persons FROM (SELECT arrayJoin([1, 2, 3]) AS n, "
+            "['product view', 'add to cart', 'order'][n] AS step, countIf(level >= n) AS persons FROM ("
+            "SELECT person_id, windowFunnel(86400)(toDateTime(event_time), type = 'product_view', "
+            "type = 'add_to_cart', type = 'order_completed') AS level FROM events_stitched "
+            "WHERE person_id != '' AND $__timeFilter(event_time) GROUP BY person_id) GROUP BY n, step) ORDER BY n",
+        ),
+        Panel(
+            title="Store funnel: visit → fitting room → purchase (persons)",
+            kind="barchart",
+            columns=("step", "persons"),
+            sql="SELECT step, persons FROM (SELECT arrayJoin([1, 2, 3]) AS n, "
+            "['store visit', 'fitting room', 'purchase'][n] AS step, countIf(level >= n) AS persons FROM ("
+            "SELECT person_id, windowFunnel(7 * 86400)(toDateTime(event_time), type = 'store_visit', "
+            "type = 'fitting_room_entered', type IN ('pos_purchase', 'order_completed')) AS level "
+            "FROM events_stitched WHERE person_id != '' AND $__timeFilter(event_time) "
+            "AND $__conditionalAll(store_id IN ($store) OR store_id = '', $store) GROUP BY person_id) "
+            "GROUP BY n, step) ORDER BY n",
+        ),
+    ),
+)
+
+WINDOW = Variable(
+    name="window",
+    label="Response window (minutes)",
+    default="10",
+    multi=False,
+    include_all=False,
+    options=("5", "10", "15", "30"),
+)
+_RESPONSES = (
+    "SELECT toStartOfMinute(event_time) AS minute, "
+    "countIf(type = 'page_view' AND touch_channel != '') AS sessions, "
+    "countIf(type IN ('second_screen_checkin', 'qr_scan', 'synced_interaction')) AS checkins, "
+    "countIf(type = 'mention') AS mentions FROM events_dedup "
+    "WHERE event_time >= $__fromTime - INTERVAL $window MINUTE "
+    "AND event_time <= $__toTime + INTERVAL $window MINUTE GROUP BY minute"
+)
+_SPOTS = (
+    "SELECT spot_id, tv_channel, tv_programme, event_time AS aired_at, cost FROM events_dedup "
+    "WHERE type = 'spot_aired' AND $__timeFilter(event_time)"
+)
+_PER_SPOT = (
+    "SELECT s.spot_id AS spot_id, s.tv_channel AS tv_channel, s.tv_programme AS programme, "
+    "s.aired_at AS aired_at, s.cost AS cost, "
+    "sumIf(r.sessions + r.checkins + r.mentions, r.minute >= toStartOfMinute(s.aired_at) "
+    "AND r.minute < toStartOfMinute(s.aired_at) + INTERVAL $window MINUTE) AS response, "
+    "sumIf(r.sessions + r.checkins + r.mentions, r.minute >= toStartOfMinute(s.aired_at) - INTERVAL $window "
+    "MINUTE AND r.minute < toStartOfMinute(s.aired_at)) AS baseline, "
+    "sumIf(r.checkins, r.minute >= toStartOfMinute(s.aired_at) "
+    "AND r.minute < toStartOfMinute(s.aired_at) + INTERVAL $window MINUTE) AS checkins, "
+    "sumIf(r.sessions, r.minute >= toStartOfMinute(s.aired_at) "
+    "AND r.minute < toStartOfMinute(s.aired_at) + INTERVAL $window MINUTE) AS sessions "
+    f"FROM ({_SPOTS}) AS s CROSS JOIN ({_RESPONSES}) AS r "
+    "GROUP BY spot_id, tv_channel, programme, aired_at, cost"
+)
+
+TV = Dashboard(
+    uid="parcours-tv",
+    title="Parcours · TV and second screen",
+    description="Each airing's immediate response (web sessions, second-screen check-ins, mentions) in a window "
+    "after it, against the same window before it.",
+    variables=(WINDOW,),
+    panels=(
+        Panel(
+            title="Spots: response vs baseline",
+            kind="table",
+            width=24,
+            columns=(
+                "spot_id",
+                "tv_channel",
+                "programme",
+                "aired_at",
+                "response",
+                "baseline",
+                "uplift",
+                "cost_per_extra_response",
+            ),
+            sql=f"SELECT spot_id, tv_channel, programme, aired_at, response, baseline, "
+            "toInt64(response) - toInt64(baseline) AS uplift, "
+            "if(response > baseline, round(cost / (response - baseline), 2), NULL) AS cost_per_extra_response "
+            f"FROM ({_PER_SPOT}) ORDER BY aired_at DESC",
+        ),
+        Panel(
+            title="Uplift per programme",
+            kind="barchart",
+            columns=("programme", "uplift"),
+            sql=f"SELECT programme, sum(toInt64(response) - toInt64(baseline)) AS uplift FROM ({_PER_SPOT}) "
+            "GROUP BY programme ORDER BY uplift DESC",
+        ),
+        Panel(
+            title="Uplift per TV channel",
+            kind="barchart",
+            columns=("tv_channel", "uplift", "cost"),
+            sql=f"SELECT tv_channel, sum(toInt64(response) - toInt64(baseline)) AS uplift, "
+            f"round(sum(cost), 2) AS cost FROM ({_PER_SPOT}) GROUP BY tv_channel ORDER BY uplift DESC",
+        ),
+        Panel(
+            title="Second-screen responses per minute",
+            kind="timeseries",
+            width=24,
+            columns=("time", "checkins", "sessions"),
+            sql="SELECT $__timeInterval(event_time) AS time, "
+            "countIf(type IN ('second_screen_checkin', 'qr_scan', 'synced_interaction')) AS checkins, "
+            "countIf(type = 'page_view' AND touch_channel != '') AS sessions FROM events_dedup "
+            "WHERE $__timeFilter(event_time) GROUP BY time ORDER BY time",
+        ),
+    ),
+)
+
+_STORE_FILTER = "$__conditionalAll(store_id IN ($store), $store)"
+STORES = Dashboard(
+    uid="parcours-stores",
+    title="Parcours · Stores and fitting rooms",
+    description="Fitting-room sessions, try-on to purchase, looks shared and their amplification, assistance.",
+    variables=(STORE,),
+    panels=(
+        Panel(
+            title="Fitting-room sessions per store",
+            kind="timeseries",
+            width=24,
+            columns=("time", "store_id", "sessions"),
+            sql="SELECT $__timeInterval(event_time) AS time, store_id, count() AS sessions FROM events_dedup "
+            f"WHERE type = 'fitting_room_entered' AND $__timeFilter(event_time) AND {_STORE_FILTER} "
+            "GROUP BY time, store_id ORDER BY time",
+        ),
+        Panel(
+            title="Sessions by hour of day",
+            kind="table",
+            columns=("store_id", "hour", "sessions"),
+            sql="SELECT store_id, toHour(event_time, 'Europe/Paris') AS hour, count() AS sessions FROM events_dedup "
+            f"WHERE type = 'fitting_room_entered' AND $__timeFilter(event_time) AND {_STORE_FILTER} "
+            "GROUP BY store_id, hour ORDER BY store_id, hour",
+        ),
+        Panel(
+            title="Try-on to purchase per SKU",
+            kind="table",
+            columns=("sku", "tried", "bought", "try_on_conversion"),
+            sql="SELECT t.sku AS sku, t.tried AS tried, b.bought AS bought, "
+            "round(b.bought / t.tried, 3) AS try_on_conversion FROM ("
+            "SELECT sku, count() AS tried FROM events_dedup WHERE type = 'item_tried' "
+            f"AND $__timeFilter(event_time) AND {_STORE_FILTER} GROUP BY sku) AS t LEFT JOIN ("
+            "SELECT arrayJoin(skus) AS sku, count() AS bought FROM events_dedup WHERE type = 'pos_purchase' "
+            f"AND $__timeFilter(event_time) AND {_STORE_FILTER} GROUP BY sku) AS b ON b.sku = t.sku "
+            "ORDER BY tried DESC LIMIT 50 SETTINGS join_use_nulls = 0",
+        ),
+        Panel(
+            title="Looks shared from fitting rooms and their amplification",
+            kind="table",
+            columns=("store_id", "looks_shared", "likes", "comments", "shares", "amplification_per_look"),
+            sql="SELECT l.store_id AS store_id, count() AS looks_shared, sum(a.likes) AS likes, "
+            "sum(a.comments) AS comments, sum(a.shares) AS shares, "
+            "round((sum(a.likes) + sum(a.comments) + sum(a.shares)) / count(), 2) AS amplification_per_look "
+            "FROM (SELECT store_id, post_id FROM events_dedup WHERE type = 'look_shared' AND post_id != '' "
+            f"AND $__timeFilter(event_time) AND {_STORE_FILTER}) AS l LEFT JOIN ("
+            "SELECT post_id, countIf(type = 'like') AS likes, countIf(type = 'comment') AS comments, "
+            "countIf(type = 'share') AS shares FROM events_dedup WHERE channel = 'social' AND post_id != '' "
+            "GROUP BY post_id) AS a ON a.post_id = l.post_id GROUP BY store_id ORDER BY looks_shared DESC "
+            "SETTINGS join_use_nulls = 0",
+        ),
+        Panel(
+            title="Assistance: requests and time to answer",
+            kind="table",
+            columns=("store_id", "requests", "answered", "median_s", "p90_s"),
+            sql="SELECT q.store_id AS store_id, count() AS requests, countIf(a.answered_at > 0) AS answered, "
+            "quantileIf(0.5)(dateDiff('second', q.asked_at, a.answered_at), a.answered_at > 0) AS median_s, "
+            "quantileIf(0.9)(dateDiff('second', q.asked_at, a.answered_at), a.answered_at > 0) AS p90_s "
+            "FROM (SELECT store_id, JSONExtractString(properties, 'request_id') AS rid, event_time AS asked_at "
+            "FROM events_dedup WHERE type = 'assistance_requested' AND $__timeFilter(event_time) "
+            f"AND {_STORE_FILTER}) AS q LEFT JOIN (SELECT JSONExtractString(properties, 'request_id') AS rid, "
+            "min(event_time) AS answered_at FROM events_dedup WHERE type = 'assistance_answered' GROUP BY rid"
+            ") AS a ON a.rid = q.rid GROUP BY store_id ORDER BY requests DESC SETTINGS join_use_nulls = 0",
+        ),
+        Panel(
+            title="Store visits with a prior online or social touchpoint (30 days)",
+            kind="table",
+            columns=("store_id", "visitors", "with_prior_online", "share"),
+            sql="SELECT v.store_id AS store_id, count() AS visitors, countIf(p.first_touch > toDateTime64(0, 3) "
+            "AND p.first_touch < v.first_visit) AS with_prior_online, round(with_prior_online / visitors, 3) "
+            "AS share FROM (SELECT person_id, store_id, min(event_time) AS first_visit FROM events_stitched "
+            "WHERE type = 'store_visit' AND person_id != '' AND $__timeFilter(event_time) "
+            f"AND {_STORE_FILTER} GROUP BY person_id, store_id) AS v LEFT JOIN (SELECT person_id, "
+            "min(event_time) AS first_touch FROM events_stitched WHERE person_id != '' "
+            "AND (touch_channel LIKE 'web/%' OR touch_channel LIKE 'social/%' OR touch_channel = 'direct') "
+            "AND event_time >= $__fromTime - INTERVAL 30 DAY GROUP BY person_id) AS p "
+            "ON p.person_id = v.person_id AND p.first_touch >= v.first_visit - INTERVAL 30 DAY "
+            "GROUP BY store_id ORDER BY visitors DESC SETTINGS join_use_nulls = 0",
+        ),
+    ),
+)
+
+RATE = Variable(
+    name="rate_flag",
+    label="Flag accounts above (interactions/hour)",
+    default="30",
+    multi=False,
+    include_all=False,
+    options=("10", "30", "60", "120"),
+)
+_ENGAGED = (
+    "SELECT *, (flag_reason != '' OR (social_handle != '' AND (social_network, lower(social_handle)) IN ("
+    "SELECT social_network, lower(social_handle) FROM events_dedup WHERE channel = 'social' "
+    "AND social_handle != '' AND $__timeFilter(event_time) GROUP BY social_network, lower(social_handle), "
+    "toStartOfHour(event_time) HAVING count() > $rate_flag))) AS flagged FROM social_engagement "
+    "WHERE $__timeFilter(event_time)"
+)
+_QA = (
+    "SELECT q.reply_to_id AS question_id, q.event_time AS asked_at, r.replied_at AS replied_at FROM "
+    "(SELECT reply_to_id, event_time FROM events_dedup WHERE type = 'question' AND $__timeFilter(event_time)) AS q "
+    "LEFT JOIN (SELECT reply_to_id, min(event_time) AS replied_at FROM events_dedup WHERE type = 'brand_reply' "
+    "GROUP BY reply_to_id) AS r ON r.reply_to_id = q.reply_to_id SETTINGS join_use_nulls = 1"
+)
+_ACTUALS = (
+    "SELECT 'visibility' AS objective, toFloat64(uniqExactIf((social_network, social_handle), social_handle != '')) "
+    f"AS actual FROM ({_ENGAGED}) WHERE NOT flagged "
+    "UNION ALL SELECT 'amplification', toFloat64(countIf(type IN ('share', 'mention', 'look_shared'))) "
+    f"FROM ({_ENGAGED}) WHERE NOT flagged "
+    "UNION ALL SELECT 'interaction', toFloat64(countIf(type IN ('like', 'comment', 'question', 'follow'))) "
+    f"FROM ({_ENGAGED}) WHERE NOT flagged "
+    "UNION ALL SELECT 'traffic', toFloat64(count()) FROM events_dedup WHERE type = 'page_view' "
+    "AND touch_channel LIKE 'social/%' AND $__timeFilter(event_time) "
+    "UNION ALL SELECT 'satisfaction', avgOrDefault(toFloat64(JSONExtractInt(properties, 'satisfaction'))) "
+    "FROM events_dedup WHERE type = 'brand_reply' AND JSONExtractInt(properties, 'satisfaction') > 0 "
+    "AND $__timeFilter(event_time)"
+)
+
+COMMUNITY = Dashboard(
+    uid="parcours-community",
+    title="Parcours · Community and return on objectives",
+    description="Response times to customers' questions and the brand's objectives, actual vs target — "
+    "not fan counts. Engagement from flagged accounts is shown apart and excluded from headlines.",
+    variables=(RATE,),
+    panels=(
+        Panel(
+            title="Time to first reply",
+            kind="stat",
+            unit="m",
+            width=8,
+            columns=("median_minutes", "p90_minutes"),
+            sql="SELECT round(quantile(0.5)(dateDiff('second', asked_at, replied_at)) / 60, 1) AS median_minutes, "
+            "round(quantile(0.9)(dateDiff('second', asked_at, replied_at)) / 60, 1) AS p90_minutes "
+            f"FROM ({_QA}) WHERE replied_at IS NOT NULL",
+        ),
+        Panel(
+            title="Questions asked before noon answered by 5 pm the same day",
+            kind="stat",
+            unit="percentunit",
+            width=8,
+            columns=("same_day_share", "questions"),
+            description="Business days, Europe/Paris.",
+            sql="SELECT round(avg(replied_at IS NOT NULL AND toDate(replied_at, 'Europe/Paris') = "
+            "toDate(asked_at, 'Europe/Paris') AND toHour(replied_at, 'Europe/Paris') < 17), 3) AS same_day_share, "
+            f"count() AS questions FROM ({_QA}) WHERE toHour(asked_at, 'Europe/Paris') < 12 "
+            "AND toDayOfWeek(asked_at, 0, 'Europe/Paris') <= 5",
+        ),
+        Panel(
+            title="Unanswered questions",
+            kind="stat",
+            width=8,
+            columns=("unanswered",),
+            sql=f"SELECT countIf(replied_at IS NULL) AS unanswered FROM ({_QA})",
+        ),
+        Panel(
+            title="Return on objectives: actual vs target",
+            kind="table",
+            width=24,
+            columns=("objective", "actual", "target", "attainment"),
+            sql=f"SELECT a.objective AS objective, round(a.actual, 2) AS actual, o.target AS target, "
+            "if(o.target > 0, round(a.actual / o.target, 3), NULL) AS attainment "
+            f"FROM ({_ACTUALS}) AS a LEFT JOIN (SELECT objective, target FROM objectives FINAL) AS o "
+            "ON o.objective = a.objective ORDER BY objective SETTINGS join_use_nulls = 1",
+        ),
+        Panel(
+            title="Amplification per brand post",
+            kind="table",
+            width=24,
+            columns=("post_id", "network", "paid", "likes", "comments", "shares"),
+            sql="SELECT p.post_id AS post_id, p.network AS network, p.paid AS paid, "
+            "countIf(e.type = 'like') AS likes, countIf(e.type = 'comment') AS comments, "
+            "countIf(e.type = 'share') AS shares FROM (SELECT post_id, network, "
+            "JSONExtractBool(properties, 'paid') AS paid FROM events_dedup WHERE type = 'post_published' "
+            f"AND $__timeFilter(event_time)) AS p LEFT JOIN (SELECT post_id, type FROM ({_ENGAGED}) "
+            "WHERE NOT flagged) AS e ON e.post_id = p.post_id "
+            "GROUP BY post_id, network, paid ORDER BY shares DESC, likes DESC SETTINGS join_use_nulls = 0",
+        ),
+        Panel(
+            title="Interactions per day (flagged accounts excluded)",
+            kind="timeseries",
+            columns=("time", "type", "interactions"),
+            sql="SELECT toStartOfDay(event_time) AS time, type, count() AS interactions "
+            f"FROM ({_ENGAGED}) WHERE NOT flagged AND type IN ('like', 'comment', 'share', 'question', "
+            "'mention', 'follow') GROUP BY time, type ORDER BY time",
+        ),
+        Panel(
+            title="Engagement from flagged accounts (shown apart)",
+            kind="table",
+            columns=("reason", "accounts", "interactions"),
+            sql="SELECT if(flag_reason != '', flag_reason, 'rate') AS reason, "
+            "uniqExact(social_network, social_handle) AS accounts, count() AS interactions "
+            f"FROM ({_ENGAGED}) WHERE flagged GROUP BY reason ORDER BY interactions DESC",
+        ),
+        Panel(
+            title="Traffic sent to the site from social",
+            kind="timeseries",
+            columns=("time", "sessions"),
+            sql="SELECT $__timeInterval(event_time) AS time, count() AS sessions FROM events_dedup "
+            "WHERE type = 'page_view' AND touch_channel LIKE 'social/%' AND $__timeFilter(event_time) "
+            "GROUP BY time ORDER BY time",
+        ),
+    ),
+)
+
+HEALTH = Dashboard(
+    uid="parcours-health",
+    title="Parcours · Pipeline health",
+    description="Arrivals, dead letters, ingestion lag, freshness, identity decisions.",
+    default_range="now-6h",
+    panels=(
+        Panel(
+            title="Events stored per channel per minute",
+            kind="timeseries",
+            width=24,
+            columns=("time", "channel", "events"),
+            sql="SELECT toStartOfMinute(ingested_at) AS time, channel, count() AS events FROM events "
+            "WHERE $__timeFilter(ingested_at) GROUP BY time, channel ORDER BY time",
+        ),
+        Panel(
+            title="Dead letters by reason",
+            kind="timeseries",
+            columns=("time", "reason", "dead_letters"),
+            sql="SELECT $__timeInterval(stored_at) AS time, reason, count() AS dead_letters FROM dead_letters "
+            "FINAL WHERE $__timeFilter(stored_at) GROUP BY time, reason ORDER BY time",
+        ),
+        Panel(
+            title="Ingestion lag (arrival → stored), seconds",
+            kind="timeseries",
+            unit="s",
+            columns=("time", "p50", "p99"),
+            sql="SELECT $__timeInterval(ingested_at) AS time, "
+            "quantile(0.5)(dateDiff('millisecond', received_at, ingested_at) / 1000) AS p50, "
+            "quantile(0.99)(dateDiff('millisecond', received_at, ingested_at) / 1000) AS p99 FROM events "
+            "WHERE $__timeFilter(ingested_at) GROUP BY time ORDER BY time",
+        ),
+        Panel(
+            title="Freshness (now − newest event time), seconds",
+            kind="stat",
+            unit="s",
+            width=6,
+            columns=("freshness_s",),
+            sql="SELECT if(count() = 0, NULL, dateDiff('second', max(event_time), now64(3))) AS freshness_s "
+            "FROM events",
+        ),
+        Panel(
+            title="Late events (stored, flagged)",
+            kind="stat",
+            width=6,
+            columns=("late_events",),
+            sql="SELECT count() AS late_events FROM events_dedup WHERE late = 1 AND $__timeFilter(ingested_at)",
+        ),
+        Panel(
+            title="Identity merges and refusals",
+            kind="timeseries",
+            width=24,
+            columns=("time", "decision", "decisions"),
+            sql="SELECT $__timeInterval(decided_at) AS time, decision, count() AS decisions FROM identity_links "
+            "FINAL WHERE decision != 'already_linked' AND $__timeFilter(decided_at) "
+            "GROUP BY time, decision ORDER BY time",
+        ),
+    ),
+)
+
+DASHBOARDS: tuple[Dashboard, ...] = (ATTRIBUTION, JOURNEYS, TV, STORES, COMMUNITY, HEALTH)

@@ -1,0 +1,77 @@
+"""Reference data for the dashboards: spend per channel (CSV) and the community config
+(objectives and flagged accounts, JSON)."""
+
+from __future__ import annotations
+
+import csv
+import json
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from streams.errors import TerminalError
+from streams.store.backend import Backend
+
+
+class ReferenceError(TerminalError):
+    """The file is not valid reference data; the message says where."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Objective(_Strict):
+    objective: str = Field(pattern=r"^(visibility|amplification|traffic|interaction|satisfaction)$")
+    target: float = Field(ge=0)
+    period_days: int = Field(7, ge=1, le=366)
+
+
+class FlaggedAccount(_Strict):
+    network: str
+    handle: str = Field(min_length=1)
+    reason: str = Field("internal", pattern=r"^(fake|internal|agency|bot)$")
+
+
+class CommunityConfig(_Strict):
+    objectives: list[Objective] = Field(default_factory=list)
+    flagged_accounts: list[FlaggedAccount] = Field(default_factory=list)
+
+
+def load_community(backend: Backend, file: Path) -> CommunityConfig:
+    try:
+        cfg = CommunityConfig.model_validate(json.loads(file.read_text()))
+    except (ValidationError, json.JSONDecodeError) as err:
+        raise ReferenceError(f"{file}: {err}") from None
+    now = datetime.now(UTC)
+    backend.insert("objectives", [{**o.model_dump(), "loaded_at": now} for o in cfg.objectives])
+    backend.insert(
+        "flagged_accounts",
+        [{**a.model_dump(), "handle": a.handle.lstrip("@"), "loaded_at": now} for a in cfg.flagged_accounts],
+    )
+    return cfg
+
+
+def load_spend(backend: Backend, file: Path, *, delimiter: str = ",") -> int:
+    """CSV columns: day (YYYY-MM-DD), channel, campaign, amount, currency."""
+    rows: list[dict[str, Any]] = []
+    now = datetime.now(UTC)
+    with file.open(newline="", encoding="utf-8-sig") as f:
+        for n, rec in enumerate(csv.DictReader(f, delimiter=delimiter), start=2):
+            try:
+                rows.append(
+                    {
+                        "day": date.fromisoformat(rec["day"].strip()).isoformat(),
+                        "channel": rec["channel"].strip(),
+                        "campaign": (rec.get("campaign") or "").strip(),
+                        "amount": float(rec["amount"]),
+                        "currency": (rec.get("currency") or "EUR").strip(),
+                        "loaded_at": now,
+                    }
+                )
+            except (KeyError, ValueError, AttributeError) as err:
+                raise ReferenceError(f"{file}:{n}: {err!r}") from None
+    backend.insert("spend", rows)
+    return len(rows)

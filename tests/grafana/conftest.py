@@ -1,0 +1,64 @@
+"""A chDB store filled with a simulated week through the worker's own stages (no Kafka)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import orjson
+import pytest
+
+from streams.attribution.batch import run_batch
+from streams.settings import Settings
+from streams.simulate import SimConfig, simulate
+from streams.store.backend import ChdbBackend
+from streams.store.backfill import backfill
+from streams.store.migrations import migrate
+from streams.store.reference import load_community, load_spend
+
+END = datetime(2026, 3, 8, tzinfo=UTC)
+START = datetime(2026, 3, 1, tzinfo=UTC)
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="package")
+def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChdbBackend]:
+    """chDB allows one data path per process: this package's tests share one store."""
+    backend = ChdbBackend(tmp_path_factory.mktemp("grafana") / "ch")
+    migrate(backend)
+    try:
+        yield backend
+    finally:
+        backend.close()
+
+
+@pytest.fixture(scope="package")
+def empty(store: ChdbBackend) -> ChdbBackend:
+    return store
+
+
+@pytest.fixture(scope="package")
+def filled(store: ChdbBackend) -> ChdbBackend:
+    settings = Settings()
+    sim = simulate(SimConfig(persons=800, days=7, seed=21, end=END))
+    backfill(store, settings, ((e.value, e.timestamp_ms) for e in sim.emitted), batch_size=5000)
+    run_batch(store, settings, START, END)
+    load_community(store, REPO / "dashboards" / "community.example.json")
+    load_spend(store, REPO / "dashboards" / "spend.example.csv")
+    # an internal account that engages: shown apart, excluded from headlines
+    staff = [
+        orjson.dumps(
+            {
+                "event_id": str(uuid.UUID(int=i + 1)),
+                "type": "like",
+                "occurred_at": "2026-03-05T10:00:00Z",
+                "identities": {"social": {"network": "instagram", "handle": "brand_staff_paris"}},
+                "properties": {"post_id": "post-03-0", "network": "instagram"},
+            }
+        )
+        for i in range(12)
+    ]
+    backfill(store, settings, ((p, int(END.timestamp() * 1000)) for p in staff))
+    return store

@@ -1,0 +1,39 @@
+"""docker-compose cannot run here; keep it consistent with the tested configuration."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from streams.grafana.render import DATASOURCE_UID, GRAFANA_VERSION, PLUGIN_TYPE, PLUGIN_VERSION
+from streams.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[1]
+COMPOSE = (ROOT / "deploy" / "docker-compose.yml").read_text()
+
+
+def test_compose_runs_the_tested_versions() -> None:
+    pom = (ROOT / "deploy" / "kafka" / "pom.xml").read_text()
+    kafka = re.search(r"<kafka.version>([\d.]+)</kafka.version>", pom)
+    assert kafka and f"apache/kafka:{kafka.group(1)}" in COMPOSE
+    assert f"grafana/grafana:{GRAFANA_VERSION}" in COMPOSE
+    assert f"{PLUGIN_TYPE} {PLUGIN_VERSION}" in COMPOSE
+
+
+def test_compose_environment_names_real_settings() -> None:
+    fields = {f"PARCOURS_{name.upper()}" for name in Settings.model_fields}
+    used = set(re.findall(r"\b(PARCOURS_[A-Z_]+):", COMPOSE))
+    assert used and used <= fields, used - fields
+
+
+def test_compose_holds_no_secret_values() -> None:
+    for line in COMPOSE.splitlines():
+        if re.search(r"PASSWORD|PEPPER|TOKEN", line) and ":" in line and "${" not in line:
+            assert line.strip().startswith("#") or line.strip().endswith(("_USER: parcours_grafana",)), line
+
+
+def test_provisioning_matches_dashboards() -> None:
+    ds = (ROOT / "dashboards" / "provisioning" / "datasources" / "clickhouse.yaml").read_text()
+    assert f"uid: {DATASOURCE_UID}" in ds
+    prov = (ROOT / "dashboards" / "provisioning" / "dashboards" / "parcours.yaml").read_text()
+    assert "/var/lib/grafana/dashboards/parcours" in prov and "/var/lib/grafana/dashboards/parcours" in COMPOSE
