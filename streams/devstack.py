@@ -45,10 +45,65 @@ class KafkaBroker:
     def stop(self) -> None:
         subprocess.run(["bash", str(KAFKA_SCRIPT), "stop", str(self.state_dir)], capture_output=True, timeout=120)
 
-    def kill(self) -> None:
-        """SIGKILL the broker (fault tests); ``start`` brings up a fresh one only if state is wiped."""
-        pid = int((self.state_dir / "broker.pid").read_text())
-        os.kill(pid, signal.SIGKILL)
+    def restart(self) -> str:
+        """Stop and start again on the same ports and data (fault tests)."""
+        proc = subprocess.run(
+            ["bash", str(KAFKA_SCRIPT), "restart", str(self.state_dir)], capture_output=True, text=True, timeout=600
+        )
+        if proc.returncode != 0:
+            raise ParcoursError(f"Kafka did not restart: {proc.stderr.strip()[-500:]}")
+        return self.bootstrap
+
+
+@dataclass
+class StoreServer:
+    """``parcours store serve``: one process owns chDB and serves it to several workers."""
+
+    data_dir: Path
+    log_path: Path
+    port: int = field(default_factory=free_port)
+    password: str = field(default_factory=lambda: secrets.token_urlsafe(12))
+    proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://default:{self.password}@127.0.0.1:{self.port}/"
+
+    def start(self, timeout: float = 60) -> None:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("PARCOURS_")}
+        env.update(PARCOURS_DATA_DIR=str(self.data_dir), PARCOURS_ADMIN_TOKEN=self.password)
+        with self.log_path.open("ab") as log:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "streams.cli", "store", "serve", "--port", str(self.port)],
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                cwd=str(REPO),
+            )
+        from streams.store.http import HttpBackend
+
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise ParcoursError(f"store server exited with {self.proc.returncode}; see {self.log_path}")
+            probe = HttpBackend(self.url)
+            try:
+                if probe.query("SELECT count() AS n FROM schema_migrations"):
+                    return
+            except ParcoursError:
+                time.sleep(0.3)
+            finally:
+                probe.close()
+        raise ParcoursError(f"store server did not answer within {timeout:.0f} s")
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
 
 
 @dataclass

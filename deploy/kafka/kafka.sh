@@ -5,6 +5,7 @@
 #   kafka.sh start STATE_DIR  format KRaft storage, start on free loopback ports,
 #                             wait until the broker answers, print its bootstrap address
 #   kafka.sh stop STATE_DIR   stop the broker started in STATE_DIR (SIGTERM, then SIGKILL)
+#   kafka.sh restart STATE_DIR  stop, then start again on the same ports and data (fault tests)
 #
 # No tarball is downloaded: pom.xml beside this script lists the artifacts and
 # Maven resolves them with their transitive dependencies.
@@ -75,18 +76,24 @@ log4j.appender.file.layout.ConversionPattern=[%d] %p %m (%c)%n
 log4j.logger.kafka.server.KafkaServer=INFO
 log4j.logger.kafka.server.KafkaRaftServer=INFO
 PROPS
-  local cp="$cache/*"
   local cluster_id
   cluster_id=$(python3 -c 'import base64,uuid; print(base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("="))')
-  java -cp "$cp" -Dlog4j.configuration="file:$state/log4j.properties" kafka.tools.StorageTool \
+  java -cp "$cache/*" -Dlog4j.configuration="file:$state/log4j.properties" kafka.tools.StorageTool \
       format -t "$cluster_id" -c "$state/server.properties" >"$state/format.log" 2>&1 \
       || die "storage format failed: $(tail -n 3 "$state/format.log")"
+  echo "127.0.0.1:$port" > "$state/bootstrap"
+  launch "$state"
+}
+
+launch() {
+  local state=$1 port
+  port=$(sed -n 's/^advertised.listeners=PLAINTEXT:\/\/127.0.0.1:\([0-9]*\)$/\1/p' "$state/server.properties")
+  : > "$state/server.log"
   # shellcheck disable=SC2086
   nohup java $heap -XX:+UseG1GC -Djava.awt.headless=true \
       -Dlog4j.configuration="file:$state/log4j.properties" \
-      -cp "$cp" kafka.Kafka "$state/server.properties" >"$state/stdout.log" 2>&1 &
+      -cp "$cache/*" kafka.Kafka "$state/server.properties" >"$state/stdout.log" 2>&1 &
   echo $! > "$state/broker.pid"
-  echo "127.0.0.1:$port" > "$state/bootstrap"
   local deadline=$((SECONDS + 90))
   until grep -q "Kafka Server started\|KafkaRaftServer.*started" "$state/server.log" 2>/dev/null \
         && python3 -c "import socket,sys; socket.create_connection(('127.0.0.1',$port),1)" 2>/dev/null; do
@@ -95,6 +102,14 @@ PROPS
     sleep 0.3
   done
   cat "$state/bootstrap"
+}
+
+restart() {
+  local state=${1:?usage: kafka.sh restart STATE_DIR}
+  [ -f "$state/server.properties" ] || die "no broker was started in $state"
+  need; fetch
+  stop "$state"
+  launch "$state"
 }
 
 stop() {
@@ -113,5 +128,6 @@ case "${1:-}" in
   fetch) need; fetch; echo "$cache" ;;
   start) start "${2:-}" ;;
   stop) stop "${2:-}" ;;
-  *) echo "usage: kafka.sh {fetch|start STATE_DIR|stop STATE_DIR}" >&2; exit 2 ;;
+  restart) restart "${2:-}" ;;
+  *) echo "usage: kafka.sh {fetch|start STATE_DIR|stop STATE_DIR|restart STATE_DIR}" >&2; exit 2 ;;
 esac

@@ -177,8 +177,13 @@ class DriverBackend:
 def open_backend(settings: Settings) -> Backend:
     if settings.clickhouse_url is None:
         return ChdbBackend(settings.chdb_path)
+    url = settings.clickhouse_url.get_secret_value()
+    if url.startswith(("http://", "https://")):
+        from streams.store.http import HttpBackend
+
+        return HttpBackend(url)
     return DriverBackend(
-        settings.clickhouse_url.get_secret_value(),
+        url,
         secure=settings.clickhouse_secure,
         ca_certs=settings.clickhouse_ca_certs,
     )

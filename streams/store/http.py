@@ -1,0 +1,136 @@
+"""ClickHouse's HTTP interface: a client backend, and ``parcours store serve`` — an embedded
+chDB store served over that interface.
+
+Why: chDB allows one process per data path. To run several workers on one machine without
+a ClickHouse server, one process owns chDB and serves it; workers connect with
+``PARCOURS_CLICKHOUSE_URL=http://host:8123``. The client also talks to a real ClickHouse
+server's HTTP port, so the same SQL text and the same parameters (``param_<name>``) serve all.
+"""
+
+from __future__ import annotations
+
+import http.client
+import threading
+import urllib.parse
+from collections.abc import Mapping, Sequence
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from streams.errors import QueryError, StoreUnavailable
+from streams.store.backend import ChdbBackend, Row, chdb_params, encode_rows
+
+
+class HttpBackend:
+    name = "clickhouse-http"
+
+    def __init__(self, url: str, *, timeout: float = 60.0) -> None:
+        u = urllib.parse.urlparse(url)
+        self._host, self._port = u.hostname or "127.0.0.1", u.port or 8123
+        self._user, self._password = (
+            urllib.parse.unquote(u.username or "default"),
+            urllib.parse.unquote(u.password or ""),
+        )
+        self._database = u.path.lstrip("/") or "default"
+        self._timeout = timeout
+        self._local = threading.local()
+
+    def _conn(self) -> http.client.HTTPConnection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._local.conn = http.client.HTTPConnection(self._host, self._port, timeout=self._timeout)
+        return conn
+
+    def _post(self, sql: str, body: bytes, params: Mapping[str, Any] | None, fmt: str | None) -> bytes:
+        args = {"query": sql, "database": self._database}
+        if fmt:
+            args["default_format"] = fmt
+        for k, v in (chdb_params(params) or {}).items():
+            args[f"param_{k}"] = str(v)
+        path = "/?" + urllib.parse.urlencode(args)
+        headers = {
+            "X-ClickHouse-User": self._user,
+            "X-ClickHouse-Key": self._password,
+            "Content-Type": "application/octet-stream",
+        }
+        for attempt in (1, 2):  # a kept-alive connection the server closed: reconnect once
+            conn = self._conn()
+            try:
+                conn.request("POST", path, body=body, headers=headers)
+                resp = conn.getresponse()
+                data = resp.read()
+            except (OSError, http.client.HTTPException) as err:
+                conn.close()
+                self._local.conn = None
+                if attempt == 2 or isinstance(err, ConnectionRefusedError):
+                    raise StoreUnavailable(f"ClickHouse HTTP at {self._host}:{self._port}: {err}") from err
+                continue
+            if resp.status == 200:
+                return data
+            message = data.decode("utf-8", "replace").strip()[:2000]
+            if resp.status in (502, 503, 504):
+                raise StoreUnavailable(message)
+            raise QueryError(message)
+        raise AssertionError("unreachable")
+
+    def execute(self, sql: str, params: Mapping[str, Any] | None = None) -> None:
+        self._post(sql, b"", params, None)
+
+    def query(self, sql: str, params: Mapping[str, Any] | None = None) -> list[Row]:
+        data = self._post(sql, b"", params, "JSONEachRow")
+        return [orjson.loads(line) for line in data.splitlines() if line]
+
+    def insert(self, table: str, rows: Sequence[Row]) -> None:
+        if rows:
+            self._post(f"INSERT INTO {table} FORMAT JSONEachRow", encode_rows(rows), None, None)
+
+    def close(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+
+
+def serve(path: Path, host: str, port: int, *, password: str = "") -> ThreadingHTTPServer:
+    """Serve the chDB store at ``path`` over ClickHouse's HTTP interface (the subset Parcours
+    uses: query in the URL or body, ``param_*``, ``default_format``, insert data in the body)."""
+    store = ChdbBackend(path)
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def _reply(self, status: int, body: bytes) -> None:
+            self.send_response(status)
+            self.send_header("Content-Length", str(len(body)))
+            self.send_header("Content-Type", "text/plain; charset=utf-8")
+            self.end_headers()
+            self.wfile.write(body)
+
+        def do_POST(self) -> None:
+            if password and self.headers.get("X-ClickHouse-Key", "") != password:
+                self._reply(403, b"Code: 516. DB::Exception: Authentication failed")
+                return
+            qs = urllib.parse.parse_qs(urllib.parse.urlparse(self.path).query)
+            body = self.rfile.read(int(self.headers.get("Content-Length", "0") or 0))
+            sql = qs.get("query", [""])[0]
+            if not sql:
+                sql, body = body.decode(), b""
+            elif body:
+                sql = sql + "\n" + body.decode()
+            params = {k[len("param_") :]: v[0] for k, v in qs.items() if k.startswith("param_")}
+            fmt = qs.get("default_format", ["Null"])[0]
+            try:
+                result = store._run(sql, fmt, params or None)
+            except QueryError as err:
+                self._reply(500, str(err).encode())
+                return
+            self._reply(200, result.bytes() if fmt != "Null" else b"")
+
+        def do_GET(self) -> None:
+            self._reply(200, b"Ok.\n")  # /ping, as ClickHouse answers
+
+        def log_message(self, *args: Any) -> None:
+            return
+
+    return ThreadingHTTPServer((host, port), Handler)
