@@ -59,28 +59,26 @@ def store() -> None:
 @click.option("--port", default=8123, show_default=True)
 def store_serve(host: str, port: int) -> None:
     """Own the chDB store under PARCOURS_DATA_DIR and serve it on HOST:PORT; point workers at it
-    with PARCOURS_CLICKHOUSE_URL=http://HOST:PORT. The password is PARCOURS_ADMIN_TOKEN, if set."""
-    from streams.store.http import serve
+    with PARCOURS_CLICKHOUSE_URL=http://default:TOKEN@HOST:PORT/ (TOKEN: PARCOURS_ADMIN_TOKEN)."""
+    import contextlib
+    import signal
+    import threading
+
+    from streams.store.http import HttpBackend, serve
     from streams.store.migrations import migrate as run
 
     s = get_settings()
-    server = serve(s.chdb_path, host, port, password=s.admin_token.get_secret_value() if s.admin_token else "")
-    from streams.store.http import HttpBackend
-
-    click.echo(f"serving {s.chdb_path} on http://{host}:{server.server_port}", err=True)
-    import threading
-
-    threading.Thread(target=server.serve_forever, daemon=True).start()
     token = s.admin_token.get_secret_value() if s.admin_token else ""
-    run(HttpBackend(f"http://default:{token}@{host}:{server.server_port}/"), retention_days=s.retention_days)
-    import signal
-
+    server = serve(s.chdb_path, host, port, password=token)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    client = HttpBackend(f"http://default:{token}@{host}:{server.server_port}/")
+    run(client, retention_days=s.retention_days)
+    client.close()
+    click.echo(f"serving {s.chdb_path} on http://{host}:{server.server_port}", err=True)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         stop.wait()
-    except KeyboardInterrupt:
-        pass
     server.shutdown()
 
 
