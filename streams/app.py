@@ -23,6 +23,7 @@ import orjson
 from faust.streams import Stream
 from faust.types import EventT
 
+from streams.errors import TransientError
 from streams.identity.stage import IdentityStage
 from streams.ingest.normalize import DeadLetter, Normalizer, RawItem
 from streams.kafka import faust_credentials
@@ -50,6 +51,8 @@ app = faust.App(
     topic_partitions=settings.topic_partitions,
     topic_allow_declare=True,
     consumer_auto_offset_reset="earliest",
+    broker_session_timeout=settings.kafka_session_timeout_s,
+    broker_heartbeat_interval=min(3.0, settings.kafka_session_timeout_s / 4),
     producer_acks=-1,
     broker_commit_every=1000,
     broker_commit_interval=1.0,
@@ -180,6 +183,19 @@ async def _identity_batch(events: Sequence[Any]) -> None:
 async def identity(stream: faust.StreamT[bytes]) -> None:
     async for events in _batches(stream):
         await complete_or_die(_identity_batch(events), "identity batch")
+
+
+@app.timer(interval=2.0)
+async def probe_store() -> None:
+    """Health reflects a store outage even while no batch is being written."""
+    try:
+        await asyncio.to_thread(lambda: backend().query("SELECT 1 AS ok"))
+    except TransientError as err:
+        HEALTH.failed(err)
+        log.warning("store unavailable: %s", err)
+    else:
+        if HEALTH.recovered():
+            log.warning("store available again")
 
 
 from streams import web  # noqa: E402,F401  — registers the HTTP views on ``app``

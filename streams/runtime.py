@@ -29,6 +29,16 @@ class Health:
     last_batch_at: float = 0.0
     counters: dict[str, int] = field(default_factory=dict)
 
+    def failed(self, err: Exception) -> None:
+        if self.store_ok:
+            self.outages += 1
+        self.store_ok, self.store_error = False, str(err)[:300]
+
+    def recovered(self) -> bool:
+        was_down = not self.store_ok
+        self.store_ok, self.store_error = True, ""
+        return was_down
+
     def count(self, name: str, n: int = 1) -> None:
         self.counters[name] = self.counters.get(name, 0) + n
 
@@ -55,16 +65,13 @@ async def with_retry(fn: Callable[..., T], *args: Any, what: str, max_delay: flo
         try:
             result = await asyncio.to_thread(fn, *args)
         except TransientError as err:
-            if HEALTH.store_ok:
-                HEALTH.outages += 1
-            HEALTH.store_ok, HEALTH.store_error = False, str(err)[:300]
+            HEALTH.failed(err)
             log.warning("%s failed (%s); retrying in %.1fs", what, err, delay)
             await asyncio.sleep(delay)
             delay = min(delay * 2, max_delay)
             continue
-        if not HEALTH.store_ok:
+        if HEALTH.recovered():
             log.warning("%s recovered after the outage", what)
-        HEALTH.store_ok, HEALTH.store_error = True, ""
         return result
 
 

@@ -35,6 +35,9 @@ class Settings(BaseSettings):
 
     # --- Worker ---
     app_id: str = Field("parcours", description="Faust app id = consumer group")
+    kafka_session_timeout_s: float = Field(
+        30.0, ge=6, description="a worker that stops heartbeating for this long loses its partitions"
+    )
     data_dir: Path = Field(Path("var"), description="local state: chDB data, Faust tables")
     web_port: int = Field(6066, description="worker HTTP port: collector, health, read endpoints")
     web_host: str = Field("127.0.0.1", description="bind address of the worker's HTTP server")
