@@ -371,6 +371,21 @@ def load_community_cmd(file: Path) -> None:
 
 
 @main.command()
+@click.argument("key")
+@click.option("--timeout", default=120.0, show_default=True, help="seconds to wait for the worker to confirm")
+def forget(key: str, timeout: float) -> None:
+    """Erase a person (person id, or any of its identifiers as kind:value): identifiers, events,
+    journeys and credits. The identity stage performs it in stream order and records it."""
+    from streams.identity.erasure import request_erasure
+
+    try:
+        row = request_erasure(get_settings(), key, timeout=timeout)
+    except ParcoursError as err:
+        _fail(str(err))
+    click.echo(f"erased person {row['person_id']}: {row['rows_deleted']} rows (erasure {row['erasure_id']})")
+
+
+@main.command()
 @click.argument("identifier")
 def person(identifier: str) -> None:
     """Show a person (by person id or kind:value identifier): identifiers, how and when each

@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from streams.attribution.credits import credit_rows
+from streams.identity.erasure import erase
 from streams.identity.graph import IdentityGraph
 from streams.journeys.build import build_journeys
 from streams.journeys.query import timelines_for_identifiers
@@ -47,36 +48,37 @@ class IdentityStage:
         decisions: list[dict[str, Any]] = []
         conversions: list[dict[str, Any]] = []
         via: dict[str, str] = {}
+        mapped = 0
         for link in links:
+            if link.get("control") == "forget":
+                # What came before the request is written first, then erased: the single writer's order.
+                mapped += self._flush(decisions, via, now)
+                decisions, via = [], {}
+                erased = self._erased(link)
+                conversions = [c for c in conversions if c["event_id"] not in erased]
+                continue
             et = datetime.fromisoformat(link["event_time"]).astimezone(UTC)
-            for ident, reason in link.get("refused", ()):
-                decisions.append(
-                    {
-                        "event_id": link["event_id"],
-                        "identifier_a": ident,
-                        "identifier_b": "",
-                        "decision": reason,
-                        "person_id": "",
-                        "decided_at": now,
-                        "event_time": et,
-                    }
-                )
-            for d in self.graph.link(list(link["identifiers"]), link.get("verified_crm")):
-                decisions.append(
-                    {
-                        "event_id": link["event_id"],
-                        "identifier_a": d.a,
-                        "identifier_b": d.b,
-                        "decision": d.decision,
-                        "person_id": d.person_id,
-                        "decided_at": now,
-                        "event_time": et,
-                    }
-                )
+            decisions += [
+                _decision(link["event_id"], ident, "", reason, "", now, et) for ident, reason in link.get("refused", ())
+            ]
+            decisions += [
+                _decision(link["event_id"], d.a, d.b, d.decision, d.person_id, now, et)
+                for d in self.graph.link(list(link["identifiers"]), link.get("verified_crm"))
+            ]
             for ident in link["identifiers"]:
                 via.setdefault(ident, link["event_id"])
             if link.get("conversion") and link["identifiers"]:
                 conversions.append(link)
+        mapped += self._flush(decisions, via, now)
+        credited = self._live_credits(conversions, now) if conversions and live_credits else 0
+        return {"mappings": mapped, "decisions": len(decisions), "credited": credited}
+
+    def _erased(self, msg: dict[str, Any]) -> set[str]:
+        """Erase and return the event ids that went with the person (so no credit is written for them)."""
+        row = erase(self._b, self.graph, msg)
+        return set(row.get("event_ids", ()))
+
+    def _flush(self, decisions: list[dict[str, Any]], via: dict[str, str], now: datetime) -> int:
         maps = [
             {
                 "identifier": m.identifier,
@@ -91,8 +93,7 @@ class IdentityStage:
         ]
         self._b.insert("identity_map", maps)
         self._b.insert("identity_links", decisions)
-        credited = self._live_credits(conversions, now) if conversions and live_credits else 0
-        return {"mappings": len(maps), "decisions": len(decisions), "credited": credited}
+        return len(maps)
 
     def _live_credits(self, conversions: Sequence[dict[str, Any]], now: datetime) -> int:
         lookback = timedelta(days=self._s.lookback_days)
@@ -112,3 +113,17 @@ class IdentityStage:
         self._b.insert("journeys", jrows)
         self._b.insert("attribution_credits", crows)
         return len(jrows)
+
+
+def _decision(
+    event_id: str, a: str, b: str, decision: str, person: str, now: datetime, event_time: datetime
+) -> dict[str, Any]:
+    return {
+        "event_id": event_id,
+        "identifier_a": a,
+        "identifier_b": b,
+        "decision": decision,
+        "person_id": person,
+        "decided_at": now,
+        "event_time": event_time,
+    }

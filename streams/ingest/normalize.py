@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -20,7 +20,7 @@ from schemas.events import Envelope, Reason, Rejection, parse_event
 from streams.identity.identifiers import extract
 from streams.ingest.dedupe import DedupeWindow, Seen
 from streams.ingest.eventtime import derive
-from streams.ingest.pii import junk_hashes
+from streams.ingest.pii import junk_hashes, scrub_payload
 from streams.journeys.taxonomy import Taxonomy
 from streams.settings import Settings
 
@@ -115,7 +115,8 @@ class Normalizer:
         self._s = settings
         self._tax = taxonomy or Taxonomy(conversion_types=frozenset(settings.conversion_types))
         self._window = DedupeWindow(settings.dedupe_window)
-        self._junk = junk_hashes(settings.pii_pepper.get_secret_value())
+        self._pepper = settings.pii_pepper.get_secret_value()
+        self._junk = junk_hashes(self._pepper)
         self._max_skew = timedelta(seconds=settings.max_skew_s)
         self._future = timedelta(seconds=settings.future_tolerance_s)
         self._late = timedelta(seconds=settings.late_allowance_s)
@@ -124,6 +125,7 @@ class Normalizer:
         out = Normalized()
         now = datetime.now(UTC)
         for item in items:
+            item = replace(item, payload=scrub_payload(item.payload, self._pepper))
             try:
                 event = parse_event(item.payload)
                 received = event.received_at or item.received_at

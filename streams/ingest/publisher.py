@@ -71,6 +71,10 @@ class Publisher:
         """Send bytes unvalidated (tests and the simulator's deliberately bad events)."""
         return self._producer.send(self._names.raw(channel), key=key, value=value, timestamp_ms=timestamp_ms)
 
+    def publish_control(self, message: dict[str, Any]) -> Any:
+        """A control message for the single-writer identity stage (e.g. an erasure request)."""
+        return self._producer.send(self._names.identity_links, key=b"links", value=orjson.dumps(message))
+
     def flush(self, timeout: float | None = 60) -> None:
         self._producer.flush(timeout)
 

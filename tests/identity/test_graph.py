@@ -110,3 +110,34 @@ def test_forget_removes_the_person() -> None:
     pid = g.person_of("crm:1")
     assert g.forget(pid) == {"crm:1", "anon:a"}
     assert g.person_of("crm:1") == singleton_person("crm:1")
+
+
+def test_erasure_runs_in_stream_order(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from streams.identity.erasure import control_message
+    from streams.identity.stage import IdentityStage
+    from streams.settings import Settings
+    from streams.store.backend import ChdbBackend
+    from streams.store.migrations import migrate
+
+    b = ChdbBackend(tmp_path / "ch")
+    migrate(b)
+    stage = IdentityStage(Settings(), b)
+    link = {
+        "event_id": "e1",
+        "identifiers": ["crm:x", "anon:y"],
+        "refused": [],
+        "verified_crm": None,
+        "event_time": "2026-03-01T00:00:00+00:00",
+        "conversion": False,
+    }
+    later = {**link, "event_id": "e2", "identifiers": ["anon:y", "device:z"]}
+    stage.process([link, control_message("anon:y", "er1"), later])
+    [row] = b.query("SELECT person_id, rows_deleted FROM erasures")
+    assert row["rows_deleted"] >= 2
+    # the link after the request starts a new person that does not hold the erased CRM id
+    assert stage.graph.members(stage.graph.person_of("anon:y")) == {"anon:y", "device:z"}
+    assert b.query("SELECT identifier FROM identity_current ORDER BY identifier") == [
+        {"identifier": "anon:y"},
+        {"identifier": "device:z"},
+    ]
+    b.close()
