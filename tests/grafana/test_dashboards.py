@@ -152,3 +152,19 @@ def test_expand_matches_the_plugin() -> None:
     assert expand("$__conditionalAll(x IN ($all), $all)", ctx) == "1=1"
     assert expand("$__conditionalAll(x IN (${s}), ${s})", ctx) == "x IN ('a','b')"
     assert expand("y IN ($all)", ctx) == "y IN ('x','y')"
+
+
+@pytest.mark.parametrize("value", ["x') OR 1=1 --", "'; DROP TABLE events; --", "a\\' UNION ALL SELECT 1 --"])
+def test_hostile_variable_values_cannot_change_data(filled: ChdbBackend, value: str) -> None:
+    """Grafana substitutes variable values as text (the plugin cannot bind them); ClickHouse runs
+    one statement per query and the datasource user is read-only, so the worst is an error."""
+    from streams.errors import QueryError
+    from streams.grafana.spec import STORES
+
+    before = filled.query("SELECT count() AS n FROM events")
+    for p in STORES.panels:
+        try:
+            run(filled, STORES, p, store=[value])
+        except QueryError:
+            pass
+    assert filled.query("SELECT count() AS n FROM events") == before

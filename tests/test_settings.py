@@ -1,0 +1,63 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from streams.settings import Settings
+
+
+def test_secrets_never_show_in_reprs(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PARCOURS_PII_PEPPER", "pepper-very-secret")
+    monkeypatch.setenv("PARCOURS_KAFKA_SASL_PASSWORD", "sasl-very-secret")
+    monkeypatch.setenv("PARCOURS_CLICKHOUSE_URL", "clickhouse://u:ch-very-secret@host:9000/db")
+    monkeypatch.setenv("PARCOURS_WRITE_KEYS", '{"web": "wk-very-secret"}')
+    s = Settings()
+    text = repr(s) + str(s.model_dump())
+    for secret in ("pepper-very-secret", "sasl-very-secret", "ch-very-secret", "wk-very-secret"):
+        assert secret not in text
+    assert s.pii_pepper.get_secret_value() == "pepper-very-secret"
+    assert s.write_keys["web"].get_secret_value() == "wk-very-secret"
+
+
+def test_secrets_from_files(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    f = tmp_path / "pepper"
+    f.write_text("from-a-file\n")
+    monkeypatch.setenv("PARCOURS_PII_PEPPER_FILE", str(f))
+    assert Settings().pii_pepper.get_secret_value() == "from-a-file"
+
+
+def test_settings_are_frozen_and_validated() -> None:
+    s = Settings()
+    with pytest.raises(ValidationError):
+        s.batch_size = 3  # type: ignore[misc]
+    with pytest.raises(ValidationError):
+        Settings(batch_size=0)
+
+
+def test_kafka_security_settings_pass_through() -> None:
+    from streams.kafka import kafka_python_kwargs
+
+    s = Settings(
+        kafka_security_protocol="SASL_SSL",
+        kafka_sasl_mechanism="SCRAM-SHA-512",
+        kafka_sasl_username="u",
+        kafka_sasl_password="p",
+    )  # type: ignore[arg-type]
+    kw = kafka_python_kwargs(s)
+    assert kw["security_protocol"] == "SASL_SSL" and kw["sasl_mechanism"] == "SCRAM-SHA-512"
+    assert kw["sasl_plain_password"] == "p"
+
+
+def test_retention_ttl_is_applied(tmp_path: Path) -> None:
+    from streams.store.backend import ChdbBackend
+    from streams.store.migrations import migrate
+
+    b = ChdbBackend(tmp_path / "ch")
+    migrate(b, retention_days=90)
+    [row] = b.query(
+        "SELECT create_table_query AS q FROM system.tables WHERE name = 'events' AND database = currentDatabase()"
+    )
+    assert "TTL toDateTime(event_time) + toIntervalDay(90)" in row["q"]
+    b.close()
