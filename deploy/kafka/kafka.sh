@@ -65,7 +65,9 @@ transaction.state.log.replication.factor=1
 transaction.state.log.min.isr=1
 group.initial.rebalance.delay.ms=0
 auto.create.topics.enable=true
-log.retention.hours=168
+# No time-based retention: tests, the demo and benchmarks replay history with its original
+# record timestamps, which a time limit would delete as soon as a segment rolls.
+log.retention.ms=-1
 PROPS
   cat > "$state/log4j.properties" <<PROPS
 log4j.rootLogger=WARN, file

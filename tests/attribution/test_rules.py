@@ -71,3 +71,28 @@ def test_conserved_models_sum_to_one() -> None:
 def test_unknown_model_is_a_clear_error() -> None:
     with pytest.raises(ValueError, match="unknown rule-based model"):
         attribute_journey("magic", ["a"])
+
+
+def test_vectorized_totals_equal_the_per_journey_models() -> None:
+    import random
+    from collections import defaultdict
+
+    from streams.attribution.vectorized import FlatJourneys, channel_totals
+
+    rng = random.Random(3)
+    chans = ["direct", "web/email", "tv/second-screen", "social/x/organic", "store/visit"]
+    paths = [[rng.choice(chans) for _ in range(rng.randint(1, 6))] for _ in range(400)]
+    ages = [sorted((rng.uniform(0, 20) for _ in p), reverse=True) for p in paths]
+    values = [rng.uniform(10, 100) for _ in paths]
+    flat = FlatJourneys.from_paths(paths, ages, values)
+    for model in RULE_MODELS:
+        want: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0])
+        for p, a, v in zip(paths, ages, values, strict=True):
+            times = [AT - timedelta(days=x) for x in a]
+            for ch, w in attribute_journey(model, p, times, at=AT).items():
+                want[ch][0] += w
+                want[ch][1] += w * v
+        got = channel_totals(flat, model)
+        for ch in chans:
+            assert got[ch][0] == pytest.approx(want[ch][0], abs=1e-9), (model, ch)
+            assert got[ch][1] == pytest.approx(want[ch][1], abs=1e-6), (model, ch)

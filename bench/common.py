@@ -1,0 +1,81 @@
+"""What every benchmark shares: the machine's description, medians, results on disk, and a
+corpus of realistic events."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import statistics
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from streams.simulate import SimConfig, simulate
+
+RESULTS = Path(__file__).parent / "results"
+END = datetime(2026, 3, 8, tzinfo=UTC)
+
+
+def machine() -> dict[str, Any]:
+    versions = {}
+    for dist in ("faust-streaming", "aiokafka", "kafka-python", "chdb-core", "pydantic", "orjson", "numpy",
+                 "channelattribution"):
+        try:
+            versions[dist] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            versions[dist] = None
+    return {"cores": os.cpu_count(), "python": platform.python_version(), "kafka": "3.9.1",
+            "platform": platform.platform(), "versions": versions, "at": datetime.now(UTC).isoformat()}
+
+
+def median_of(fn: Callable[[], float], runs: int = 3) -> tuple[float, list[float]]:
+    values = [fn() for _ in range(runs)]
+    return statistics.median(values), values
+
+
+def write(name: str, result: dict[str, Any]) -> Path:
+    RESULTS.mkdir(exist_ok=True)
+    path = RESULTS / f"{name}.json"
+    path.write_text(json.dumps({"benchmark": name, "machine": machine(), **result}, indent=2, default=str) + "\n")
+    return path
+
+
+def corpus(n: int, *, persons: int = 20_000, seed: int = 1) -> list[bytes]:
+    """``n`` valid, distinct, realistic events from all four channels: a simulated population,
+    repeated with fresh event ids when more are needed."""
+    sim = simulate(SimConfig(persons=persons, days=7, seed=seed, end=END, invalid_share=0.0,
+                             duplicate_share=0.0))
+    base = [e.value for e in sim.emitted]
+    out: list[bytes] = []
+    while len(out) < n:
+        for v in base:
+            if len(out) == n:
+                break
+            if len(out) < len(base):
+                out.append(v)
+            else:
+                d = orjson.loads(v)
+                d["event_id"] = str(uuid.uuid4())
+                out.append(orjson.dumps(d))
+    return out
+
+
+class Timer:
+    def __enter__(self) -> Timer:
+        self.t0 = time.perf_counter()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.seconds = time.perf_counter() - self.t0
+
+
+def chunks(items: list[Any], n: int) -> Iterator[list[Any]]:
+    for i in range(0, len(items), n):
+        yield items[i:i + n]

@@ -1,0 +1,207 @@
+"""Ceilings (bare consumer, bare chDB insert), one worker draining a backlog, stage profile,
+worker memory, freshness at a steady rate. All against the real broker started here."""
+
+from __future__ import annotations
+
+import shutil
+import statistics
+import tempfile
+import threading
+import time
+import urllib.request
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from bench.common import Timer, chunks, corpus, median_of
+from bench.kafka_fill import drain_rate, fill
+from streams.devstack import KafkaBroker, Worker, consumer_lag, worker_env
+from streams.identity.stage import IdentityStage
+from streams.ingest.normalize import Normalizer, RawItem
+from streams.kafka import ensure_topics
+from streams.read import WorkerReader
+from streams.settings import Settings
+from streams.store.backend import ChdbBackend
+from streams.store.migrations import migrate
+from streams.topics import TopicNames
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def stage_profile(payloads: list[bytes], root: Path) -> dict[str, Any]:
+    """In-process, per stage, on the same events: where a worker's time goes."""
+    settings = Settings()
+    now = datetime.now(UTC)
+    items = [RawItem(p, f"b/0/{i}", now) for i, p in enumerate(payloads)]
+    norm = Normalizer(settings)
+    with Timer() as t_norm:
+        outs = [norm.normalize(c) for c in chunks(items, 2000)]
+    rows = [r for o in outs for r in o.rows]
+    links = [link for o in outs for link in o.links]
+    store = ChdbBackend(root / "profile-ch")
+    migrate(store)
+    with Timer() as t_insert:
+        for c in chunks(rows, 2000):
+            store.insert("events", c)
+    stage = IdentityStage(settings, store)
+    with Timer() as t_identity:
+        for c in chunks(links, 2000):
+            stage.process(c, live_credits=False)
+    from streams.identity.graph import IdentityGraph
+
+    graph = IdentityGraph()
+    with Timer() as t_graph:
+        for link in links:
+            graph.link(list(link["identifiers"]), link.get("verified_crm"))
+    store.close()
+    n = len(payloads)
+    return {"events": n, "links": len(links),
+            "normalize_events_per_s": n / t_norm.seconds,
+            "chdb_insert_rows_per_s": len(rows) / t_insert.seconds,
+            "identity_stage_links_per_s": len(links) / t_identity.seconds,
+            "identity_graph_links_per_s_one_core": len(links) / t_graph.seconds,
+            "seconds": {"normalize": t_norm.seconds, "insert": t_insert.seconds, "identity": t_identity.seconds}}
+
+
+def bare_chdb_insert(payloads: list[bytes], root: Path) -> float:
+    """Pre-built rows, JSONEachRow, 20k rows a batch: the store's ceiling for our event rows."""
+    rows = [r for c in chunks([RawItem(p, f"b/0/{i}", datetime.now(UTC)) for i, p in enumerate(payloads)], 5000)
+            for r in Normalizer(Settings()).normalize(c).rows]
+    store = ChdbBackend(root / "bare-ch")
+    migrate(store)
+
+    def once() -> float:
+        store.execute("TRUNCATE TABLE events")
+        with Timer() as t:
+            for c in chunks(rows, 20_000):
+                store.insert("events", c)
+        return len(rows) / t.seconds
+
+    rate, _ = median_of(once, 3)
+    store.close()
+    return rate
+
+
+def pipeline(n_events: int = 1_000_000, memory_checkpoints: tuple[int, ...] = (1_000_000,)) -> dict[str, Any]:
+    root = Path(tempfile.mkdtemp(prefix="parcours-bench-"))
+    broker = KafkaBroker(root / "kafka")
+    bootstrap = broker.start()
+    out: dict[str, Any] = {"events": n_events}
+    try:
+        total = max(n_events, *memory_checkpoints)
+        payloads = corpus(total)
+        prefix = f"b{uuid.uuid4().hex[:6]}"
+        settings = Settings(kafka_bootstrap=bootstrap, topic_prefix=prefix, topic_partitions=4)
+        ensure_topics(settings)
+        names = TopicNames(prefix=prefix)
+        out["prefill_s"] = fill(bootstrap, prefix, payloads[:n_events])
+        # 1. ceilings, side by side on the same topic
+        bare, bare_runs = median_of(lambda: drain_rate(bootstrap, list(names.all_raw), n_events), 3)
+        out["bare_consumer_events_per_s"] = {"median": bare, "runs": bare_runs}
+        out["bare_chdb_insert_rows_per_s"] = bare_chdb_insert(payloads[:200_000], root)
+        out["stage_profile"] = stage_profile(payloads[:200_000], root)
+        # 2. one worker drains the backlog
+        env = worker_env(bootstrap=bootstrap, data_dir=root / "worker", app_id=f"{prefix}-g",
+                         PARCOURS_TOPIC_PREFIX=prefix, PARCOURS_BATCH_SIZE="5000", PARCOURS_BATCH_WITHIN_S="0.2")
+        w = Worker(env, root / "worker.log")
+        w.start()
+        assert w.proc is not None
+        topics = [*names.all_raw, names.dead_letters, names.identity_links]
+        t0 = time.perf_counter()
+        samples = []
+        rss_at: dict[int, float] = {}
+        done = 0
+        while True:
+            time.sleep(1.0)
+            lag = consumer_lag(bootstrap, env["PARCOURS_APP_ID"], list(names.all_raw))
+            done = n_events - lag
+            samples.append((time.perf_counter() - t0, done, rss_mb(w.proc.pid)))
+            if lag == 0:
+                break
+        elapsed = time.perf_counter() - t0
+        rss_at[n_events] = rss_mb(w.proc.pid)
+        while consumer_lag(bootstrap, env["PARCOURS_APP_ID"], topics) > 0:
+            time.sleep(0.5)
+        reader = WorkerReader(Settings(web_port=w.port, admin_token=env["PARCOURS_ADMIN_TOKEN"]))  # type: ignore[arg-type]
+        [stored] = reader.query("SELECT count() AS n FROM events")
+        out["pipeline"] = {"events_per_s": n_events / elapsed, "seconds": elapsed, "stored": stored["n"],
+                           "ratio_to_bare_consumer": (n_events / elapsed) / bare,
+                           "progress": samples[:: max(1, len(samples) // 40)]}
+        # 3. memory: more events through the same worker
+        for checkpoint in sorted(c for c in memory_checkpoints if c > n_events):
+            fill(bootstrap, prefix, payloads[n_events:checkpoint])
+            while consumer_lag(bootstrap, env["PARCOURS_APP_ID"], list(names.all_raw)) > 0:
+                time.sleep(1.0)
+            rss_at[checkpoint] = rss_mb(w.proc.pid)
+        out["worker_rss_mb"] = rss_at
+        if len(rss_at) > 1:
+            (a, ra), (b, rb) = sorted(rss_at.items())[0], sorted(rss_at.items())[-1]
+            out["rss_growth_mb_per_million"] = (rb - ra) / ((b - a) / 1e6)
+        # 4. freshness at half the measured throughput
+        out["freshness"] = freshness(bootstrap, prefix, reader, rate=max(100.0, out["pipeline"]["events_per_s"] / 2),
+                                     seconds=30, payloads=payloads)
+        w.stop()
+    finally:
+        broker.stop()
+        shutil.rmtree(root, ignore_errors=True)
+    return out
+
+
+def freshness(bootstrap: str, prefix: str, reader: WorkerReader, *, rate: float, seconds: float,
+              payloads: list[bytes]) -> dict[str, Any]:
+    """Publish at a steady rate; probe events are polled until queryable: publish → queryable."""
+    from kafka import KafkaProducer
+
+    names = TopicNames(prefix=prefix)
+    producer = KafkaProducer(bootstrap_servers=bootstrap, linger_ms=5, acks="all")
+    probes: dict[str, float] = {}
+    seen: dict[str, float] = {}
+    stop = threading.Event()
+
+    def poll() -> None:
+        while not stop.is_set() or len(seen) < len(probes):
+            pending = [p for p in list(probes) if p not in seen]
+            if pending:
+                rows = reader.query("SELECT toString(event_id) AS id FROM events WHERE event_id IN {ids:Array(UUID)}",
+                                    {"ids": pending})
+                now = time.perf_counter()
+                for r in rows:
+                    seen.setdefault(r["id"], now)
+            if stop.is_set() and time.perf_counter() - end_at > 30:
+                break
+            time.sleep(0.05)
+
+    end_at = float("inf")
+    poller = threading.Thread(target=poll, daemon=True)
+    poller.start()
+    t0 = time.perf_counter()
+    i = 0
+    while time.perf_counter() - t0 < seconds:
+        due = int((time.perf_counter() - t0) * rate)
+        while i < due:
+            d = orjson.loads(payloads[i % len(payloads)])
+            d["event_id"] = str(uuid.uuid4())
+            d["occurred_at"] = datetime.now(UTC).isoformat()
+            d.pop("sent_at", None)
+            if i % max(1, int(rate / 5)) == 0:
+                probes[d["event_id"]] = time.perf_counter()
+            producer.send(names.raw(d["channel"]), orjson.dumps(d))
+            i += 1
+        time.sleep(0.005)
+    producer.flush()
+    end_at = time.perf_counter()
+    stop.set()
+    poller.join(60)
+    producer.close()
+    delays = sorted(seen[p] - probes[p] for p in probes if p in seen)
+    q = statistics.quantiles(delays, n=100) if len(delays) >= 2 else [float("nan")] * 99
+    return {"rate_per_s": rate, "published": i, "probes": len(probes), "probes_seen": len(delays),
+            "p50_s": statistics.median(delays) if delays else None, "p99_s": q[98], "max_s": max(delays, default=None)}
