@@ -25,14 +25,28 @@ END = datetime(2026, 3, 8, tzinfo=UTC)
 
 def machine() -> dict[str, Any]:
     versions = {}
-    for dist in ("faust-streaming", "aiokafka", "kafka-python", "chdb-core", "pydantic", "orjson", "numpy",
-                 "channelattribution"):
+    for dist in (
+        "faust-streaming",
+        "aiokafka",
+        "kafka-python",
+        "chdb-core",
+        "pydantic",
+        "orjson",
+        "numpy",
+        "channelattribution",
+    ):
         try:
             versions[dist] = metadata.version(dist)
         except metadata.PackageNotFoundError:
             versions[dist] = None
-    return {"cores": os.cpu_count(), "python": platform.python_version(), "kafka": "3.9.1",
-            "platform": platform.platform(), "versions": versions, "at": datetime.now(UTC).isoformat()}
+    return {
+        "cores": os.cpu_count(),
+        "python": platform.python_version(),
+        "kafka": "3.9.1",
+        "platform": platform.platform(),
+        "versions": versions,
+        "at": datetime.now(UTC).isoformat(),
+    }
 
 
 def median_of(fn: Callable[[], float], runs: int = 3) -> tuple[float, list[float]]:
@@ -50,8 +64,7 @@ def write(name: str, result: dict[str, Any]) -> Path:
 def corpus(n: int, *, persons: int = 20_000, seed: int = 1) -> list[bytes]:
     """``n`` valid, distinct, realistic events from all four channels: a simulated population,
     repeated with fresh event ids when more are needed."""
-    sim = simulate(SimConfig(persons=persons, days=7, seed=seed, end=END, invalid_share=0.0,
-                             duplicate_share=0.0))
+    sim = simulate(SimConfig(persons=persons, days=7, seed=seed, end=END, invalid_share=0.0, duplicate_share=0.0))
     base = [e.value for e in sim.emitted]
     out: list[bytes] = []
     while len(out) < n:
@@ -78,4 +91,4 @@ class Timer:
 
 def chunks(items: list[Any], n: int) -> Iterator[list[Any]]:
     for i in range(0, len(items), n):
-        yield items[i:i + n]
+        yield items[i : i + n]

@@ -20,17 +20,38 @@ from streams.store.migrations import migrate
 
 END = datetime(2026, 3, 8, tzinfo=UTC)
 START = END - timedelta(days=30)
-TYPES = [("page_view", "web", 30), ("product_view", "web", 25), ("add_to_cart", "web", 4), ("order_completed", "web", 2),
-         ("like", "social", 6), ("comment", "social", 2), ("question", "social", 1), ("brand_reply", "social", 1),
-         ("qr_scan", "tv", 3), ("second_screen_checkin", "tv", 2), ("store_visit", "store", 5),
-         ("fitting_room_entered", "store", 3), ("item_tried", "store", 8), ("pos_purchase", "store", 1),
-         ("assistance_requested", "store", 1), ("assistance_answered", "store", 1), ("look_shared", "store", 1),
-         ("spot_aired", "tv", 0.01), ("post_published", "social", 0.01)]
-TOUCH = {"page_view": "['direct','web/paid-search','web/email','web/organic-search','']",
-         "like": "['social/instagram/organic']", "comment": "['social/facebook/organic']",
-         "question": "['social/facebook/organic']", "qr_scan": "['tv/second-screen']",
-         "second_screen_checkin": "['tv/second-screen']", "store_visit": "['store/visit']",
-         "fitting_room_entered": "['store/fitting-room']", "look_shared": "['store/fitting-room']"}
+TYPES = [
+    ("page_view", "web", 30),
+    ("product_view", "web", 25),
+    ("add_to_cart", "web", 4),
+    ("order_completed", "web", 2),
+    ("like", "social", 6),
+    ("comment", "social", 2),
+    ("question", "social", 1),
+    ("brand_reply", "social", 1),
+    ("qr_scan", "tv", 3),
+    ("second_screen_checkin", "tv", 2),
+    ("store_visit", "store", 5),
+    ("fitting_room_entered", "store", 3),
+    ("item_tried", "store", 8),
+    ("pos_purchase", "store", 1),
+    ("assistance_requested", "store", 1),
+    ("assistance_answered", "store", 1),
+    ("look_shared", "store", 1),
+    ("spot_aired", "tv", 0.01),
+    ("post_published", "social", 0.01),
+]
+TOUCH = {
+    "page_view": "['direct','web/paid-search','web/email','web/organic-search','']",
+    "like": "['social/instagram/organic']",
+    "comment": "['social/facebook/organic']",
+    "question": "['social/facebook/organic']",
+    "qr_scan": "['tv/second-screen']",
+    "second_screen_checkin": "['tv/second-screen']",
+    "store_visit": "['store/visit']",
+    "fitting_room_entered": "['store/fitting-room']",
+    "look_shared": "['store/fitting-room']",
+}
 
 
 def fill(store: ChdbBackend, n: int) -> float:
@@ -91,10 +112,16 @@ def run(n: int = 10_000_000) -> dict[str, Any]:
     out["stored"] = count["n"]
     per_dashboard = {}
     for d in DASHBOARDS:
-        ctx = QueryContext(start=START, end=END if d.default_range != "now-6h" else datetime.now(UTC),
-                           interval_s=3600, variables={v.name: v.default for v in d.variables},
-                           options={v.name: [str(next(iter(r.values()))) for r in store.query(v.query)]
-                                    if v.query else list(v.options) for v in d.variables})
+        ctx = QueryContext(
+            start=START,
+            end=END if d.default_range != "now-6h" else datetime.now(UTC),
+            interval_s=3600,
+            variables={v.name: v.default for v in d.variables},
+            options={
+                v.name: [str(next(iter(r.values()))) for r in store.query(v.query)] if v.query else list(v.options)
+                for v in d.variables
+            },
+        )
         timings = {}
         for p in d.panels:
             sql = expand(p.sql, ctx)

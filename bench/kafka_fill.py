@@ -10,15 +10,16 @@ from streams.topics import CHANNELS, TopicNames
 
 def channel_of(payload: bytes) -> str:
     i = payload.find(b'"channel":"')
-    return payload[i + 11: payload.find(b'"', i + 11)].decode() if i >= 0 else "web"
+    return payload[i + 11 : payload.find(b'"', i + 11)].decode() if i >= 0 else "web"
 
 
 async def _fill(bootstrap: str, prefix: str, payloads: list[bytes]) -> float:
     from aiokafka import AIOKafkaProducer
 
     names = TopicNames(prefix=prefix)
-    p = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=20, max_batch_size=1 << 20, acks="all",
-                         enable_idempotence=True)
+    p = AIOKafkaProducer(
+        bootstrap_servers=bootstrap, linger_ms=20, max_batch_size=1 << 20, acks="all", enable_idempotence=True
+    )
     await p.start()
     t0 = time.perf_counter()
     try:
@@ -45,9 +46,16 @@ async def _drain(bootstrap: str, topics: list[str], expected: int) -> float:
 
     from aiokafka import AIOKafkaConsumer
 
-    c = AIOKafkaConsumer(*topics, bootstrap_servers=bootstrap, group_id=f"bare-{uuid.uuid4().hex[:6]}",
-                         auto_offset_reset="earliest", enable_auto_commit=False, max_poll_records=10_000,
-                         fetch_max_bytes=64 << 20, max_partition_fetch_bytes=16 << 20)
+    c = AIOKafkaConsumer(
+        *topics,
+        bootstrap_servers=bootstrap,
+        group_id=f"bare-{uuid.uuid4().hex[:6]}",
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        max_poll_records=10_000,
+        fetch_max_bytes=64 << 20,
+        max_partition_fetch_bytes=16 << 20,
+    )
     await c.start()
     n = 0
     t0 = None

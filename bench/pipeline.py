@@ -8,7 +8,6 @@ import statistics
 import tempfile
 import threading
 import time
-import urllib.request
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
@@ -63,18 +62,24 @@ def stage_profile(payloads: list[bytes], root: Path) -> dict[str, Any]:
             graph.link(list(link["identifiers"]), link.get("verified_crm"))
     store.close()
     n = len(payloads)
-    return {"events": n, "links": len(links),
-            "normalize_events_per_s": n / t_norm.seconds,
-            "chdb_insert_rows_per_s": len(rows) / t_insert.seconds,
-            "identity_stage_links_per_s": len(links) / t_identity.seconds,
-            "identity_graph_links_per_s_one_core": len(links) / t_graph.seconds,
-            "seconds": {"normalize": t_norm.seconds, "insert": t_insert.seconds, "identity": t_identity.seconds}}
+    return {
+        "events": n,
+        "links": len(links),
+        "normalize_events_per_s": n / t_norm.seconds,
+        "chdb_insert_rows_per_s": len(rows) / t_insert.seconds,
+        "identity_stage_links_per_s": len(links) / t_identity.seconds,
+        "identity_graph_links_per_s_one_core": len(links) / t_graph.seconds,
+        "seconds": {"normalize": t_norm.seconds, "insert": t_insert.seconds, "identity": t_identity.seconds},
+    }
 
 
 def bare_chdb_insert(payloads: list[bytes], root: Path) -> float:
     """Pre-built rows, JSONEachRow, 20k rows a batch: the store's ceiling for our event rows."""
-    rows = [r for c in chunks([RawItem(p, f"b/0/{i}", datetime.now(UTC)) for i, p in enumerate(payloads)], 5000)
-            for r in Normalizer(Settings()).normalize(c).rows]
+    rows = [
+        r
+        for c in chunks([RawItem(p, f"b/0/{i}", datetime.now(UTC)) for i, p in enumerate(payloads)], 5000)
+        for r in Normalizer(Settings()).normalize(c).rows
+    ]
     store = ChdbBackend(root / "bare-ch")
     migrate(store)
 
@@ -109,8 +114,14 @@ def pipeline(n_events: int = 1_000_000, memory_checkpoints: tuple[int, ...] = (1
         out["bare_chdb_insert_rows_per_s"] = bare_chdb_insert(payloads[:200_000], root)
         out["stage_profile"] = stage_profile(payloads[:200_000], root)
         # 2. one worker drains the backlog
-        env = worker_env(bootstrap=bootstrap, data_dir=root / "worker", app_id=f"{prefix}-g",
-                         PARCOURS_TOPIC_PREFIX=prefix, PARCOURS_BATCH_SIZE="5000", PARCOURS_BATCH_WITHIN_S="0.2")
+        env = worker_env(
+            bootstrap=bootstrap,
+            data_dir=root / "worker",
+            app_id=f"{prefix}-g",
+            PARCOURS_TOPIC_PREFIX=prefix,
+            PARCOURS_BATCH_SIZE="5000",
+            PARCOURS_BATCH_WITHIN_S="0.2",
+        )
         w = Worker(env, root / "worker.log")
         w.start()
         assert w.proc is not None
@@ -132,9 +143,13 @@ def pipeline(n_events: int = 1_000_000, memory_checkpoints: tuple[int, ...] = (1
             time.sleep(0.5)
         reader = WorkerReader(Settings(web_port=w.port, admin_token=env["PARCOURS_ADMIN_TOKEN"]))  # type: ignore[arg-type]
         [stored] = reader.query("SELECT count() AS n FROM events")
-        out["pipeline"] = {"events_per_s": n_events / elapsed, "seconds": elapsed, "stored": stored["n"],
-                           "ratio_to_bare_consumer": (n_events / elapsed) / bare,
-                           "progress": samples[:: max(1, len(samples) // 40)]}
+        out["pipeline"] = {
+            "events_per_s": n_events / elapsed,
+            "seconds": elapsed,
+            "stored": stored["n"],
+            "ratio_to_bare_consumer": (n_events / elapsed) / bare,
+            "progress": samples[:: max(1, len(samples) // 40)],
+        }
         # 3. memory: more events through the same worker
         for checkpoint in sorted(c for c in memory_checkpoints if c > n_events):
             fill(bootstrap, prefix, payloads[n_events:checkpoint])
@@ -146,8 +161,14 @@ def pipeline(n_events: int = 1_000_000, memory_checkpoints: tuple[int, ...] = (1
             (a, ra), (b, rb) = sorted(rss_at.items())[0], sorted(rss_at.items())[-1]
             out["rss_growth_mb_per_million"] = (rb - ra) / ((b - a) / 1e6)
         # 4. freshness at half the measured throughput
-        out["freshness"] = freshness(bootstrap, prefix, reader, rate=max(100.0, out["pipeline"]["events_per_s"] / 2),
-                                     seconds=30, payloads=payloads)
+        out["freshness"] = freshness(
+            bootstrap,
+            prefix,
+            reader,
+            rate=max(100.0, out["pipeline"]["events_per_s"] / 2),
+            seconds=30,
+            payloads=payloads,
+        )
         w.stop()
     finally:
         broker.stop()
@@ -155,8 +176,9 @@ def pipeline(n_events: int = 1_000_000, memory_checkpoints: tuple[int, ...] = (1
     return out
 
 
-def freshness(bootstrap: str, prefix: str, reader: WorkerReader, *, rate: float, seconds: float,
-              payloads: list[bytes]) -> dict[str, Any]:
+def freshness(
+    bootstrap: str, prefix: str, reader: WorkerReader, *, rate: float, seconds: float, payloads: list[bytes]
+) -> dict[str, Any]:
     """Publish at a steady rate; probe events are polled until queryable: publish → queryable."""
     from kafka import KafkaProducer
 
@@ -170,8 +192,9 @@ def freshness(bootstrap: str, prefix: str, reader: WorkerReader, *, rate: float,
         while not stop.is_set() or len(seen) < len(probes):
             pending = [p for p in list(probes) if p not in seen]
             if pending:
-                rows = reader.query("SELECT toString(event_id) AS id FROM events WHERE event_id IN {ids:Array(UUID)}",
-                                    {"ids": pending})
+                rows = reader.query(
+                    "SELECT toString(event_id) AS id FROM events WHERE event_id IN {ids:Array(UUID)}", {"ids": pending}
+                )
                 now = time.perf_counter()
                 for r in rows:
                     seen.setdefault(r["id"], now)
@@ -203,5 +226,12 @@ def freshness(bootstrap: str, prefix: str, reader: WorkerReader, *, rate: float,
     producer.close()
     delays = sorted(seen[p] - probes[p] for p in probes if p in seen)
     q = statistics.quantiles(delays, n=100) if len(delays) >= 2 else [float("nan")] * 99
-    return {"rate_per_s": rate, "published": i, "probes": len(probes), "probes_seen": len(delays),
-            "p50_s": statistics.median(delays) if delays else None, "p99_s": q[98], "max_s": max(delays, default=None)}
+    return {
+        "rate_per_s": rate,
+        "published": i,
+        "probes": len(probes),
+        "probes_seen": len(delays),
+        "p50_s": statistics.median(delays) if delays else None,
+        "p99_s": q[98],
+        "max_s": max(delays, default=None),
+    }

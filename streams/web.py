@@ -48,7 +48,10 @@ class Collect(View):
         result = collector.collect(request.headers.get("Authorization"), request.content_length, body)
         if result.status != 200:
             return _json(self, result.body, result.status)
-        futures = [await _raw_topics[o.channel].send(key=o.key, value=o.value, force=True) for o in result.accepted]
+        futures = [
+            await _raw_topics[o.channel].send(key=o.key, value=o.value, timestamp=o.received_at, force=True)
+            for o in result.accepted
+        ]
         futures += [
             await dead_letter_topic.send(key=d.dl_id.encode(), value=d.message(), force=True) for d in result.dead
         ]

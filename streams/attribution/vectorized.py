@@ -32,8 +32,9 @@ class FlatJourneys:
     value: F
 
     @classmethod
-    def from_paths(cls, paths: Sequence[Sequence[str]], ages: Sequence[Sequence[float]],
-                   values: Sequence[float]) -> FlatJourneys:
+    def from_paths(
+        cls, paths: Sequence[Sequence[str]], ages: Sequence[Sequence[float]], values: Sequence[float]
+    ) -> FlatJourneys:
         names = sorted({c for p in paths for c in p})
         index = {c: i for i, c in enumerate(names)}
         lengths = np.fromiter((len(p) for p in paths), dtype=np.int64, count=len(paths))
@@ -52,12 +53,16 @@ def _ends(f: FlatJourneys, first: float, last: float) -> F:
     return np.where(n == 1, 1.0, w)
 
 
+def _indicator(mask: npt.NDArray[np.bool_]) -> F:
+    return np.asarray(mask, dtype=np.float64)
+
+
 def touch_weights(f: FlatJourneys, model: str, *, half_life_days: float = 7.0) -> F:
     n = f.length[f.journey]
     if model == "first_touch":
-        return (f.pos == 0).astype(np.float64)
+        return _indicator(f.pos == 0)
     if model == "last_touch":
-        return (f.pos == n - 1).astype(np.float64)
+        return _indicator(f.pos == n - 1)
     if model == "linear":
         return 1.0 / n
     if model == "position_based":
@@ -77,7 +82,7 @@ def touch_weights(f: FlatJourneys, model: str, *, half_life_days: float = 7.0) -
         best = np.full(len(f.length), -1, dtype=np.int64)
         np.maximum.at(best, f.journey, score)
         target = np.where(best[f.journey] >= 0, best[f.journey], n - 1)
-        return (f.pos == target).astype(np.float64)
+        return _indicator(f.pos == target)
     if model == "participation":
         key = f.journey * len(f.channels) + f.channel
         _, first = np.unique(key, return_index=True)

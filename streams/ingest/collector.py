@@ -27,6 +27,7 @@ class Outgoing:
     channel: str
     key: bytes
     value: bytes
+    received_at: float  # epoch seconds; travels as the Kafka record timestamp, not in the body
 
 
 @dataclass(slots=True)
@@ -102,7 +103,6 @@ class Collector:
         for i, raw in enumerate(batch):
             if isinstance(raw, dict):
                 hash_identities(raw, self._pepper)
-                raw["received_at"] = now.isoformat()
             try:
                 event = parse_object(raw)
             except Rejection as rej:
@@ -120,7 +120,9 @@ class Collector:
                 )
                 answers.append({"index": i, "accepted": False, "reason": rej.reason.value, "detail": rej.detail})
                 continue
-            result.accepted.append(Outgoing(CHANNEL_OF[event.type], routing_key(event), orjson.dumps(raw)))
+            result.accepted.append(
+                Outgoing(CHANNEL_OF[event.type], routing_key(event), orjson.dumps(raw), now.timestamp())
+            )
             answers.append({"index": i, "accepted": True, "event_id": str(event.event_id)})
         result.body = {"accepted": len(result.accepted), "rejected": len(result.dead), "results": answers}
         return result

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -125,9 +125,9 @@ class Normalizer:
         out = Normalized()
         now = datetime.now(UTC)
         for item in items:
-            item = replace(item, payload=scrub_payload(item.payload, self._pepper))
+            payload = scrub_payload(item.payload, self._pepper)
             try:
-                event = parse_event(item.payload)
+                event = parse_event(payload)
                 received = event.received_at or item.received_at
                 et = derive(
                     event.occurred_at,
@@ -137,8 +137,8 @@ class Normalizer:
                     future_tolerance=self._future,
                     late_allowance=self._late,
                 )
-                body = event.model_dump_json(exclude={"received_at", "sent_at"}).encode()
-                seen = self._window.check(event.event_id.bytes, zlib.crc32(body))
+                # The body as sent identifies a retry: the edge keeps arrival times out of the payload.
+                seen = self._window.check(event.event_id.bytes, zlib.crc32(payload))
                 if seen is Seen.DUPLICATE:
                     out.duplicates += 1
                     continue
@@ -154,8 +154,8 @@ class Normalizer:
                         reason=rej.reason.value,
                         detail=rej.detail,
                         source=item.source,
-                        event_id=_event_id_hint(item.payload),
-                        payload=item.payload,
+                        event_id=_event_id_hint(payload),
+                        payload=payload,
                         received_at=item.received_at,
                     )
                 )

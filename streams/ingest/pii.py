@@ -65,20 +65,21 @@ def scrub_payload(payload: bytes, pepper: str) -> bytes:
     directly): clear e-mails and phones in ``identities`` become hashes; anything else that
     looks like an e-mail address — even in a body we cannot parse — is replaced by its hash.
     Dead letters keep this scrubbed original, never the clear value."""
-    if b"@" not in payload and b'"phone"' not in payload:
-        return payload
-    import orjson
+    if b'"email"' in payload or b'"phone"' in payload:
+        import orjson
 
-    try:
-        obj = orjson.loads(payload)
-    except orjson.JSONDecodeError:
-        obj = None
-    if (
-        isinstance(obj, dict)
-        and isinstance(obj.get("identities"), dict)
-        and ("email" in obj["identities"] or "phone" in obj["identities"])
-    ):
-        payload = orjson.dumps(hash_identities(obj, pepper))
+        try:
+            obj = orjson.loads(payload)
+        except orjson.JSONDecodeError:
+            obj = None
+        if (
+            isinstance(obj, dict)
+            and isinstance(obj.get("identities"), dict)
+            and ("email" in obj["identities"] or "phone" in obj["identities"])
+        ):
+            payload = orjson.dumps(hash_identities(obj, pepper))
+    if b"@" not in payload:
+        return payload
     return _EMAIL.sub(
         lambda m: b"email_sha256:" + pepper_hash(normalise_email(m.group().decode()), pepper).encode(), payload
     )

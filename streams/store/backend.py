@@ -49,13 +49,13 @@ def _dt(v: datetime) -> str:
 
 
 def encode_rows(rows: Sequence[Row]) -> bytes:
-    """Rows → JSONEachRow. Datetimes must already be UTC; they are written without zone."""
-    out = []
-    for row in rows:
-        out.append(
-            orjson.dumps({k: (_dt(v) if isinstance(v, datetime) else v) for k, v in row.items()}, default=_json_default)
-        )
-    return b"\n".join(out)
+    """Rows → JSONEachRow. Datetimes must be aware; orjson writes them as RFC 3339 (``…Z``),
+    which the INSERT parses with ``date_time_input_format = 'best_effort'``."""
+    dumps, opt = orjson.dumps, orjson.OPT_UTC_Z | orjson.OPT_NAIVE_UTC
+    return b"\n".join([dumps(row, default=_json_default, option=opt) for row in rows])
+
+
+INSERT = "INSERT INTO {table} SETTINGS date_time_input_format = 'best_effort' FORMAT JSONEachRow"
 
 
 def _quote(v: Any) -> str:
@@ -115,7 +115,7 @@ class ChdbBackend:
 
     def insert(self, table: str, rows: Sequence[Row]) -> None:
         if rows:
-            self._run(f"INSERT INTO {table} FORMAT JSONEachRow\n" + encode_rows(rows).decode(), "Null", None)
+            self._run(INSERT.format(table=table) + "\n" + encode_rows(rows).decode(), "Null", None)
 
     def close(self) -> None:
         with self._lock:
@@ -168,7 +168,7 @@ class DriverBackend:
     def insert(self, table: str, rows: Sequence[Row]) -> None:
         if rows:
             # JSONEachRow keeps one encoding for both backends (types are coerced by the server).
-            self._call(self._client.execute, f"INSERT INTO {table} FORMAT JSONEachRow " + encode_rows(rows).decode())
+            self._call(self._client.execute, INSERT.format(table=table) + " " + encode_rows(rows).decode())
 
     def close(self) -> None:
         self._client.disconnect()

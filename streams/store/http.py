@@ -20,7 +20,7 @@ from typing import Any
 import orjson
 
 from streams.errors import QueryError, StoreUnavailable
-from streams.store.backend import ChdbBackend, Row, chdb_params, encode_rows
+from streams.store.backend import INSERT, ChdbBackend, Row, chdb_params, encode_rows
 
 
 class HttpBackend:
@@ -84,7 +84,7 @@ class HttpBackend:
 
     def insert(self, table: str, rows: Sequence[Row]) -> None:
         if rows:
-            self._post(f"INSERT INTO {table} FORMAT JSONEachRow", encode_rows(rows), None, None)
+            self._post(INSERT.format(table=table), encode_rows(rows), None, None)
 
     def close(self) -> None:
         conn = getattr(self._local, "conn", None)
