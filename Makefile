@@ -29,8 +29,9 @@ lint: install ## check only: ruff and mypy
 	$(BIN)/ruff format --check streams schemas tests
 	$(BIN)/mypy
 
-schemas: install ## export the event JSON Schemas to schemas/jsonschema
+schemas: install ## export the event JSON Schemas and the cluster DDL
 	$(BIN)/python -m schemas.export
+	$(BIN)/python -m schemas.cluster
 
 dashboards: install ## render the Grafana dashboards to dashboards/*.json
 	$(BIN)/python -m streams.grafana.render

@@ -37,3 +37,29 @@ def test_provisioning_matches_dashboards() -> None:
     assert f"uid: {DATASOURCE_UID}" in ds
     prov = (ROOT / "dashboards" / "provisioning" / "dashboards" / "parcours.yaml").read_text()
     assert "/var/lib/grafana/dashboards/parcours" in prov and "/var/lib/grafana/dashboards/parcours" in COMPOSE
+
+
+def test_k8s_manifests_name_real_settings() -> None:
+    fields = {f"PARCOURS_{name.upper()}" for name in Settings.model_fields}
+    text = "".join((ROOT / "deploy" / "k8s" / f).read_text() for f in ("configmap.yaml", "secret.env.example"))
+    used = set(re.findall(r"\b(PARCOURS_[A-Z_]+)[:=]", text))
+    assert used and used <= fields, used - fields
+
+
+def test_cluster_ddl_is_generated_from_the_single_node_files() -> None:
+    from schemas.cluster import OUT, rendered
+    from streams.store.migrations import sql_files
+
+    files = rendered()
+    assert set(files) == {p.name for p in sql_files()}
+    for name, text in files.items():
+        assert (OUT / name).read_text() == text, f"{name} is stale: run `python -m schemas.cluster`"
+    single = (ROOT / "schemas" / "clickhouse" / "001_events.sql").read_text()
+    cluster = files["001_events.sql"]
+    for column in re.findall(r"^\s{4}(\w+)\s", single, re.M):
+        assert f"    {column} " in cluster
+    assert (
+        "ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/{database}/events', '{replica}', ingested_at)"
+        in cluster
+    )
+    assert "Distributed('{cluster}', currentDatabase(), events_local, cityHash64(event_id))" in cluster

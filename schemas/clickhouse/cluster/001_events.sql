@@ -1,0 +1,57 @@
+-- Generated from ../001_events.sql by `python -m schemas.cluster`; do not edit.
+-- Macros {cluster}, {shard}, {replica} come from each server's config.
+
+CREATE TABLE IF NOT EXISTS events_local ON CLUSTER '{cluster}'
+(
+    event_id            UUID,
+    type                LowCardinality(String),
+    channel             LowCardinality(String),
+    schema_version      UInt16,
+    occurred_at         DateTime64(3, 'UTC'),
+    sent_at             Nullable(DateTime64(3, 'UTC')),
+    received_at         DateTime64(3, 'UTC'),
+    event_time          DateTime64(3, 'UTC') COMMENT 'skew-corrected event time',
+    late                UInt8 COMMENT 'arrived after the lateness allowance',
+    primary_identifier  String COMMENT 'kind:value of the strongest identifier, resolved through identity_map',
+    identifiers         Array(String),
+    anonymous_id        String,
+    user_id             String,
+    email_hash          String,
+    phone_hash          String,
+    social_network      LowCardinality(String),
+    social_handle       String,
+    device_id           String,
+    device_kind         LowCardinality(String),
+    loyalty_id          String,
+    consent_analytics   UInt8,
+    touch_channel       LowCardinality(String) COMMENT 'taxonomy channel; empty when not a touchpoint',
+    is_conversion       UInt8,
+    revenue             Float64,
+    cost                Float64,
+    currency            LowCardinality(String),
+    order_id            String,
+    store_id            LowCardinality(String),
+    fitting_room_id     String,
+    session_id          String,
+    sku                 String,
+    skus                Array(String),
+    post_id             String,
+    reply_to_id         String,
+    network             LowCardinality(String),
+    spot_id             String,
+    tv_channel          LowCardinality(String),
+    tv_programme        String,
+    utm_source          LowCardinality(String),
+    utm_medium          LowCardinality(String),
+    utm_campaign        String,
+    properties          String COMMENT 'the typed properties as JSON',
+    ingested_at         DateTime64(3, 'UTC')
+)
+ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/{database}/events', '{replica}', ingested_at)
+PARTITION BY toYYYYMM(occurred_at)
+ORDER BY event_id;
+
+CREATE TABLE IF NOT EXISTS events ON CLUSTER '{cluster}' AS events_local
+ENGINE = Distributed('{cluster}', currentDatabase(), events_local, cityHash64(event_id));
+
+CREATE VIEW IF NOT EXISTS events_dedup ON CLUSTER '{cluster}' AS SELECT * FROM events FINAL;

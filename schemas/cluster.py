@@ -1,0 +1,79 @@
+"""The cluster variant of the DDL, derived from the single-node files so the two cannot drift:
+``python -m schemas.cluster`` writes ``schemas/clickhouse/cluster/``.
+
+Each table becomes ``<name>_local`` (Replicated*MergeTree, ``ON CLUSTER``) plus a Distributed
+``<name>`` with the same columns, so every query, view and dashboard runs unchanged. Sharding
+keeps the rows that must deduplicate together on one shard: events by ``event_id``, the
+identity map by ``identifier``, journeys and credits by ``conversion_id``.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+from streams.store.migrations import sql_files, statements
+
+OUT = Path(__file__).parent / "clickhouse" / "cluster"
+CLUSTER = "{cluster}"
+SHARDING = {
+    "events": "cityHash64(event_id)",
+    "dead_letters": "cityHash64(dl_id)",
+    "identity_map": "cityHash64(identifier)",
+    "identity_links": "cityHash64(event_id)",
+    "journeys": "cityHash64(conversion_id)",
+    "attribution_credits": "cityHash64(conversion_id)",
+}
+_TABLE = re.compile(r"CREATE TABLE IF NOT EXISTS (\w+)\s*\((.*)\)\s*ENGINE = (\w+)(?:\(([^)]*)\))?(.*)$", re.S)
+_VIEW = re.compile(r"CREATE VIEW IF NOT EXISTS (\w+)", re.S)
+
+
+def convert(stmt: str) -> list[str]:
+    body = re.sub(r"(?m)^\s*--.*\n", "", stmt + "\n").strip()
+    m = _TABLE.match(body)
+    if m:
+        name, cols, engine, args, rest = m.groups()
+        path = f"'/clickhouse/tables/{{shard}}/{{database}}/{name}'"
+        rargs = ", ".join([path, "'{replica}'", *([args] if args else [])])
+        key = SHARDING.get(name, "rand()")
+        return [
+            f"CREATE TABLE IF NOT EXISTS {name}_local ON CLUSTER '{CLUSTER}'\n({cols})\n"
+            f"ENGINE = Replicated{engine}({rargs}){rest}",
+            f"CREATE TABLE IF NOT EXISTS {name} ON CLUSTER '{CLUSTER}' AS {name}_local\n"
+            f"ENGINE = Distributed('{CLUSTER}', currentDatabase(), {name}_local, {key})",
+        ]
+    v = _VIEW.match(body)
+    if v:
+        return [
+            body.replace(
+                f"CREATE VIEW IF NOT EXISTS {v.group(1)}",
+                f"CREATE VIEW IF NOT EXISTS {v.group(1)} ON CLUSTER '{CLUSTER}'",
+                1,
+            )
+        ]
+    raise ValueError(f"cannot convert statement:\n{body[:200]}")
+
+
+def rendered() -> dict[str, str]:
+    out = {}
+    for path in sql_files():
+        stmts = [c for s in statements(path.read_text()) for c in convert(s)]
+        head = (
+            f"-- Generated from ../{path.name} by `python -m schemas.cluster`; do not edit.\n"
+            "-- Macros {cluster}, {shard}, {replica} come from each server's config.\n\n"
+        )
+        out[path.name] = head + ";\n\n".join(stmts) + ";\n"
+    return out
+
+
+def main() -> int:
+    OUT.mkdir(exist_ok=True)
+    for name, text in rendered().items():
+        (OUT / name).write_text(text)
+    print(f"wrote {len(rendered())} files to {OUT}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
