@@ -40,7 +40,10 @@ bench: install ## run the benchmarks, results under bench/results
 	$(BIN)/pip install -q -e '.[bench]'
 	$(BIN)/python -m bench
 
+soak: install ## ten-minute steady-rate soak: lag and worker memory must stay flat
+	$(BIN)/python -m bench.soak 10 2000
+
 clean: ## remove local state (var/), keep the virtualenv
 	rm -rf var
 
-.PHONY: help install demo test lint schemas dashboards bench clean
+.PHONY: help install demo test lint schemas dashboards bench soak clean

@@ -92,3 +92,12 @@ class Timer:
 def chunks(items: list[Any], n: int) -> Iterator[list[Any]]:
     for i in range(0, len(items), n):
         yield items[i : i + n]
+
+
+def live_copy(payload: bytes) -> dict[str, Any]:
+    """A corpus event re-issued now: fresh id, occurring at this instant (steady-rate benches)."""
+    d: dict[str, Any] = orjson.loads(payload)
+    d["event_id"] = str(uuid.uuid4())
+    d["occurred_at"] = datetime.now(UTC).isoformat()
+    d.pop("sent_at", None)
+    return d

@@ -15,7 +15,7 @@ from typing import Any
 
 import orjson
 
-from bench.common import Timer, chunks, corpus, median_of
+from bench.common import Timer, chunks, corpus, live_copy, median_of
 from bench.kafka_fill import drain_rate, fill
 from streams.devstack import KafkaBroker, Worker, consumer_lag, worker_env
 from streams.identity.stage import IdentityStage
@@ -210,10 +210,7 @@ def freshness(
     while time.perf_counter() - t0 < seconds:
         due = int((time.perf_counter() - t0) * rate)
         while i < due:
-            d = orjson.loads(payloads[i % len(payloads)])
-            d["event_id"] = str(uuid.uuid4())
-            d["occurred_at"] = datetime.now(UTC).isoformat()
-            d.pop("sent_at", None)
+            d = live_copy(payloads[i % len(payloads)])
             if i % max(1, int(rate / 5)) == 0:
                 probes[d["event_id"]] = time.perf_counter()
             producer.send(names.raw(d["channel"]), orjson.dumps(d))

@@ -68,10 +68,9 @@ def rendered() -> dict[str, str]:
 
 
 def main() -> int:
-    OUT.mkdir(exist_ok=True)
-    for name, text in rendered().items():
-        (OUT / name).write_text(text)
-    print(f"wrote {len(rendered())} files to {OUT}")
+    from schemas.export import write_generated
+
+    write_generated(OUT, rendered(), "*.sql")
     return 0
 
 

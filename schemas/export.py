@@ -32,15 +32,20 @@ def rendered() -> dict[str, str]:
     return {name: json.dumps(schema, indent=2, sort_keys=True) + "\n" for name, schema in files.items()}
 
 
-def main() -> int:
-    OUT.mkdir(exist_ok=True)
-    files = rendered()
-    for stale in OUT.glob("*.schema.json"):
+def write_generated(out: Path, files: dict[str, str], pattern: str) -> None:
+    """Write generated files into ``out``, removing files matching ``pattern`` that are no
+    longer generated (a renamed model or dashboard leaves nothing stale behind)."""
+    out.mkdir(exist_ok=True)
+    for stale in out.glob(pattern):
         if stale.name not in files:
             stale.unlink()
     for name, text in files.items():
-        (OUT / name).write_text(text)
-    print(f"wrote {len(files)} schemas to {OUT}")
+        (out / name).write_text(text)
+    print(f"wrote {len(files)} files to {out}")
+
+
+def main() -> int:
+    write_generated(OUT, rendered(), "*.schema.json")
     return 0
 
 

@@ -153,14 +153,9 @@ def rendered() -> dict[str, str]:
 
 
 def main() -> int:
-    OUT.mkdir(exist_ok=True)
-    files = rendered()
-    for stale in OUT.glob("parcours-*.json"):
-        if stale.name not in files:
-            stale.unlink()
-    for name, text in files.items():
-        (OUT / name).write_text(text)
-    print(f"wrote {len(files)} dashboards to {OUT}")
+    from schemas.export import write_generated
+
+    write_generated(OUT, rendered(), "parcours-*.json")
     return 0
 
 
