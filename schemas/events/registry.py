@@ -35,6 +35,7 @@ class Reason(StrEnum):
     SCHEMA_VIOLATION = "schema_violation"  # a field is missing or wrong
     IMPLAUSIBLE_TIME = "implausible_time"  # event time far in the future or before the epoch we accept
     CONFLICTING_DUPLICATE = "conflicting_duplicate"  # event_id already seen with a different body
+    PROCESSING_ERROR = "processing_error"  # valid by schema, but a stage failed on it (a bug: see detail)
 
 
 class Rejection(Exception):

@@ -14,6 +14,8 @@ from datetime import UTC, datetime, timedelta
 from schemas.events import Reason, Rejection
 
 EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+# A clock further off than this is not skew but a broken or hostile timestamp.
+MAX_CORRECTABLE_SKEW = timedelta(days=366)
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +36,8 @@ def derive(
     t = occurred_at
     if sent_at is not None:
         skew = received_at - sent_at
+        if abs(skew) > MAX_CORRECTABLE_SKEW:
+            raise Rejection(Reason.IMPLAUSIBLE_TIME, f"sent_at: {sent_at.isoformat()} is {skew} away from arrival")
         if abs(skew) > max_skew:
             t = occurred_at + skew
     if t - received_at > future_tolerance:

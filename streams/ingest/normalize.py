@@ -127,41 +127,46 @@ class Normalizer:
         for item in items:
             payload = scrub_payload(item.payload, self._pepper)
             try:
-                event = parse_event(payload)
-                received = event.received_at or item.received_at
-                et = derive(
-                    event.occurred_at,
-                    event.sent_at,
-                    received,
-                    max_skew=self._max_skew,
-                    future_tolerance=self._future,
-                    late_allowance=self._late,
-                )
-                # The body as sent identifies a retry: the edge keeps arrival times out of the payload.
-                seen = self._window.check(event.event_id.bytes, zlib.crc32(payload))
-                if seen is Seen.DUPLICATE:
-                    out.duplicates += 1
-                    continue
-                if seen is Seen.CONFLICT:
-                    raise Rejection(
-                        Reason.CONFLICTING_DUPLICATE,
-                        f"event_id: {event.event_id} was already used by a different event",
-                    )
+                self._one(item, payload, now, out)
             except Rejection as rej:
-                out.dead.append(
-                    DeadLetter(
-                        dl_id=item.source,
-                        reason=rej.reason.value,
-                        detail=rej.detail,
-                        source=item.source,
-                        event_id=_event_id_hint(payload),
-                        payload=payload,
-                        received_at=item.received_at,
-                    )
-                )
-                continue
-            self._emit(event, received, et.value, et.late, now, out)
+                out.dead.append(self._dead(item, payload, rej.reason.value, rej.detail))
+            except Exception as err:  # noqa: BLE001 — one bad record must not stop the stream
+                # A bug, not bad input: keep the event as a dead letter that says what failed.
+                out.dead.append(self._dead(item, payload, Reason.PROCESSING_ERROR.value, repr(err)[:500]))
         return out
+
+    def _dead(self, item: RawItem, payload: bytes, reason: str, detail: str) -> DeadLetter:
+        return DeadLetter(
+            dl_id=item.source,
+            reason=reason,
+            detail=detail,
+            source=item.source,
+            event_id=_event_id_hint(payload),
+            payload=payload,
+            received_at=item.received_at,
+        )
+
+    def _one(self, item: RawItem, payload: bytes, now: datetime, out: Normalized) -> None:
+        event = parse_event(payload)
+        received = event.received_at or item.received_at
+        et = derive(
+            event.occurred_at,
+            event.sent_at,
+            received,
+            max_skew=self._max_skew,
+            future_tolerance=self._future,
+            late_allowance=self._late,
+        )
+        # The body as sent identifies a retry: the edge keeps arrival times out of the payload.
+        seen = self._window.check(event.event_id.bytes, zlib.crc32(payload))
+        if seen is Seen.DUPLICATE:
+            out.duplicates += 1
+            return
+        if seen is Seen.CONFLICT:
+            raise Rejection(
+                Reason.CONFLICTING_DUPLICATE, f"event_id: {event.event_id} was already used by a different event"
+            )
+        self._emit(event, received, et.value, et.late, now, out)
 
     def _emit(
         self, e: Envelope, received: datetime, event_time: datetime, late: bool, now: datetime, out: Normalized

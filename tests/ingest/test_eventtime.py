@@ -64,3 +64,10 @@ def test_late_events_are_flagged_not_refused() -> None:
     old = derive(RECV - timedelta(days=4), None, RECV, **KW)
     recent = derive(RECV - timedelta(days=2), None, RECV, **KW)
     assert old.late and not recent.late
+
+
+def test_absurd_sent_at_is_refused_not_an_overflow() -> None:
+    # found by hypothesis: a sent_at in year 9999 made the skew correction overflow
+    with pytest.raises(Rejection) as exc:
+        derive(RECV - timedelta(minutes=1), datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC), RECV, **KW)
+    assert exc.value.reason is Reason.IMPLAUSIBLE_TIME

@@ -96,3 +96,19 @@ def test_dead_letter_message_round_trips_any_bytes() -> None:
         received_at=NOW,
     )
     assert DeadLetter.from_message(d.message()) == d
+
+
+def test_a_stage_failure_on_one_event_is_a_dead_letter_not_a_crash(settings: Settings, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    n = Normalizer(settings)
+    boom = orjson.dumps(event("like"))
+    original = n._emit
+
+    def flaky(e, *a, **kw):  # type: ignore[no-untyped-def]
+        if e.type == "like":
+            raise KeyError("simulated bug")
+        return original(e, *a, **kw)
+
+    monkeypatch.setattr(n, "_emit", flaky)
+    out = n.normalize(items(boom, orjson.dumps(event("search"))))
+    assert len(out.rows) == 1
+    assert [(d.reason, d.payload) for d in out.dead] == [("processing_error", boom)]
