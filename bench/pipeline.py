@@ -119,8 +119,8 @@ def pipeline(n_events: int = 1_000_000, memory_checkpoints: tuple[int, ...] = (1
             data_dir=root / "worker",
             app_id=f"{prefix}-g",
             PARCOURS_TOPIC_PREFIX=prefix,
-            PARCOURS_BATCH_SIZE="5000",
-            PARCOURS_BATCH_WITHIN_S="0.2",
+            PARCOURS_BATCH_SIZE="10000",
+            PARCOURS_BATCH_WITHIN_S="0.5",
         )
         w = Worker(env, root / "worker.log")
         w.start()
