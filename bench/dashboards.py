@@ -74,7 +74,7 @@ def fill(store: ChdbBackend, n: int) -> float:
             t + toIntervalMillisecond(rand(2) % 2000), t, concat('anon:ck-', toString(rand(3) % 400000)),
             [concat('anon:ck-', toString(rand(3) % 400000))], concat('ck-', toString(rand(3) % 400000)),
             {touch}[k + 1][1 + rand(4) % length({touch}[k + 1])],
-            type IN ('order_completed', 'pos_purchase'), if(is_conversion, 20 + rand(5) % 300, 0),
+            type IN ('order_completed', 'pos_purchase') AS is_conversion, if(is_conversion, 20 + rand(5) % 300, 0),
             if(type = 'spot_aired', 10000 + rand(6) % 30000, 0),
             if(channel = 'store', ['paris-01','lyon-01','lille-01','nantes-01'][1 + rand(7) % 4], ''),
             if(channel = 'store', concat('s-', toString(rand(8) % 200000)), ''),
