@@ -56,7 +56,8 @@ app = faust.App(
     producer_acks=-1,
     broker_commit_every=1000,
     broker_commit_interval=1.0,
-    stream_buffer_maxsize=max(4096, settings.batch_size * 2),
+    stream_buffer_maxsize=max(4096, settings.batch_size * 5),
+    broker_max_poll_records=settings.batch_size,
     logging_config=None,
 )
 

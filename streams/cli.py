@@ -338,6 +338,46 @@ def dashboards_push(url: str, token: str, folder: str) -> None:
         _fail(str(err))
 
 
+@dashboards.command("preview")
+@click.option("--since", required=True, help="start of the time range (date or ISO time, UTC if no zone)")
+@click.option("--until", required=True, help="end of the time range")
+@click.option("--rows", default=5, show_default=True, help="rows shown per panel")
+@click.argument("uids", nargs=-1)
+def dashboards_preview(since: str, until: str, rows: int, uids: tuple[str, ...]) -> None:
+    """Run every panel's query (macros expanded as the ClickHouse plugin does, variables at their
+    defaults) against the store and print the first rows: the dashboards without Grafana."""
+    from streams.grafana.macros import QueryContext, expand
+    from streams.grafana.spec import DASHBOARDS
+    from streams.read import open_reader
+
+    reader = open_reader(get_settings())
+    start, end = _day(since), _day(until)
+    for d in DASHBOARDS:
+        if uids and d.uid not in uids:
+            continue
+        options = {
+            v.name: [str(next(iter(r.values()))) for r in reader.query(v.query)] if v.query else list(v.options)
+            for v in d.variables
+        }
+        ctx = QueryContext(
+            start=start,
+            end=end,
+            interval_s=max(60.0, (end - start).total_seconds() / 200),
+            variables={v.name: v.default for v in d.variables},
+            options=options,
+        )
+        click.echo(f"\n## {d.title}")
+        for p in d.panels:
+            try:
+                result = reader.query(expand(p.sql, ctx))
+            except ParcoursError as err:
+                click.echo(f"- {p.title}: ERROR {err}")
+                continue
+            click.echo(f"- {p.title} ({len(result)} rows)")
+            for r in result[:rows]:
+                click.echo("    " + ", ".join(f"{k}={v}" for k, v in r.items()))
+
+
 @main.group()
 def load() -> None:
     """Load reference data the dashboards use (spend, community objectives)."""

@@ -45,7 +45,9 @@ CREATE TABLE IF NOT EXISTS events
     utm_medium          LowCardinality(String),
     utm_campaign        String,
     properties          String COMMENT 'the typed properties as JSON',
-    ingested_at         DateTime64(3, 'UTC')
+    ingested_at         DateTime64(3, 'UTC'),
+    -- the identity stage reads a person's events by identifier for live credits
+    INDEX idx_primary_identifier primary_identifier TYPE bloom_filter(0.01) GRANULARITY 4
 )
 ENGINE = ReplacingMergeTree(ingested_at)
 PARTITION BY toYYYYMM(occurred_at)

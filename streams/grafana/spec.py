@@ -270,30 +270,27 @@ WINDOW = Variable(
     include_all=False,
     options=("5", "10", "15", "30"),
 )
+# Responses per minute, then each airing joined to the minutes around it (an equi-join on the
+# minute): cheap at any volume, where a spots × minutes cross join is not.
 _RESPONSES = (
     "SELECT toStartOfMinute(event_time) AS minute, "
     "countIf(type = 'page_view' AND touch_channel != '') AS sessions, "
     "countIf(type IN ('second_screen_checkin', 'qr_scan', 'synced_interaction')) AS checkins, "
-    "countIf(type = 'mention') AS mentions FROM events_dedup "
+    "countIf(type = 'mention') AS mentions, sessions + checkins + mentions AS total FROM events_dedup "
     "WHERE event_time >= $__fromTime - INTERVAL $window MINUTE "
     "AND event_time <= $__toTime + INTERVAL $window MINUTE GROUP BY minute"
 )
-_SPOTS = (
-    "SELECT spot_id, tv_channel, tv_programme, event_time AS aired_at, cost FROM events_dedup "
-    "WHERE type = 'spot_aired' AND $__timeFilter(event_time)"
+_SPOT_MINUTES = (
+    "SELECT spot_id, tv_channel, tv_programme, event_time AS aired_at, cost, "
+    "arrayJoin(range(-$window, $window)) AS off, toStartOfMinute(event_time) + toIntervalMinute(off) "
+    "AS minute FROM events_dedup WHERE type = 'spot_aired' AND $__timeFilter(event_time)"
 )
 _PER_SPOT = (
     "SELECT s.spot_id AS spot_id, s.tv_channel AS tv_channel, s.tv_programme AS programme, "
-    "s.aired_at AS aired_at, s.cost AS cost, "
-    "sumIf(r.sessions + r.checkins + r.mentions, r.minute >= toStartOfMinute(s.aired_at) "
-    "AND r.minute < toStartOfMinute(s.aired_at) + INTERVAL $window MINUTE) AS response, "
-    "sumIf(r.sessions + r.checkins + r.mentions, r.minute >= toStartOfMinute(s.aired_at) - INTERVAL $window "
-    "MINUTE AND r.minute < toStartOfMinute(s.aired_at)) AS baseline, "
-    "sumIf(r.checkins, r.minute >= toStartOfMinute(s.aired_at) "
-    "AND r.minute < toStartOfMinute(s.aired_at) + INTERVAL $window MINUTE) AS checkins, "
-    "sumIf(r.sessions, r.minute >= toStartOfMinute(s.aired_at) "
-    "AND r.minute < toStartOfMinute(s.aired_at) + INTERVAL $window MINUTE) AS sessions "
-    f"FROM ({_SPOTS}) AS s CROSS JOIN ({_RESPONSES}) AS r "
+    "s.aired_at AS aired_at, s.cost AS cost, sumIf(r.total, s.off >= 0) AS response, "
+    "sumIf(r.total, s.off < 0) AS baseline, sumIf(r.checkins, s.off >= 0) AS checkins, "
+    "sumIf(r.sessions, s.off >= 0) AS sessions "
+    f"FROM ({_SPOT_MINUTES}) AS s LEFT JOIN ({_RESPONSES}) AS r ON r.minute = s.minute "
     "GROUP BY spot_id, tv_channel, programme, aired_at, cost"
 )
 

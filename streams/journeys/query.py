@@ -15,12 +15,15 @@ def timelines_for_identifiers(backend: Backend, person_of: dict[str, str], *, si
     """Events of the given identifiers (primary identifier → person, from the live graph)."""
     if not person_of:
         return []
+    # Not through events_dedup: FINAL would merge every part on each call. The bloom-filter index
+    # on primary_identifier reads only the granules that can match; redeliveries are removed here.
     rows = backend.query(
         "SELECT primary_identifier, toString(event_id) AS event_id, event_time, touch_channel, is_conversion, "
-        "type, revenue FROM events_dedup WHERE primary_identifier IN {ids:Array(String)} "
+        "type, revenue FROM events WHERE primary_identifier IN {ids:Array(String)} "
         "AND event_time >= {since:DateTime64(3, 'UTC')} AND (touch_channel != '' OR is_conversion = 1)",
         {"ids": list(person_of), "since": _ch(since)},
     )
+    rows = list({r["event_id"]: r for r in rows}.values())
     for r in rows:
         r["person_id"] = person_of[r.pop("primary_identifier")]
     return group_rows(rows)

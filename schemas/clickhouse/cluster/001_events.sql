@@ -45,7 +45,8 @@ CREATE TABLE IF NOT EXISTS events_local ON CLUSTER '{cluster}'
     utm_medium          LowCardinality(String),
     utm_campaign        String,
     properties          String COMMENT 'the typed properties as JSON',
-    ingested_at         DateTime64(3, 'UTC')
+    ingested_at         DateTime64(3, 'UTC'),
+    INDEX idx_primary_identifier primary_identifier TYPE bloom_filter(0.01) GRANULARITY 4
 )
 ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/{database}/events', '{replica}', ingested_at)
 PARTITION BY toYYYYMM(occurred_at)
