@@ -16,7 +16,7 @@ def main(argv: list[str]) -> int:
     suites = {
         "attribution": lambda: attribution.run(),
         "dashboards": lambda: dashboards.run(),
-        "pipeline": lambda: pipeline.pipeline(1_000_000, memory_checkpoints=(1_000_000, 2_000_000)),
+        "pipeline": lambda: pipeline.pipeline(1_000_000),
     }
     chosen = argv or list(suites)
     started = time.monotonic()

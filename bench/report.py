@@ -1,0 +1,103 @@
+"""``python -m bench.report``: the figures in bench/results/*.json as a Markdown table against
+their goals (pasted into the README after a run)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from bench.common import RESULTS
+
+
+def _load(name: str) -> dict[str, Any] | None:
+    p = RESULTS / f"{name}.json"
+    return json.loads(p.read_text()) if p.exists() else None
+
+
+def report() -> str:
+    rows = []
+    p, a, d, s = _load("pipeline"), _load("attribution"), _load("dashboards"), _load("soak")
+    if p:
+        bare = p["bare_consumer_events_per_s"]["median"]
+        rate = p["pipeline"]["events_per_s"]
+        rows += [
+            ("bare aiokafka consumer, no work (ceiling)", f"{bare:,.0f} events/s", "—"),
+            ("bare chDB insert of event rows (ceiling)", f"{p['bare_chdb_insert_rows_per_s']:,.0f} rows/s", "—"),
+            (
+                "one worker draining 1,000,000 events",
+                f"{rate:,.0f} events/s ({rate / bare:.1%} of bare)",
+                "≥ 50,000/s and ≥ 50% of bare",
+            ),
+            (
+                "stage: normalize (validate, event time, dedupe, rows)",
+                f"{p['stage_profile']['normalize_events_per_s']:,.0f} events/s",
+                "—",
+            ),
+            ("stage: chDB insert", f"{p['stage_profile']['chdb_insert_rows_per_s']:,.0f} rows/s", "—"),
+            (
+                "stage: identity graph, one core",
+                f"{p['stage_profile']['identity_graph_links_per_s_one_core']:,.0f} links/s",
+                "—",
+            ),
+            (
+                "stage: identity stage incl. map writes",
+                f"{p['stage_profile']['identity_stage_links_per_s']:,.0f} links/s",
+                "—",
+            ),
+            ("worker RSS after 1M events", f"{p['worker_rss_mb'][str(p['events'])]:,.0f} MB", "bounded"),
+            (
+                "RSS growth (second half of the drain)",
+                f"{p.get('rss_growth_mb_per_million', float('nan')):,.0f} MB per million events",
+                "flat",
+            ),
+        ]
+        f = p.get("freshness") or {}
+        if f.get("p99_s") is not None:
+            rows.append(
+                (
+                    f"freshness at {f['rate_per_s']:,.0f} events/s (half the drain rate)",
+                    f"p50 {f['p50_s']:.2f} s, p99 {f['p99_s']:.2f} s ({f['probes_seen']} probes)",
+                    "p99 < 2 s",
+                )
+            )
+    if a:
+        rb = a["rule_based"]
+        rows.append(
+            (
+                f"rule-based, all {len(rb['seconds_per_model_median'])} models, 1M conversions",
+                f"{rb['seconds_all_models']:.2f} s ({rb['touches']:,} touches)",
+                "seconds",
+            )
+        )
+        m = a["markov"]
+        rows.append(("exact Markov (order 1), 1M distinct paths", f"{m['seconds_median']:.2f} s", "seconds"))
+        ca = a.get("channelattribution") or {}
+        if "seconds_median" in ca:
+            rows.append(
+                (
+                    "channelattribution markov_model, same table (flg_pro=False)",
+                    f"{ca['seconds_median']:.2f} s — ours {ca['speedup_ours_vs_theirs']:.1f}× faster",
+                    "—",
+                )
+            )
+    if d:
+        for uid, v in d["dashboards"].items():
+            rows.append((f"{uid}: heaviest panel on 10M events", f"{v['ms']:,.0f} ms ({v['heaviest_panel']})", "—"))
+    if s:
+        rows.append(
+            (
+                f"soak: {s['minutes']:.0f} min at {s['rate_per_s']:,.0f} events/s",
+                f"lag {s['lag_first_fifth_median']:,.0f} → {s['lag_last_fifth_median']:,.0f}; RSS "
+                f"{s['rss_first_fifth_mb']:,.0f} → {s['rss_last_fifth_mb']:,.0f} MB (first → last fifth)",
+                "flat",
+            )
+        )
+    out = ["| measure | result | goal |", "|---|---|---|"]
+    out += [f"| {a_} | {b} | {c} |" for a_, b, c in rows]
+    return "\n".join(out)
+
+
+if __name__ == "__main__":
+    print(report())
+    print(f"\n(from {Path(RESULTS).relative_to(Path.cwd()) if RESULTS.is_relative_to(Path.cwd()) else RESULTS})")
