@@ -3,14 +3,22 @@ each integration module gets its own topic prefix and consumer group on it."""
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 
 from streams.devstack import KafkaBroker
 from streams.settings import Settings
+
+# Shared machines are noisy: no per-example deadline. In CI the examples are derandomized so a
+# run is reproducible; locally they vary, to keep finding new inputs.
+hypothesis_settings.register_profile("default", deadline=None)
+hypothesis_settings.register_profile("ci", deadline=None, derandomize=True, print_blob=True)
+hypothesis_settings.load_profile("ci" if os.environ.get("CI") else "default")
 
 
 @pytest.fixture(scope="session")
