@@ -232,7 +232,7 @@ def attribution_run(since: str, until: str) -> None:
     from tqdm import tqdm
 
     from streams.attribution.batch import run_batch
-    from streams.read import worker_running
+    from streams.read import WorkerReader, worker_running
     from streams.store import open_backend
 
     s = get_settings()
@@ -242,7 +242,9 @@ def attribution_run(since: str, until: str) -> None:
     try:
         if s.embedded and worker_running(s):
             # The worker owns chDB: it runs the batch and we wait for its answer.
-            result = _worker_post(s, "/v1/attribution/run", {"start": start.isoformat(), "end": end.isoformat()})
+            result = WorkerReader(s).post(
+                "/v1/attribution/run", {"start": start.isoformat(), "end": end.isoformat()}, timeout=3600
+            )
             click.echo(
                 f"run {result['run_id']}: {result['conversions']} conversions, "
                 f"{result['null_paths']} non-converting paths, {result['credit_rows']} credit rows"
@@ -262,27 +264,6 @@ def attribution_run(since: str, until: str) -> None:
     click.echo(
         f"run {r.run_id}: {r.conversions} conversions, {r.null_paths} non-converting paths, {r.credit_rows} credit rows"
     )
-
-
-def _worker_post(s: object, path: str, body: dict[str, object]) -> dict[str, object]:
-    import urllib.error
-    import urllib.request
-
-    from streams.errors import QueryError
-    from streams.settings import Settings
-
-    assert isinstance(s, Settings)
-    token = s.admin_token.get_secret_value() if s.admin_token else ""
-    req = urllib.request.Request(
-        f"http://{s.web_host}:{s.web_port}{path}",
-        data=orjson.dumps(body),
-        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
-    )
-    try:
-        with urllib.request.urlopen(req, timeout=3600) as resp:
-            return dict(orjson.loads(resp.read()))
-    except urllib.error.HTTPError as err:
-        raise QueryError(orjson.loads(err.read()).get("message", str(err))) from err
 
 
 @attribution.command("paths")

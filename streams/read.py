@@ -23,24 +23,28 @@ class WorkerReader:
     name = "worker"
 
     def __init__(self, settings: Settings) -> None:
-        self._url = f"http://{settings.web_host}:{settings.web_port}/v1/sql"
+        self._base = f"http://{settings.web_host}:{settings.web_port}"
         self._token = settings.admin_token.get_secret_value() if settings.admin_token else ""
 
-    def query(self, sql: str, params: Mapping[str, Any] | None = None) -> list[Row]:
+    def post(self, path: str, body: Mapping[str, Any], *, timeout: float = 60) -> dict[str, Any]:
+        """POST JSON to an admin endpoint of the worker; errors become Parcours errors."""
         import urllib.request
 
         req = urllib.request.Request(
-            self._url,
-            data=orjson.dumps({"sql": sql, "params": dict(params or {})}),
+            self._base + path,
+            data=orjson.dumps(body),
             headers={"Authorization": f"Bearer {self._token}", "Content-Type": "application/json"},
         )
         try:
-            with urllib.request.urlopen(req, timeout=60) as resp:
-                return list(orjson.loads(resp.read())["rows"])
+            with urllib.request.urlopen(req, timeout=timeout) as resp:
+                return dict(orjson.loads(resp.read()))
         except urllib.error.HTTPError as err:
             raise QueryError(orjson.loads(err.read()).get("message", str(err))) from err
         except OSError as err:
-            raise StoreUnavailable(f"worker not reachable at {self._url}: {err}") from err
+            raise StoreUnavailable(f"worker not reachable at {self._base}: {err}") from err
+
+    def query(self, sql: str, params: Mapping[str, Any] | None = None) -> list[Row]:
+        return list(self.post("/v1/sql", {"sql": sql, "params": dict(params or {})})["rows"])
 
     def execute(self, sql: str, params: Mapping[str, Any] | None = None) -> None:
         raise QueryError("the worker's endpoint is read-only; stop the worker to write to chDB")

@@ -18,7 +18,7 @@ import orjson
 from aiohttp import web
 from faust.web import Request, Response, View
 
-from streams.app import app, backend, dead_letter_topic, names, raw_topic, settings
+from streams.app import app, backend, dead_letter_topic, names, settings
 from streams.attribution.batch import run_batch
 from streams.errors import ParcoursError
 from streams.ingest.collector import Collector
@@ -30,7 +30,6 @@ _raw_topics = {
     ch: app.topic(names.raw(ch), value_type=bytes, key_type=bytes, value_serializer="raw", key_serializer="raw")
     for ch in ("web", "social", "tv", "store")
 }
-assert raw_topic  # the collector produces to the same topics the normalize agent reads
 
 
 def _json(view: View, body: Any, status: int = 200) -> Response:

@@ -112,16 +112,12 @@ class IdentityGraph:
         merged_kinds = ca.kinds + cb.kinds
         if any(n > self._cap for n in merged_kinds.values()):
             return Decision(a, b, REFUSED_CAP, pa)
-        survivor = min(pa, pb, key=lambda p: min(self._comp[p].members))
-        winner_id = singleton_person(min(min(ca.members), min(cb.members)))
-        # The canonical id is the smallest member's; keep the component that already holds it.
-        keep, gone = (pa, pb) if survivor == pa else (pb, pa)
+        # The canonical id is the smallest member's: the component holding it keeps its id.
+        keep, gone = (pa, pb) if min(ca.members) < min(cb.members) else (pb, pa)
         ck, cg = self._comp[keep], self._comp.pop(gone)
         ck.members |= cg.members
         ck.verified |= cg.verified
         ck.kinds = merged_kinds
-        if keep != winner_id:  # cannot happen: ids are the singleton of the smallest member
-            raise AssertionError("identity graph: canonical id invariant broken")
         for ident in cg.members:
             self._person[ident] = keep
             self._dirty[ident] = Mapping(ident, keep, ident in ck.verified)
