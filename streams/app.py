@@ -1,12 +1,13 @@
-"""The Faust app: topics and one agent per stage.
+"""The Faust app: topics and one stage each.
 
-    raw topics ──► normalize ──► events (ClickHouse) ──► links ──► identity ──► map, live credits
-                        └──► dead-letter topic ──► dead_letters ──► dead_letters (ClickHouse)
+    raw topics ──► ingest ──► events (ClickHouse) ──► links ──► identity ──► map, live credits
+                     └──► dead-letter topic ──► dead_letters ──► dead_letters (ClickHouse)
 
-Every agent takes batches with ``take_events`` and stores them before Faust acknowledges
-their offsets (``runtime.complete_or_die``); storage is idempotent, so redelivery after a
-crash counts each event once. ``concurrency=1`` everywhere: with several concurrent actors
-Faust can commit past an in-flight message (faust-streaming issue #606).
+``ingest`` carries the volume and reads whole fetches from aiokafka (``streams.ingest.consumer``
+says why); the two agents take batches with ``take_events``. Every stage stores a batch before
+its offsets are acknowledged (``runtime.complete_or_die``); storage is idempotent, so
+redelivery after a crash counts each event once. ``concurrency=1`` everywhere: with several
+concurrent actors Faust can commit past an in-flight message (faust-streaming issue #606).
 """
 
 from __future__ import annotations
@@ -20,18 +21,21 @@ from typing import Any, cast
 
 import faust
 import orjson
+from aiokafka import AIOKafkaConsumer
 from faust.streams import Stream
 from faust.types import EventT
 
 from streams.errors import TransientError
 from streams.identity.stage import IdentityStage
-from streams.ingest.normalize import DeadLetter, Normalizer, RawItem
-from streams.kafka import faust_credentials
+from streams.ingest import consumer as consumer_loop
+from streams.ingest.normalize import DeadLetter, Normalized, Normalizer, RawItem
+from streams.kafka import aiokafka_kwargs, faust_credentials
 from streams.runtime import HEALTH, complete_or_die, with_retry
 from streams.settings import Settings, get_settings
 from streams.store.backend import Backend, open_backend
+from streams.store.columns import events_table
 from streams.store.migrations import migrate
-from streams.topics import TopicNames
+from streams.topics import TopicNames, ingest_group
 
 log = logging.getLogger("parcours")
 settings: Settings = get_settings()
@@ -61,15 +65,14 @@ app = faust.App(
     logging_config=None,
 )
 
-raw_topic = app.topic(
-    *names.all_raw, value_type=bytes, key_type=bytes, value_serializer="raw", key_serializer="raw", allow_empty=True
-)
 dead_letter_topic = app.topic(
     names.dead_letters, value_type=bytes, key_type=bytes, value_serializer="raw", key_serializer="raw"
 )
 links_topic = app.topic(
     names.identity_links, partitions=1, value_type=bytes, key_type=bytes, value_serializer="raw", key_serializer="raw"
 )
+
+LINKS_PER_MESSAGE = 500  # ~150 KB a message, well under Kafka's 1 MB default
 
 _backend: Backend | None = None
 _backend_lock = threading.Lock()
@@ -100,26 +103,64 @@ def _batches(stream: faust.StreamT[bytes]) -> AsyncIterator[Sequence[EventT[byte
     return cast(Stream[bytes], stream).take_events(settings.batch_size, within=settings.batch_within_s)
 
 
-async def _normalize_batch(events: Sequence[Any]) -> None:
-    items = []
-    for ev in events:
-        m = ev.message
-        ts = datetime.fromtimestamp(m.timestamp, UTC) if m.timestamp else datetime.now(UTC)
-        items.append(RawItem(m.value if isinstance(m.value, bytes) else b"", f"{m.topic}/{m.partition}/{m.offset}", ts))
-    out = normalizer.normalize(items)
-    await with_retry(_store, [("events", out.rows)], what="storing events")
+def _normalize_records(records: list[Any]) -> Normalized:
+    now = datetime.now(UTC)
+    items = [
+        RawItem(
+            r.value if isinstance(r.value, bytes) else b"",
+            f"{r.topic}/{r.partition}/{r.offset}",
+            datetime.fromtimestamp(r.timestamp / 1000, UTC) if r.timestamp and r.timestamp > 0 else now,
+        )
+        for r in records
+    ]
+    return normalizer.normalize(items)
+
+
+def _chunks(seq: Sequence[Any], n: int) -> list[Sequence[Any]]:
+    return [seq[i : i + n] for i in range(0, len(seq), n)]
+
+
+async def _store_normalized(out: Normalized) -> None:
+    await with_retry(lambda: backend().insert_arrow("events", events_table(out.records)), what="storing events")
     futures = [await dead_letter_topic.send(key=d.dl_id.encode(), value=d.message(), force=True) for d in out.dead]
-    futures += [await links_topic.send(key=b"links", value=orjson.dumps(link), force=True) for link in out.links]
+    # Links travel in chunks (a JSON array per message): one send per event cost more than storing it.
+    futures += [
+        await links_topic.send(key=b"links", value=orjson.dumps(chunk), force=True)
+        for chunk in _chunks(out.links, LINKS_PER_MESSAGE)
+    ]
     await asyncio.gather(*futures)
-    HEALTH.count("events_stored", len(out.rows))
+    HEALTH.count("events_stored", len(out.records))
     HEALTH.count("dead_letters", len(out.dead))
     HEALTH.count("duplicates_dropped", out.duplicates)
 
 
-@app.agent(raw_topic, concurrency=1)
-async def normalize(stream: faust.StreamT[bytes]) -> None:
-    async for events in _batches(stream):
-        await complete_or_die(_normalize_batch(events), "normalize batch")
+@app.task
+async def ingest() -> None:
+    """Raw topics → normalize → events, dead letters, links (``streams.ingest.consumer``)."""
+    consumer = AIOKafkaConsumer(
+        *names.all_raw,
+        group_id=ingest_group(settings.app_id),
+        client_id=f"{settings.app_id}-ingest",
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        max_poll_records=settings.batch_size,
+        fetch_max_bytes=64 << 20,
+        max_partition_fetch_bytes=8 << 20,
+        session_timeout_ms=int(settings.kafka_session_timeout_s * 1000),
+        heartbeat_interval_ms=int(min(3.0, settings.kafka_session_timeout_s / 4) * 1000),
+        **aiokafka_kwargs(settings),
+    )
+    await consumer.start()
+    try:
+        await consumer_loop.run(
+            consumer,
+            prepare=_normalize_records,
+            store=_store_normalized,
+            batch_size=settings.batch_size,
+            within_s=settings.batch_within_s,
+        )
+    finally:
+        await consumer.stop()
 
 
 async def _dead_letter_batch(events: Sequence[Any]) -> None:
@@ -173,7 +214,10 @@ async def _reload_identity(sender: Any, *args: Any, signal: Any = None, **kw: An
 
 
 async def _identity_batch(events: Sequence[Any]) -> None:
-    links = [orjson.loads(ev.message.value) for ev in events]
+    links: list[dict[str, Any]] = []
+    for ev in events:
+        value = orjson.loads(ev.message.value)
+        links.extend(value if isinstance(value, list) else [value])  # ingest sends chunks of links
     stage = await with_retry(identity_owner.get, what="loading identity map")
     stats = await with_retry(stage.process, links, what="storing identity map")
     HEALTH.count("identity_links", len(links))

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from streams.errors import ParcoursError
+from streams.topics import ingest_group
 
 REPO = Path(__file__).resolve().parents[1]
 KAFKA_SCRIPT = Path(os.environ.get("PARCOURS_KAFKA_SCRIPT", REPO / "deploy" / "kafka" / "kafka.sh"))
@@ -185,8 +186,9 @@ def worker_env(*, bootstrap: str, data_dir: Path, app_id: str = "parcours", **ex
     return env
 
 
-def consumer_lag(bootstrap: str, group: str, topics: list[str]) -> int:
-    """Messages in ``topics`` not yet committed by ``group`` (uncommitted partitions count whole)."""
+def consumer_lag(bootstrap: str, app_id: str, topics: list[str]) -> int:
+    """Messages in ``topics`` not yet committed by the workers of ``app_id`` (uncommitted
+    partitions count whole). Raw topics are read by the ingest group, the others by ``app_id``."""
     from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 
     admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="parcours-lag")
@@ -194,15 +196,22 @@ def consumer_lag(bootstrap: str, group: str, topics: list[str]) -> int:
     try:
         tps = [TopicPartition(t, p) for t in topics for p in (consumer.partitions_for_topic(t) or ())]
         ends = consumer.end_offsets(tps)
-        committed = admin.list_group_offsets({group: None}).get(group, {})
-        return sum(max(0, ends[tp] - (committed[tp].offset if tp in committed else 0)) for tp in tps)
+        groups = {app_id, ingest_group(app_id)}
+        offsets = admin.list_group_offsets({g: None for g in groups})
+        lag = 0
+        for tp in tps:
+            committed = offsets.get(ingest_group(app_id) if ".raw." in tp.topic else app_id, {})
+            lag += max(0, ends[tp] - (committed[tp].offset if tp in committed else 0))
+        return lag
     finally:
         consumer.close()
         admin.close()
 
 
-def wait_consumed(bootstrap: str, group: str, topics: list[str], *, timeout: float = 600, settle: float = 2.0) -> float:
-    """Block until the group has committed everything in ``topics`` twice in a row."""
+def wait_consumed(
+    bootstrap: str, app_id: str, topics: list[str], *, timeout: float = 600, settle: float = 2.0
+) -> float:
+    """Block until the workers of ``app_id`` have committed everything in ``topics`` twice in a row."""
     started = time.monotonic()
     zero_since: float | None = None
     from kafka.errors import KafkaError
@@ -210,7 +219,7 @@ def wait_consumed(bootstrap: str, group: str, topics: list[str], *, timeout: flo
     lag = -1
     while time.monotonic() - started < timeout:
         try:
-            lag = consumer_lag(bootstrap, group, topics)
+            lag = consumer_lag(bootstrap, app_id, topics)
         except KafkaError:
             lag = -1  # group coordinator not elected yet (fresh broker): not consumed
 

@@ -25,6 +25,26 @@ def kafka_python_kwargs(settings: Settings) -> dict[str, Any]:
     return kw
 
 
+def aiokafka_kwargs(settings: Settings) -> dict[str, Any]:
+    """Connection settings for aiokafka clients (the ingest consumer), same as Faust's."""
+    import ssl
+
+    kw: dict[str, Any] = {
+        "bootstrap_servers": settings.kafka_bootstrap.split(","),
+        "security_protocol": settings.kafka_security_protocol,
+    }
+    if settings.kafka_security_protocol in ("SSL", "SASL_SSL"):
+        cafile = str(settings.kafka_ssl_cafile) if settings.kafka_ssl_cafile else None
+        kw["ssl_context"] = ssl.create_default_context(cafile=cafile)
+    if settings.kafka_sasl_mechanism:
+        kw["sasl_mechanism"] = settings.kafka_sasl_mechanism
+        kw["sasl_plain_username"] = settings.kafka_sasl_username
+        kw["sasl_plain_password"] = (
+            settings.kafka_sasl_password.get_secret_value() if settings.kafka_sasl_password else None
+        )
+    return kw
+
+
 def faust_credentials(settings: Settings) -> Any:
     import ssl
 

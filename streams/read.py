@@ -52,6 +52,9 @@ class WorkerReader:
     def insert(self, table: str, rows: Any) -> None:
         self.execute("")
 
+    def insert_arrow(self, table: str, data: Any) -> None:
+        self.execute("")
+
     def close(self) -> None:
         return None
 

@@ -12,6 +12,12 @@ from dataclasses import dataclass
 CHANNELS = ("web", "social", "tv", "store")
 
 
+def ingest_group(app_id: str) -> str:
+    """Consumer group of the raw topics' batch consumer (``streams.ingest.consumer``); the
+    Faust agents (dead letters, identity) consume as the group ``app_id``."""
+    return f"{app_id}.ingest"
+
+
 @dataclass(frozen=True, kw_only=True)
 class TopicNames:
     prefix: str

@@ -79,9 +79,10 @@ log4j.logger.kafka.server.KafkaServer=INFO
 log4j.logger.kafka.server.KafkaRaftServer=INFO
 PROPS
   local cluster_id
+  # "=" form: a base64 id may start with "-", which the tool would read as an option.
   cluster_id=$(python3 -c 'import base64,uuid; print(base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("="))')
   java -cp "$cache/*" -Dlog4j.configuration="file:$state/log4j.properties" kafka.tools.StorageTool \
-      format -t "$cluster_id" -c "$state/server.properties" >"$state/format.log" 2>&1 \
+      format --cluster-id="$cluster_id" -c "$state/server.properties" >"$state/format.log" 2>&1 \
       || die "storage format failed: $(tail -n 3 "$state/format.log")"
   echo "127.0.0.1:$port" > "$state/bootstrap"
   launch "$state"

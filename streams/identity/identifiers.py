@@ -7,8 +7,8 @@ stitched to a person; all identifiers of an event link together, so any choice i
 from __future__ import annotations
 
 import hashlib
-import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from schemas.events import Envelope
 
@@ -37,12 +37,12 @@ JUNK_VALUES = frozenset(
         "00000000-0000-0000-0000-000000000000",
     }
 )
-_REPEATED = re.compile(r"^(.)\1*$")
 
 
+@lru_cache(maxsize=1 << 16)  # the same identifiers recur across a person's events
 def is_junk(value: str) -> bool:
     v = value.strip().lower()
-    return v in JUNK_VALUES or bool(_REPEATED.match(v)) or len(v) < 3
+    return len(v) < 3 or v in JUNK_VALUES or v == v[0] * len(v)  # last: one character repeated
 
 
 @dataclass(frozen=True, slots=True)

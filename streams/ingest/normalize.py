@@ -81,12 +81,67 @@ class DeadLetter:
         )
 
 
+# The events table's columns, in the order ``Normalized.records`` holds them.
+EVENT_COLUMNS: tuple[str, ...] = (
+    "event_id",
+    "type",
+    "channel",
+    "schema_version",
+    "occurred_at",
+    "sent_at",
+    "received_at",
+    "event_time",
+    "late",
+    "primary_identifier",
+    "identifiers",
+    "anonymous_id",
+    "user_id",
+    "email_hash",
+    "phone_hash",
+    "social_network",
+    "social_handle",
+    "device_id",
+    "device_kind",
+    "loyalty_id",
+    "consent_analytics",
+    "touch_channel",
+    "is_conversion",
+    "revenue",
+    "cost",
+    "currency",
+    "order_id",
+    "store_id",
+    "fitting_room_id",
+    "session_id",
+    "sku",
+    "skus",
+    "post_id",
+    "reply_to_id",
+    "network",
+    "spot_id",
+    "tv_channel",
+    "tv_programme",
+    "utm_source",
+    "utm_medium",
+    "utm_campaign",
+    "properties",
+    "ingested_at",
+)
+
+
 @dataclass(slots=True)
 class Normalized:
-    rows: list[dict[str, Any]] = field(default_factory=list)
+    # One tuple per stored event in EVENT_COLUMNS order: the hot path builds no dict per event
+    # and the store turns the batch into columns in one pass (``store.columns``).
+    records: list[tuple[Any, ...]] = field(default_factory=list)
     dead: list[DeadLetter] = field(default_factory=list)
     links: list[dict[str, Any]] = field(default_factory=list)
     duplicates: int = 0
+
+    @property
+    def rows(self) -> list[dict[str, Any]]:
+        """The records as dicts, for readers that want names (tests, offline runs)."""
+        return [dict(zip(EVENT_COLUMNS, r, strict=True)) for r in self.records]
 
 
 def _event_id_hint(payload: bytes) -> str:
@@ -120,6 +175,7 @@ class Normalizer:
         self._max_skew = timedelta(seconds=settings.max_skew_s)
         self._future = timedelta(seconds=settings.future_tolerance_s)
         self._late = timedelta(seconds=settings.late_allowance_s)
+        self._conversion_types = self._tax.conversion_types
 
     def normalize(self, items: Iterable[RawItem]) -> Normalized:
         out = Normalized()
@@ -171,66 +227,72 @@ class Normalizer:
     def _emit(
         self, e: Envelope, received: datetime, event_time: datetime, late: bool, now: datetime, out: Normalized
     ) -> None:
+        d = e.__dict__  # model fields by name: pydantic's __getattr__ is slow on names a type lacks
         ids = e.identities
         consent = e.consent.analytics
         # Without analytics consent the event is kept for aggregates only: no identifiers.
         ex = extract(e, junk_hashes=self._junk) if consent else None
-        identifiers = ex.identifiers if ex else ()
-        props = getattr(e, "properties", None)
+        identifiers = list(ex.identifiers) if ex else []
+        props = d.get("properties")
         p = _fields(props)
         ctx = e.context
-        is_conv = self._tax.is_conversion(e)
-        row = {
-            "event_id": str(e.event_id),
-            "type": e.type,
-            "channel": e.channel,
-            "schema_version": e.schema_version,
-            "occurred_at": e.occurred_at.astimezone(UTC),
-            "sent_at": e.sent_at.astimezone(UTC) if e.sent_at else None,
-            "received_at": received.astimezone(UTC),
-            "event_time": event_time,
-            "late": int(late),
-            "primary_identifier": identifiers[0] if identifiers else "",
-            "identifiers": list(identifiers),
-            "anonymous_id": (ids.anonymous_id or "") if consent else "",
-            "user_id": (ids.user_id or "") if consent else "",
-            "email_hash": (ids.email_hash or "") if consent else "",
-            "phone_hash": (ids.phone_hash or "") if consent else "",
-            "social_network": ids.social.network if ids.social and consent else "",
-            "social_handle": ids.social.handle if ids.social and consent else "",
-            "device_id": (ids.device_id or "") if consent else "",
-            "device_kind": ctx.device_kind or "",
-            "loyalty_id": (ids.loyalty_id or "") if consent else "",
-            "consent_analytics": int(consent),
-            "touch_channel": self._tax.classify(e),
-            "is_conversion": int(is_conv),
-            "revenue": float(p.get("revenue") or 0.0),
-            "cost": float(p.get("cost") or 0.0) + float(p.get("spend") or 0.0),
-            "currency": (p.get("currency") or ""),
-            "order_id": (p.get("order_id") or ""),
-            "store_id": ctx.store_id or "",
-            "fitting_room_id": ctx.fitting_room_id or "",
-            "session_id": (p.get("session_id") or ""),
-            "sku": (p.get("sku") or ""),
-            "skus": list(p.get("skus") or []),
-            "post_id": (p.get("post_id") or ""),
-            "reply_to_id": (p.get("reply_to_id") or "") or (p.get("question_id") or ""),
-            "network": (p.get("network") or ""),
-            "spot_id": (p.get("spot_id") or "") or (ctx.tv_spot_id or ""),
-            "tv_channel": (p.get("tv_channel") or ""),
-            "tv_programme": (p.get("programme") or "") or (ctx.tv_programme or ""),
-            "utm_source": ctx.utm_source or "",
-            "utm_medium": ctx.utm_medium or "",
-            "utm_campaign": ctx.utm_campaign or (p.get("campaign") or ""),
-            "properties": _props_json(props),
-            "ingested_at": now,
-        }
-        out.rows.append(row)
+        etype = e.type
+        is_conv = etype in self._conversion_types
+        social = ids.social if consent else None
+        event_id = str(e.event_id)
+        sent_at = e.sent_at
+        out.records.append(
+            (
+                event_id,
+                etype,
+                e.channel,
+                e.schema_version,
+                e.occurred_at.astimezone(UTC),
+                sent_at.astimezone(UTC) if sent_at else None,
+                received.astimezone(UTC),
+                event_time,
+                int(late),
+                identifiers[0] if identifiers else "",
+                identifiers,
+                (ids.anonymous_id or "") if consent else "",
+                (ids.user_id or "") if consent else "",
+                (ids.email_hash or "") if consent else "",
+                (ids.phone_hash or "") if consent else "",
+                social.network if social else "",
+                social.handle if social else "",
+                (ids.device_id or "") if consent else "",
+                ctx.device_kind or "",
+                (ids.loyalty_id or "") if consent else "",
+                int(consent),
+                "" if is_conv else self._tax.classify(e),
+                int(is_conv),
+                float(p.get("revenue") or 0.0),
+                float(p.get("cost") or 0.0) + float(p.get("spend") or 0.0),
+                p.get("currency") or "",
+                p.get("order_id") or "",
+                ctx.store_id or "",
+                ctx.fitting_room_id or "",
+                p.get("session_id") or "",
+                p.get("sku") or "",
+                list(p.get("skus") or ()),
+                p.get("post_id") or "",
+                p.get("reply_to_id") or p.get("question_id") or "",
+                p.get("network") or "",
+                p.get("spot_id") or ctx.tv_spot_id or "",
+                p.get("tv_channel") or "",
+                p.get("programme") or ctx.tv_programme or "",
+                ctx.utm_source or "",
+                ctx.utm_medium or "",
+                ctx.utm_campaign or p.get("campaign") or "",
+                _props_json(props),
+                now,
+            )
+        )
         if ex and (len(identifiers) > 1 or ex.refused or is_conv):
             out.links.append(
                 {
-                    "event_id": row["event_id"],
-                    "identifiers": list(identifiers),
+                    "event_id": event_id,
+                    "identifiers": identifiers,
                     "refused": [list(r) for r in ex.refused],
                     "verified_crm": ex.verified_crm,
                     "event_time": event_time.isoformat(),

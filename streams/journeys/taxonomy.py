@@ -60,6 +60,7 @@ class Taxonomy:
     by_type: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_TYPES))
     by_medium: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_MEDIUMS))
     conversion_types: frozenset[str] = frozenset({"order_completed", "pos_purchase", "signup"})
+    _referrer_cache: dict[str, str] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def is_conversion(self, event: Envelope) -> bool:
         return event.type in self.conversion_types
@@ -79,7 +80,19 @@ class Taxonomy:
             if template:
                 return template.format(network=(ctx.utm_source or network or "other").lower())
             return "web/other-campaign"
-        host = (urlparse(ctx.referrer).hostname or "") if ctx.referrer else ""
+        return self._by_referrer(ctx.referrer or "")
+
+    def _by_referrer(self, referrer: str) -> str:
+        # Referrers repeat (search pages, social hosts): parse each distinct one once.
+        hit = self._referrer_cache.get(referrer)
+        if hit is None:
+            if len(self._referrer_cache) >= 1 << 14:
+                self._referrer_cache.clear()
+            hit = self._referrer_cache[referrer] = self._parse_referrer(referrer)
+        return hit
+
+    def _parse_referrer(self, referrer: str) -> str:
+        host = (urlparse(referrer).hostname or "") if referrer else ""
         if not host:
             return "direct"
         if any(host == h or host.endswith("." + h) for h in self.site_hosts):
@@ -93,8 +106,9 @@ class Taxonomy:
 
 
 def _network(event: Envelope) -> str:
-    props = getattr(event, "properties", None)
-    net = getattr(props, "network", None)
+    # Field dicts, not getattr: pydantic's __getattr__ is slow for names a model lacks.
+    props = event.__dict__.get("properties")
+    net = props.__dict__.get("network") if props is not None and hasattr(props, "__dict__") else None
     if net:
         return str(net)
     return event.identities.social.network if event.identities.social else ""

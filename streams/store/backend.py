@@ -18,6 +18,7 @@ from typing import Any, Protocol
 from urllib.parse import unquote, urlparse
 
 import orjson
+import pyarrow as pa
 
 from streams.errors import ConfigError, QueryError, StoreUnavailable
 from streams.settings import Settings
@@ -33,6 +34,10 @@ class Backend(Protocol):
     def query(self, sql: str, params: Mapping[str, Any] | None = None) -> list[Row]: ...
 
     def insert(self, table: str, rows: Sequence[Row]) -> None: ...
+
+    def insert_arrow(self, table: str, data: pa.Table) -> None:
+        """Insert a typed Arrow table (the events hot path, ``store.columns``)."""
+        ...
 
     def close(self) -> None: ...
 
@@ -117,6 +122,12 @@ class ChdbBackend:
         if rows:
             self._run(INSERT.format(table=table) + "\n" + encode_rows(rows).decode(), "Null", None)
 
+    def insert_arrow(self, table: str, data: pa.Table) -> None:
+        if data.num_rows:
+            cols = ", ".join(data.column_names)
+            arrow_batch = data  # noqa: F841 — chDB's Python() table function finds it by name in this frame
+            self._run(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM Python(arrow_batch)", "Null", None)
+
     def close(self) -> None:
         with self._lock:
             self._session.close()
@@ -169,6 +180,10 @@ class DriverBackend:
         if rows:
             # JSONEachRow keeps one encoding for both backends (types are coerced by the server).
             self._call(self._client.execute, INSERT.format(table=table) + " " + encode_rows(rows).decode())
+
+    def insert_arrow(self, table: str, data: pa.Table) -> None:
+        # Server inserts take the row path: no server here to measure a columnar one against.
+        self.insert(table, data.to_pylist())
 
     def close(self) -> None:
         self._client.disconnect()

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+import pyarrow as pa
 
 from streams.errors import QueryError, StoreUnavailable
 from streams.store.backend import INSERT, ChdbBackend, Row, chdb_params, encode_rows
@@ -85,6 +86,10 @@ class HttpBackend:
     def insert(self, table: str, rows: Sequence[Row]) -> None:
         if rows:
             self._post(INSERT.format(table=table), encode_rows(rows), None, None)
+
+    def insert_arrow(self, table: str, data: pa.Table) -> None:
+        # Rows over HTTP: the store server hands bodies to chDB as SQL text, which binary Arrow is not.
+        self.insert(table, data.to_pylist())
 
     def close(self) -> None:
         conn = getattr(self._local, "conn", None)

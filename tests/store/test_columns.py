@@ -1,0 +1,55 @@
+"""The hot path's Arrow insert must store exactly what the row insert stores."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import orjson
+
+from streams.ingest.normalize import EVENT_COLUMNS, Normalizer, RawItem
+from streams.settings import Settings
+from streams.store.backend import ChdbBackend
+from streams.store.columns import EVENTS_SCHEMA, events_table
+from streams.store.migrations import migrate
+from tests.conftest import event
+from tests.samples import SAMPLES
+
+NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
+
+
+def test_arrow_schema_follows_the_events_ddl(tmp_path: Path) -> None:
+    ch = ChdbBackend(tmp_path / "ch")
+    migrate(ch)
+    ddl = {r["name"]: r["type"] for r in ch.query("DESCRIBE TABLE events")}
+    assert list(ddl) == list(EVENT_COLUMNS) == EVENTS_SCHEMA.names
+    for f in EVENTS_SCHEMA:
+        t = ddl[f.name]
+        if f.type == EVENTS_SCHEMA.field("occurred_at").type:
+            assert "DateTime64(3, 'UTC')" in t, f.name
+            assert t.startswith("Nullable(") == f.nullable, f.name
+        elif str(f.type).startswith("list"):
+            assert t == "Array(String)", f.name
+        elif f.type.id == EVENTS_SCHEMA.field("event_id").type.id:
+            assert t in ("String", "UUID", "LowCardinality(String)"), f.name
+        else:
+            assert t.lower().replace("(", "").replace(")", "") in (str(f.type), "float64"), (f.name, t, f.type)
+
+
+def test_arrow_insert_stores_the_same_rows_as_the_row_insert(tmp_path: Path, settings: Settings) -> None:
+    payloads = [orjson.dumps(event(t)) for t in SAMPLES]
+    out = Normalizer(settings).normalize([RawItem(p, f"raw/0/{i}", NOW) for i, p in enumerate(payloads)])
+    assert len(out.records) == len(SAMPLES)  # every type, with and without sent_at, lists, revenue
+    ch = ChdbBackend(tmp_path / "ch")
+    migrate(ch)
+    ch.execute("CREATE TABLE events_rows AS events")
+    ch.insert_arrow("events", events_table(out.records))
+    ch.insert("events_rows", out.rows)
+    q = "SELECT * FROM {t} ORDER BY event_id"
+    a, b = ch.query(q.format(t="events")), ch.query(q.format(t="events_rows"))
+    assert len(a) == len(SAMPLES) and a == b
+
+
+def test_an_empty_batch_is_a_typed_empty_table() -> None:
+    t = events_table([])
+    assert t.num_rows == 0 and t.schema == EVENTS_SCHEMA
