@@ -15,15 +15,16 @@ from typing import Any
 
 import orjson
 
-from bench.common import Timer, chunks, corpus, live_copy, median_of
+from bench.common import Timer, chunks, corpus, fresh_copy, live_copy, median_of
 from bench.kafka_fill import drain_rate, fill
 from streams.devstack import KafkaBroker, Worker, consumer_lag, worker_env
 from streams.identity.stage import IdentityStage
-from streams.ingest.normalize import Normalizer, RawItem
+from streams.ingest.normalize import EVENT_COLUMNS, Normalizer, RawItem
 from streams.kafka import ensure_topics
 from streams.read import WorkerReader
 from streams.settings import Settings
 from streams.store.backend import ChdbBackend
+from streams.store.columns import events_table
 from streams.store.migrations import migrate
 from streams.topics import TopicNames
 
@@ -42,14 +43,16 @@ def stage_profile(payloads: list[bytes], root: Path) -> dict[str, Any]:
     items = [RawItem(p, f"b/0/{i}", now) for i, p in enumerate(payloads)]
     norm = Normalizer(settings)
     with Timer() as t_norm:
-        outs = [norm.normalize(c) for c in chunks(items, 2000)]
-    rows = [r for o in outs for r in o.rows]
+        outs = [norm.normalize(c) for c in chunks(items, 10_000)]
+    records = [r for o in outs for r in o.records]
     links = [link for o in outs for link in o.links]
+    with Timer() as t_arrow:
+        tables = [events_table(c) for c in chunks(records, 10_000)]
     store = ChdbBackend(root / "profile-ch")
     migrate(store)
     with Timer() as t_insert:
-        for c in chunks(rows, 2000):
-            store.insert("events", c)
+        for t in tables:
+            store.insert_arrow("events", t)
     stage = IdentityStage(settings, store)
     with Timer() as t_identity:
         for c in chunks(links, 2000):
@@ -66,36 +69,60 @@ def stage_profile(payloads: list[bytes], root: Path) -> dict[str, Any]:
         "events": n,
         "links": len(links),
         "normalize_events_per_s": n / t_norm.seconds,
-        "chdb_insert_rows_per_s": len(rows) / t_insert.seconds,
+        "to_arrow_rows_per_s": len(records) / t_arrow.seconds,
+        "chdb_arrow_insert_rows_per_s": len(records) / t_insert.seconds,
         "identity_stage_links_per_s": len(links) / t_identity.seconds,
         "identity_graph_links_per_s_one_core": len(links) / t_graph.seconds,
-        "seconds": {"normalize": t_norm.seconds, "insert": t_insert.seconds, "identity": t_identity.seconds},
+        "seconds": {
+            "normalize": t_norm.seconds,
+            "to_arrow": t_arrow.seconds,
+            "insert": t_insert.seconds,
+            "identity": t_identity.seconds,
+        },
     }
 
 
-def bare_chdb_insert(payloads: list[bytes], root: Path) -> float:
-    """Pre-built rows, JSONEachRow, 20k rows a batch: the store's ceiling for our event rows."""
-    rows = [
+def bare_chdb_insert(payloads: list[bytes], root: Path) -> dict[str, float]:
+    """Pre-built rows, 20k a batch, in both formats: JSONEachRow text and a ready Arrow table.
+    The Arrow figure (what the worker sends) is the store's ceiling for our event rows."""
+    records = [
         r
         for c in chunks([RawItem(p, f"b/0/{i}", datetime.now(UTC)) for i, p in enumerate(payloads)], 5000)
-        for r in Normalizer(Settings()).normalize(c).rows
+        for r in Normalizer(Settings()).normalize(c).records
     ]
+    rows = [dict(zip(EVENT_COLUMNS, r, strict=True)) for r in records]
+    tables = [events_table(c) for c in chunks(records, 20_000)]
     store = ChdbBackend(root / "bare-ch")
     migrate(store)
 
-    def once() -> float:
+    def once(insert: Any, batches: list[Any]) -> float:
         store.execute("TRUNCATE TABLE events")
         with Timer() as t:
-            for c in chunks(rows, 20_000):
-                store.insert("events", c)
+            for b in batches:
+                insert("events", b)
         return len(rows) / t.seconds
 
-    rate, _ = median_of(once, 3)
+    json_rate, _ = median_of(lambda: once(store.insert, list(chunks(rows, 20_000))), 3)
+    arrow_rate, _ = median_of(lambda: once(store.insert_arrow, tables), 3)
     store.close()
-    return rate
+    return {"json_each_row": json_rate, "arrow": arrow_rate}
 
 
-def pipeline(n_events: int = 1_000_000) -> dict[str, Any]:
+def _drain(bootstrap: str, app_id: str, topics: list[str], pid: int, total: int) -> list[tuple[float, int, float]]:
+    """(seconds, events committed, worker RSS MB) each second until ``total`` are committed."""
+    t0 = time.perf_counter()
+    samples = []
+    while True:
+        time.sleep(1.0)
+        done = total - consumer_lag(bootstrap, app_id, topics)
+        samples.append((time.perf_counter() - t0, done, rss_mb(pid)))
+        if done >= total:
+            return samples
+
+
+def pipeline(n_events: int = 1_000_000, n_memory: int = 5_000_000) -> dict[str, Any]:
+    """Throughput on a pre-filled backlog of ``n_events``; then ``n_memory - n_events`` more are
+    published while the worker runs, for its memory after ``n_memory``."""
     root = Path(tempfile.mkdtemp(prefix="parcours-bench-"))
     broker = KafkaBroker(root / "kafka")
     bootstrap = broker.start()
@@ -106,7 +133,7 @@ def pipeline(n_events: int = 1_000_000) -> dict[str, Any]:
         settings = Settings(kafka_bootstrap=bootstrap, topic_prefix=prefix, topic_partitions=4)
         ensure_topics(settings)
         names = TopicNames(prefix=prefix)
-        out["prefill_s"] = fill(bootstrap, prefix, payloads[:n_events])
+        out["prefill_s"] = fill(bootstrap, prefix, payloads)
         # 1. ceilings, side by side on the same topic
         bare, bare_runs = median_of(lambda: drain_rate(bootstrap, list(names.all_raw), n_events), 3)
         out["bare_consumer_events_per_s"] = {"median": bare, "runs": bare_runs}
@@ -124,38 +151,42 @@ def pipeline(n_events: int = 1_000_000) -> dict[str, Any]:
         w = Worker(env, root / "worker.log")
         w.start()
         assert w.proc is not None
-        topics = [*names.all_raw, names.dead_letters, names.identity_links]
-        t0 = time.perf_counter()
-        samples = []
-        rss_at: dict[int, float] = {}
-        done = 0
-        while True:
-            time.sleep(1.0)
-            lag = consumer_lag(bootstrap, env["PARCOURS_APP_ID"], list(names.all_raw))
-            done = n_events - lag
-            samples.append((time.perf_counter() - t0, done, rss_mb(w.proc.pid)))
-            if lag == 0:
-                break
-        elapsed = time.perf_counter() - t0
-        rss_at[n_events] = rss_mb(w.proc.pid)
-        while consumer_lag(bootstrap, env["PARCOURS_APP_ID"], topics) > 0:
+        app_id = env["PARCOURS_APP_ID"]
+        raw = list(names.all_raw)
+        topics = [*raw, names.dead_letters, names.identity_links]
+        samples = _drain(bootstrap, app_id, raw, w.proc.pid, n_events)
+        elapsed = samples[-1][0]
+        rss_1m = rss_mb(w.proc.pid)
+        while consumer_lag(bootstrap, app_id, topics) > 0:
             time.sleep(0.5)
         reader = WorkerReader(Settings(web_port=w.port, admin_token=env["PARCOURS_ADMIN_TOKEN"]))  # type: ignore[arg-type]
         [stored] = reader.query("SELECT count() AS n FROM events")
+        health = _health(w.port)
+        spent = health.get("seconds", {})
         out["pipeline"] = {
             "events_per_s": n_events / elapsed,
             "seconds": elapsed,
             "stored": stored["n"],
             "ratio_to_bare_consumer": (n_events / elapsed) / bare,
             "progress": samples[:: max(1, len(samples) // 40)],
+            # the worker's own accounting of where its ingest time went (GET /v1/health)
+            "worker_seconds": spent,
+            "batches": health.get("counters", {}).get("ingest.batches"),
         }
-        # 3. memory: resident size while the backlog drains (sampled each second above); the growth
-        # per million comes from the second half of the drain, after start-up allocations.
-        out["worker_rss_mb"] = {int(d): r for _, d, r in samples[:: max(1, len(samples) // 10)]}
-        out["worker_rss_mb"][n_events] = rss_at[n_events]
-        half = [(d, r) for _, d, r in samples if d >= n_events // 2]
-        if len(half) > 1 and half[-1][0] > half[0][0]:
-            out["rss_growth_mb_per_million"] = (half[-1][1] - half[0][1]) / ((half[-1][0] - half[0][0]) / 1e6)
+        # 3. memory after 1M, then after n_memory: the rest is published while the worker runs
+        more = n_memory - n_events
+        out["worker_rss_mb"] = {n_events: rss_1m}
+        if more > 0:
+            extra = [fresh_copy(payloads[i % len(payloads)]) for i in range(more)]
+            filler = threading.Thread(target=fill, args=(bootstrap, prefix, extra), daemon=True)
+            filler.start()
+            mem = _drain(bootstrap, app_id, raw, w.proc.pid, n_memory)
+            filler.join()
+            del extra
+            out["worker_rss_mb"][n_memory] = mem[-1][2]
+            out["memory_drain_events_per_s"] = more / mem[-1][0]
+            out["rss_growth_mb_per_million"] = (mem[-1][2] - rss_1m) / (more / 1e6)
+            out["rss_samples"] = [(round(t), d, round(r)) for t, d, r in mem[:: max(1, len(mem) // 20)]]
         # 4. freshness at half the measured throughput
         out["freshness"] = freshness(
             bootstrap,
@@ -170,6 +201,13 @@ def pipeline(n_events: int = 1_000_000) -> dict[str, Any]:
         broker.stop()
         shutil.rmtree(root, ignore_errors=True)
     return out
+
+
+def _health(port: int) -> dict[str, Any]:
+    import urllib.request
+
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/v1/health", timeout=10) as resp:
+        return dict(orjson.loads(resp.read()))
 
 
 def freshness(

@@ -21,37 +21,43 @@ def report() -> str:
     if p:
         bare = p["bare_consumer_events_per_s"]["median"]
         rate = p["pipeline"]["events_per_s"]
+        ins, sp = p["bare_chdb_insert_rows_per_s"], p["stage_profile"]
         rows += [
             ("bare aiokafka consumer, no work (ceiling)", f"{bare:,.0f} events/s", "—"),
-            ("bare chDB insert of event rows (ceiling)", f"{p['bare_chdb_insert_rows_per_s']:,.0f} rows/s", "—"),
+            (
+                "bare chDB insert of event rows (ceiling): Arrow / JSONEachRow",
+                f"{ins['arrow']:,.0f} / {ins['json_each_row']:,.0f} rows/s",
+                "—",
+            ),
             (
                 "one worker draining 1,000,000 events",
                 f"{rate:,.0f} events/s ({rate / bare:.1%} of bare)",
                 "≥ 50,000/s and ≥ 50% of bare",
             ),
             (
-                "stage: normalize (validate, event time, dedupe, rows)",
-                f"{p['stage_profile']['normalize_events_per_s']:,.0f} events/s",
+                "stage: normalize (validate, event time, dedupe, records)",
+                f"{sp['normalize_events_per_s']:,.0f} events/s",
                 "—",
             ),
-            ("stage: chDB insert", f"{p['stage_profile']['chdb_insert_rows_per_s']:,.0f} rows/s", "—"),
-            (
-                "stage: identity graph, one core",
-                f"{p['stage_profile']['identity_graph_links_per_s_one_core']:,.0f} links/s",
-                "—",
-            ),
-            (
-                "stage: identity stage incl. map writes",
-                f"{p['stage_profile']['identity_stage_links_per_s']:,.0f} links/s",
-                "—",
-            ),
-            ("worker RSS after 1M events", f"{p['worker_rss_mb'][str(p['events'])]:,.0f} MB", "bounded"),
-            (
-                "RSS growth (second half of the drain)",
-                f"{p.get('rss_growth_mb_per_million', float('nan')):,.0f} MB per million events",
-                "flat",
-            ),
+            ("stage: records → Arrow", f"{sp['to_arrow_rows_per_s']:,.0f} rows/s", "—"),
+            ("stage: chDB Arrow insert", f"{sp['chdb_arrow_insert_rows_per_s']:,.0f} rows/s", "—"),
+            ("stage: identity graph, one core", f"{sp['identity_graph_links_per_s_one_core']:,.0f} links/s", "—"),
+            ("stage: identity stage incl. map writes", f"{sp['identity_stage_links_per_s']:,.0f} links/s", "—"),
         ]
+        spent = p["pipeline"].get("worker_seconds") or {}
+        if spent:
+            parts = ", ".join(f"{k.removeprefix('ingest.')} {v:,.0f} s" for k, v in sorted(spent.items()))
+            rows.append(("worker's own time accounting during the drain", parts, "—"))
+        rss = p["worker_rss_mb"]
+        rows += [(f"worker RSS after {int(k):,} events", f"{v:,.0f} MB", "bounded") for k, v in rss.items()]
+        if "rss_growth_mb_per_million" in p:
+            rows.append(
+                (
+                    "RSS growth from 1M to 5M events",
+                    f"{p['rss_growth_mb_per_million']:,.0f} MB per million events",
+                    "flat",
+                )
+            )
         f = p.get("freshness") or {}
         if f.get("p99_s") is not None:
             rows.append(

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+import time
 from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime
 from typing import Any, cast
@@ -120,8 +121,17 @@ def _chunks(seq: Sequence[Any], n: int) -> list[Sequence[Any]]:
     return [seq[i : i + n] for i in range(0, len(seq), n)]
 
 
+def _insert_events(out: Normalized) -> None:
+    t0 = time.perf_counter()
+    table = events_table(out.records)
+    t1 = time.perf_counter()
+    backend().insert_arrow("events", table)
+    HEALTH.spent("ingest.store.to_arrow", t1 - t0)
+    HEALTH.spent("ingest.store.insert", time.perf_counter() - t1)
+
+
 async def _store_normalized(out: Normalized) -> None:
-    await with_retry(lambda: backend().insert_arrow("events", events_table(out.records)), what="storing events")
+    await with_retry(_insert_events, out, what="storing events")
     futures = [await dead_letter_topic.send(key=d.dl_id.encode(), value=d.message(), force=True) for d in out.dead]
     # Links travel in chunks (a JSON array per message): one send per event cost more than storing it.
     futures += [
@@ -138,7 +148,6 @@ async def _store_normalized(out: Normalized) -> None:
 async def ingest() -> None:
     """Raw topics → normalize → events, dead letters, links (``streams.ingest.consumer``)."""
     consumer = AIOKafkaConsumer(
-        *names.all_raw,
         group_id=ingest_group(settings.app_id),
         client_id=f"{settings.app_id}-ingest",
         enable_auto_commit=False,
@@ -150,6 +159,7 @@ async def ingest() -> None:
         heartbeat_interval_ms=int(min(3.0, settings.kafka_session_timeout_s / 4) * 1000),
         **aiokafka_kwargs(settings),
     )
+    consumer.subscribe(list(names.all_raw), listener=consumer_loop.ShowAssignment())
     await consumer.start()
     try:
         await consumer_loop.run(

@@ -28,6 +28,8 @@ class Health:
     outages: int = 0
     last_batch_at: float = 0.0
     counters: dict[str, int] = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=dict)  # time spent per stage step
+    ingest_partitions: list[str] = field(default_factory=list)  # "topic/partition" owned now
 
     def failed(self, err: Exception) -> None:
         if self.store_ok:
@@ -42,6 +44,9 @@ class Health:
     def count(self, name: str, n: int = 1) -> None:
         self.counters[name] = self.counters.get(name, 0) + n
 
+    def spent(self, name: str, seconds: float) -> None:
+        self.seconds[name] = self.seconds.get(name, 0.0) + seconds
+
     def snapshot(self) -> dict[str, Any]:
         return {
             "status": "ok" if self.store_ok else "degraded",
@@ -51,6 +56,8 @@ class Health:
             "uptime_s": round(time.time() - self.started, 1),
             "last_batch_at": self.last_batch_at,
             "counters": dict(self.counters),
+            "seconds": {k: round(v, 3) for k, v in self.seconds.items()},
+            "ingest_partitions": list(self.ingest_partitions),
         }
 
 

@@ -20,15 +20,25 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import CommitFailedError, IllegalStateError, RebalanceInProgressError
 
-from streams.runtime import complete_or_die
+from streams.runtime import HEALTH, complete_or_die
 
 log = logging.getLogger("parcours")
 
 Records = list[Any]  # aiokafka ConsumerRecord: topic, partition, offset, timestamp (ms), value
 Offsets = dict[TopicPartition, int]
+
+
+class ShowAssignment(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafka ships no stubs
+    """Health lists the raw partitions this worker owns (operators see the split; tests wait for it)."""
+
+    async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
+        HEALTH.ingest_partitions = []
+
+    async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
+        HEALTH.ingest_partitions = sorted(f"{tp.topic}/{tp.partition}" for tp in assigned)
 
 
 async def take_batch(consumer: AIOKafkaConsumer, max_records: int, within_s: float) -> tuple[Records, Offsets]:
@@ -75,18 +85,30 @@ async def run(
     stored batch in flight while the next is prepared. Batches are stored in fetch order."""
 
     async def store_and_commit(prepared: Any, offsets: Offsets) -> None:
+        t0 = time.perf_counter()
         await store(prepared)
+        t1 = time.perf_counter()
         await commit(consumer, offsets)
+        HEALTH.spent("ingest.store", t1 - t0)
+        HEALTH.spent("ingest.commit", time.perf_counter() - t1)
 
     in_flight: asyncio.Future[None] | None = None
     try:
         while True:
+            t0 = time.perf_counter()
             records, offsets = await take_batch(consumer, batch_size, within_s)
             if not records:
                 continue
+            t1 = time.perf_counter()
             prepared = prepare(records)
+            t2 = time.perf_counter()
             if in_flight is not None:
                 await asyncio.shield(in_flight)
+            # Where a worker's time goes (GET /v1/health "seconds"; bench/pipeline.py reports it).
+            HEALTH.spent("ingest.fetch", t1 - t0)
+            HEALTH.spent("ingest.prepare", t2 - t1)
+            HEALTH.spent("ingest.wait_for_store", time.perf_counter() - t2)
+            HEALTH.count("ingest.batches")
             in_flight = asyncio.ensure_future(complete_or_die(store_and_commit(prepared, offsets), "ingest batch"))
     finally:
         if in_flight is not None:

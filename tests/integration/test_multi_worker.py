@@ -6,6 +6,7 @@ ClickHouse server in production."""
 
 from __future__ import annotations
 
+import time
 import urllib.request
 import uuid
 from collections.abc import Iterator
@@ -49,6 +50,14 @@ def run_configuration(kafka: str, root: Path, workers: int, sim: Any) -> HttpBac
         w = Worker(w_env, root / f"worker{i}.log")
         w.start()
         procs.append(w)
+    # Publish once every worker owns raw partitions: a lone worker would drain it all before
+    # the group rebalanced, and this test is about the split.
+    deadline = time.monotonic() + 90
+    while min(len(_health(w)["ingest_partitions"]) for w in procs) == 0:
+        assert time.monotonic() < deadline, [_health(w)["ingest_partitions"] for w in procs]
+        time.sleep(0.5)
+    owned = [p for w in procs for p in _health(w)["ingest_partitions"]]
+    assert sorted(owned) == sorted(set(owned)) and len(owned) == 16  # 4 raw topics × 4 partitions
     settings = Settings(kafka_bootstrap=kafka, topic_prefix=prefix)
     publish_simulation(sim, settings)
     names = TopicNames(prefix=prefix)
@@ -58,11 +67,15 @@ def run_configuration(kafka: str, root: Path, workers: int, sim: Any) -> HttpBac
 
     run_batch(backend, settings, datetime(2026, 2, 1, tzinfo=UTC), datetime(2026, 3, 9, tzinfo=UTC))
     for w in procs:
-        with urllib.request.urlopen(f"http://127.0.0.1:{w.port}/v1/health", timeout=10) as resp:
-            STORED.setdefault(workers, []).append(orjson.loads(resp.read())["counters"].get("events_stored", 0))
+        STORED.setdefault(workers, []).append(_health(w)["counters"].get("events_stored", 0))
         w.stop()
     run_configuration.cleanup.append(store)  # type: ignore[attr-defined]
     return backend
+
+
+def _health(w: Worker) -> dict[str, Any]:
+    with urllib.request.urlopen(f"http://127.0.0.1:{w.port}/v1/health", timeout=10) as resp:
+        return dict(orjson.loads(resp.read()))
 
 
 run_configuration.cleanup = []  # type: ignore[attr-defined]
