@@ -13,15 +13,18 @@ concurrent actors Faust can commit past an in-flight message (faust-streaming is
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import threading
 import time
 from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, cast
 
 import faust
 import orjson
+import pyarrow as pa
 from aiokafka import AIOKafkaConsumer
 from faust.streams import Stream
 from faust.types import EventT
@@ -104,7 +107,15 @@ def _batches(stream: faust.StreamT[bytes]) -> AsyncIterator[Sequence[EventT[byte
     return cast(Stream[bytes], stream).take_events(settings.batch_size, within=settings.batch_within_s)
 
 
-def _normalize_records(records: list[Any]) -> Normalized:
+@dataclass(frozen=True, slots=True)
+class _Prepared:
+    out: Normalized
+    events: pa.Table
+
+
+def _prepare(records: list[Any]) -> _Prepared:
+    """On the loop thread: all the batch's Python work, so that storing it (chDB releases the
+    GIL) overlaps the next batch's preparation instead of contending with it."""
     now = datetime.now(UTC)
     items = [
         RawItem(
@@ -114,24 +125,26 @@ def _normalize_records(records: list[Any]) -> Normalized:
         )
         for r in records
     ]
-    return normalizer.normalize(items)
+    out = normalizer.normalize(items)
+    t0 = time.perf_counter()
+    table = events_table(out.records)
+    HEALTH.spent("ingest.prepare.to_arrow", time.perf_counter() - t0)
+    return _Prepared(out, table)
 
 
 def _chunks(seq: Sequence[Any], n: int) -> list[Sequence[Any]]:
     return [seq[i : i + n] for i in range(0, len(seq), n)]
 
 
-def _insert_events(out: Normalized) -> None:
+def _insert_events(table: pa.Table) -> None:
     t0 = time.perf_counter()
-    table = events_table(out.records)
-    t1 = time.perf_counter()
     backend().insert_arrow("events", table)
-    HEALTH.spent("ingest.store.to_arrow", t1 - t0)
-    HEALTH.spent("ingest.store.insert", time.perf_counter() - t1)
+    HEALTH.spent("ingest.store.insert", time.perf_counter() - t0)
 
 
-async def _store_normalized(out: Normalized) -> None:
-    await with_retry(_insert_events, out, what="storing events")
+async def _store_prepared(prepared: _Prepared) -> None:
+    out = prepared.out
+    await with_retry(_insert_events, prepared.events, what="storing events")
     futures = [await dead_letter_topic.send(key=d.dl_id.encode(), value=d.message(), force=True) for d in out.dead]
     # Links travel in chunks (a JSON array per message): one send per event cost more than storing it.
     futures += [
@@ -159,13 +172,18 @@ async def ingest() -> None:
         heartbeat_interval_ms=int(min(3.0, settings.kafka_session_timeout_s / 4) * 1000),
         **aiokafka_kwargs(settings),
     )
+    # A batch allocates ~10 objects per event and keeps them until stored: with the default
+    # thresholds the cyclic GC rescans the whole young heap every 700 allocations (~15% of a
+    # normalize in bench/README.md). Start-up objects are frozen out of its view.
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 100)
     consumer.subscribe(list(names.all_raw), listener=consumer_loop.ShowAssignment())
     await consumer.start()
     try:
         await consumer_loop.run(
             consumer,
-            prepare=_normalize_records,
-            store=_store_normalized,
+            prepare=_prepare,
+            store=_store_prepared,
             batch_size=settings.batch_size,
             within_s=settings.batch_within_s,
         )

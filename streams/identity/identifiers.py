@@ -7,8 +7,8 @@ stitched to a person; all identifiers of an event link together, so any choice i
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple
 
 from schemas.events import Envelope
 
@@ -45,8 +45,7 @@ def is_junk(value: str) -> bool:
     return len(v) < 3 or v in JUNK_VALUES or v == v[0] * len(v)  # last: one character repeated
 
 
-@dataclass(frozen=True, slots=True)
-class Extracted:
+class Extracted(NamedTuple):  # one per event: a tuple is cheaper to build than a frozen dataclass
     identifiers: tuple[str, ...]  # guarded, strongest first
     refused: tuple[tuple[str, str], ...]  # (identifier, reason)
     verified_crm: str | None

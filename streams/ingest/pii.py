@@ -60,12 +60,16 @@ def hash_identities(event: Any, pepper: str) -> Any:
 _EMAIL = re.compile(rb"(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]++@[A-Za-z0-9-]++(?:\.[A-Za-z0-9-]++)++")
 
 
+# A clear e-mail or phone *key* (a value such as "device_kind": "phone" must not cost a parse).
+_CLEAR_KEY = re.compile(rb'"(?:email|phone)"\s*:')
+
+
 def scrub_payload(payload: bytes, pepper: str) -> bytes:
     """Defence in depth for payloads that skipped our edge (a producer writing to Kafka
     directly): clear e-mails and phones in ``identities`` become hashes; anything else that
     looks like an e-mail address — even in a body we cannot parse — is replaced by its hash.
     Dead letters keep this scrubbed original, never the clear value."""
-    if b'"email"' in payload or b'"phone"' in payload:
+    if _CLEAR_KEY.search(payload):
         import orjson
 
         try:

@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from urllib.parse import urlparse
 
+from pydantic import BaseModel
+
 from schemas.events import Envelope
 
 SEARCH_ENGINES = ("google.", "bing.", "duckduckgo.", "yahoo.", "ecosia.", "qwant.", "baidu.")
@@ -67,18 +69,19 @@ class Taxonomy:
 
     def classify(self, event: Envelope) -> str:
         """The touchpoint channel of an event, or '' when it is not a touchpoint."""
-        if event.type in self.conversion_types:
+        etype = event.type
+        if etype in self.conversion_types:
             return ""
-        network = _network(event)
-        if event.type in self.by_type:
-            return self.by_type[event.type].format(network=network or "other")
-        if event.type != "page_view":
+        template = self.by_type.get(etype)
+        if template is not None:
+            return template.format(network=_network(event) or "other") if "{" in template else template
+        if etype != "page_view":
             return ""
         ctx = event.context
         if ctx.utm_medium:
             template = self.by_medium.get(ctx.utm_medium.lower())
             if template:
-                return template.format(network=(ctx.utm_source or network or "other").lower())
+                return template.format(network=(ctx.utm_source or _network(event) or "other").lower())
             return "web/other-campaign"
         return self._by_referrer(ctx.referrer or "")
 
@@ -108,7 +111,7 @@ class Taxonomy:
 def _network(event: Envelope) -> str:
     # Field dicts, not getattr: pydantic's __getattr__ is slow for names a model lacks.
     props = event.__dict__.get("properties")
-    net = props.__dict__.get("network") if props is not None and hasattr(props, "__dict__") else None
+    net = props.__dict__.get("network") if isinstance(props, BaseModel) else None
     if net:
         return str(net)
     return event.identities.social.network if event.identities.social else ""
