@@ -11,12 +11,13 @@ from bench.common import write
 
 
 def main(argv: list[str]) -> int:
-    from bench import attribution, dashboards, pipeline
+    from bench import attribution, dashboards, pipeline, scaleout
 
     suites = {
         "attribution": lambda: attribution.run(),
         "dashboards": lambda: dashboards.run(),
         "pipeline": lambda: pipeline.pipeline(1_000_000),
+        "scaleout": lambda: scaleout.run(100_000),
     }
     chosen = argv or list(suites)
     started = time.monotonic()

@@ -108,6 +108,32 @@ def bare_chdb_insert(payloads: list[bytes], root: Path) -> dict[str, float]:
     return {"json_each_row": json_rate, "arrow": arrow_rate}
 
 
+def faust_noop_rate(bootstrap: str, topics: list[str], expected: int, root: Path) -> float:
+    """Events/s through a Faust agent that only counts (``bench.faust_noop``), same topics."""
+    import os
+    import subprocess
+    import sys
+
+    result = root / "faust-noop.txt"
+    env = {
+        **os.environ,
+        "NOOP_BOOTSTRAP": bootstrap,
+        "NOOP_TOPICS": ",".join(topics),
+        "NOOP_EXPECTED": str(expected),
+        "NOOP_RESULT": str(result),
+    }
+    subprocess.run(
+        [sys.executable, "-m", "bench.faust_noop", "worker", "-l", "warn"],
+        env=env,
+        cwd=Path(__file__).parent.parent,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        timeout=600,
+        check=False,
+    )
+    return float(result.read_text()) if result.exists() else float("nan")
+
+
 def _drain(bootstrap: str, app_id: str, topics: list[str], pid: int, total: int) -> list[tuple[float, int, float]]:
     """(seconds, events committed, worker RSS MB) each second until ``total`` are committed."""
     t0 = time.perf_counter()
@@ -137,6 +163,8 @@ def pipeline(n_events: int = 1_000_000, n_memory: int = 5_000_000) -> dict[str, 
         # 1. ceilings, side by side on the same topic
         bare, bare_runs = median_of(lambda: drain_rate(bootstrap, list(names.all_raw), n_events), 3)
         out["bare_consumer_events_per_s"] = {"median": bare, "runs": bare_runs}
+        # the same topics through a Faust agent doing nothing (100k events: it is slow)
+        out["faust_noop_agent_events_per_s"] = faust_noop_rate(bootstrap, list(names.all_raw), 100_000, root)
         out["bare_chdb_insert_rows_per_s"] = bare_chdb_insert(payloads[:200_000], root)
         out["stage_profile"] = stage_profile(payloads[:200_000], root)
         # 2. one worker drains the backlog
@@ -146,7 +174,6 @@ def pipeline(n_events: int = 1_000_000, n_memory: int = 5_000_000) -> dict[str, 
             app_id=f"{prefix}-g",
             PARCOURS_TOPIC_PREFIX=prefix,
             PARCOURS_BATCH_SIZE="10000",
-            PARCOURS_BATCH_WITHIN_S="0.5",
         )
         w = Worker(env, root / "worker.log")
         w.start()
@@ -177,12 +204,18 @@ def pipeline(n_events: int = 1_000_000, n_memory: int = 5_000_000) -> dict[str, 
         more = n_memory - n_events
         out["worker_rss_mb"] = {n_events: rss_1m}
         if more > 0:
-            extra = [fresh_copy(payloads[i % len(payloads)]) for i in range(more)]
-            filler = threading.Thread(target=fill, args=(bootstrap, prefix, extra), daemon=True)
+
+            def publish_more() -> None:  # in slices: 4M payloads at once would need GBs here
+                for start in range(0, more, 200_000):
+                    count = min(200_000, more - start)
+                    fill(bootstrap, prefix, [fresh_copy(payloads[(start + i) % n_events]) for i in range(count)])
+
+            filler = threading.Thread(target=publish_more, daemon=True)
             filler.start()
             mem = _drain(bootstrap, app_id, raw, w.proc.pid, n_memory)
             filler.join()
-            del extra
+            while consumer_lag(bootstrap, app_id, topics) > 0:  # links and dead letters too, before freshness
+                time.sleep(0.5)
             out["worker_rss_mb"][n_memory] = mem[-1][2]
             out["memory_drain_events_per_s"] = more / mem[-1][0]
             out["rss_growth_mb_per_million"] = (mem[-1][2] - rss_1m) / (more / 1e6)
@@ -245,7 +278,7 @@ def freshness(
         due = int((time.perf_counter() - t0) * rate)
         while i < due:
             d = live_copy(payloads[i % len(payloads)])
-            if i % max(1, int(rate / 5)) == 0:
+            if i % max(1, int(rate / 20)) == 0:  # 20 probes a second
                 probes[d["event_id"]] = time.perf_counter()
             producer.send(names.raw(d["channel"]), orjson.dumps(d))
             i += 1

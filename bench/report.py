@@ -18,12 +18,18 @@ def _load(name: str) -> dict[str, Any] | None:
 def report() -> str:
     rows = []
     p, a, d, s = _load("pipeline"), _load("attribution"), _load("dashboards"), _load("soak")
+    so = _load("scaleout")
     if p:
         bare = p["bare_consumer_events_per_s"]["median"]
         rate = p["pipeline"]["events_per_s"]
         ins, sp = p["bare_chdb_insert_rows_per_s"], p["stage_profile"]
         rows += [
             ("bare aiokafka consumer, no work (ceiling)", f"{bare:,.0f} events/s", "—"),
+            (
+                "Faust agent doing nothing, same topics (why ingest bypasses it)",
+                f"{p.get('faust_noop_agent_events_per_s', float('nan')):,.0f} events/s",
+                "—",
+            ),
             (
                 "bare chDB insert of event rows (ceiling): Arrow / JSONEachRow",
                 f"{ins['arrow']:,.0f} / {ins['json_each_row']:,.0f} rows/s",
@@ -90,6 +96,17 @@ def report() -> str:
     if d:
         for uid, v in d["dashboards"].items():
             rows.append((f"{uid}: heaviest panel on 10M events", f"{v['ms']:,.0f} ms ({v['heaviest_panel']})", "—"))
+    if so:
+        one, two = so["one_worker"], so["two_workers"]
+        rows.append(
+            (
+                f"scale-out, {so['published']:,} records via a store server: 1 worker → 2 in one group",
+                f"{one['events_per_s']:,.0f} → {two['events_per_s']:,.0f} events/s "
+                f"({so['speedup_two_vs_one']:.2f}×), split {two['stored_per_worker']}; "
+                f"same events, identity map, dead letters: {'yes' if so['same_results'] else 'NO'}",
+                "same results",
+            )
+        )
     if s:
         rows.append(
             (
