@@ -188,7 +188,7 @@ def pipeline(n_events: int = 1_000_000, n_memory: int = 5_000_000) -> dict[str, 
             time.sleep(0.5)
         reader = WorkerReader(Settings(web_port=w.port, admin_token=env["PARCOURS_ADMIN_TOKEN"]))  # type: ignore[arg-type]
         [stored] = reader.query("SELECT count() AS n FROM events")
-        health = _health(w.port)
+        health = w.health()
         spent = health.get("seconds", {})
         out["pipeline"] = {
             "events_per_s": n_events / elapsed,
@@ -234,13 +234,6 @@ def pipeline(n_events: int = 1_000_000, n_memory: int = 5_000_000) -> dict[str, 
         broker.stop()
         shutil.rmtree(root, ignore_errors=True)
     return out
-
-
-def _health(port: int) -> dict[str, Any]:
-    import urllib.request
-
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/v1/health", timeout=10) as resp:
-        return dict(orjson.loads(resp.read()))
 
 
 def freshness(

@@ -11,16 +11,13 @@ from __future__ import annotations
 import shutil
 import tempfile
 import time
-import urllib.request
 import uuid
 from pathlib import Path
 from typing import Any
 
-import orjson
-
 from bench.common import corpus
 from bench.kafka_fill import fill
-from streams.devstack import KafkaBroker, StoreServer, Worker, consumer_lag, worker_env
+from streams.devstack import KafkaBroker, StoreServer, Worker, consumer_lag, start_group, worker_env
 from streams.kafka import ensure_topics
 from streams.settings import Settings
 from streams.store.http import HttpBackend
@@ -33,11 +30,6 @@ FINGERPRINTS = {
     ),
     "dead_letters": "SELECT count() AS n, toString(groupBitXor(cityHash64(payload))) AS h FROM dead_letters FINAL",
 }
-
-
-def _health(w: Worker) -> dict[str, Any]:
-    with urllib.request.urlopen(f"http://127.0.0.1:{w.port}/v1/health", timeout=10) as resp:
-        return dict(orjson.loads(resp.read()))
 
 
 def configuration(bootstrap: str, root: Path, workers: int, payloads: list[bytes]) -> dict[str, Any]:
@@ -55,15 +47,9 @@ def configuration(bootstrap: str, root: Path, workers: int, payloads: list[bytes
         PARCOURS_CLICKHOUSE_URL=store.url,
         PARCOURS_BATCH_SIZE="10000",
     )
-    procs = []
+    procs: list[Worker] = []
     try:
-        for i in range(workers):
-            w_env = {**env, "PARCOURS_WEB_PORT": str(int(env["PARCOURS_WEB_PORT"]) + i)}
-            w = Worker({**w_env, "PARCOURS_DATA_DIR": str(root / f"w{i}")}, root / f"worker{i}.log")
-            w.start()
-            procs.append(w)
-        while min(len(_health(w)["ingest_partitions"]) for w in procs) == 0:
-            time.sleep(0.5)  # every worker owns raw partitions before the backlog arrives
+        procs = start_group(env, workers, root)
         t0 = time.perf_counter()
         fill(bootstrap, prefix, payloads)
         while consumer_lag(bootstrap, env["PARCOURS_APP_ID"], list(names.all_raw)) > 0:
@@ -72,7 +58,7 @@ def configuration(bootstrap: str, root: Path, workers: int, payloads: list[bytes
         topics = [*names.all_raw, names.dead_letters, names.identity_links]
         while consumer_lag(bootstrap, env["PARCOURS_APP_ID"], topics) > 0:
             time.sleep(0.5)
-        stored = [_health(w)["counters"].get("events_stored", 0) for w in procs]
+        stored = [w.health()["counters"].get("events_stored", 0) for w in procs]
         backend = HttpBackend(store.url)
         prints = {k: backend.query(q)[0] for k, q in FINGERPRINTS.items()}
         backend.close()

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import signal
@@ -14,7 +15,7 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from streams.errors import ParcoursError
 from streams.topics import ingest_group
@@ -143,6 +144,14 @@ class Worker:
         self.stop()
         raise ParcoursError(f"worker did not answer within {timeout:.0f} s; see {self.log_path}")
 
+    def health(self) -> dict[str, Any]:
+        """``GET /v1/health`` (answered with 503 while the store is down: still read)."""
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/v1/health", timeout=10) as resp:
+                return dict(json.loads(resp.read()))
+        except urllib.error.HTTPError as err:
+            return dict(json.loads(err.read()))
+
     def stop(self, timeout: float = 60) -> int | None:
         try:
             if self.proc is None or self.proc.poll() is not None:
@@ -167,6 +176,29 @@ class Worker:
         if self._log is not None:
             self._log.close()
             self._log = None
+
+
+def start_group(env: dict[str, str], count: int, root: Path, *, timeout: float = 90) -> list[Worker]:
+    """``count`` workers of one consumer group (own ports, data dirs, logs under ``root``),
+    returned once each owns raw partitions: a backlog published earlier would be drained by
+    the first one before the group rebalanced."""
+    workers = []
+    for i in range(count):
+        w_env = {
+            **env,
+            "PARCOURS_WEB_PORT": str(int(env["PARCOURS_WEB_PORT"]) + i),
+            "PARCOURS_DATA_DIR": str(root / f"w{i}"),
+        }
+        workers.append(Worker(w_env, root / f"worker{i}.log"))
+        workers[-1].start()
+    deadline = time.monotonic() + timeout
+    while min(len(w.health()["ingest_partitions"]) for w in workers) == 0:
+        if time.monotonic() > deadline:
+            for w in workers:
+                w.stop()
+            raise ParcoursError(f"workers did not all get raw partitions within {timeout:.0f} s")
+        time.sleep(0.5)
+    return workers
 
 
 def worker_env(*, bootstrap: str, data_dir: Path, app_id: str = "parcours", **extra: str) -> dict[str, str]:

@@ -6,18 +6,15 @@ ClickHouse server in production."""
 
 from __future__ import annotations
 
-import time
-import urllib.request
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import orjson
 import pytest
 
-from streams.devstack import StoreServer, Worker, wait_consumed, worker_env
+from streams.devstack import StoreServer, start_group, wait_consumed, worker_env
 from streams.settings import Settings
 from streams.sim_publish import publish_simulation
 from streams.simulate import SimConfig, simulate
@@ -40,23 +37,8 @@ def run_configuration(kafka: str, root: Path, workers: int, sim: Any) -> HttpBac
         PARCOURS_TOPIC_PREFIX=prefix,
         PARCOURS_CLICKHOUSE_URL=store.url,
     )
-    procs = []
-    for i in range(workers):
-        w_env = {
-            **env,
-            "PARCOURS_WEB_PORT": str(int(env["PARCOURS_WEB_PORT"]) + i),
-            "PARCOURS_DATA_DIR": str(root / f"w{i}"),
-        }
-        w = Worker(w_env, root / f"worker{i}.log")
-        w.start()
-        procs.append(w)
-    # Publish once every worker owns raw partitions: a lone worker would drain it all before
-    # the group rebalanced, and this test is about the split.
-    deadline = time.monotonic() + 90
-    while min(len(_health(w)["ingest_partitions"]) for w in procs) == 0:
-        assert time.monotonic() < deadline, [_health(w)["ingest_partitions"] for w in procs]
-        time.sleep(0.5)
-    owned = [p for w in procs for p in _health(w)["ingest_partitions"]]
+    procs = start_group(env, workers, root)
+    owned = [p for w in procs for p in w.health()["ingest_partitions"]]
     assert sorted(owned) == sorted(set(owned)) and len(owned) == 16  # 4 raw topics × 4 partitions
     settings = Settings(kafka_bootstrap=kafka, topic_prefix=prefix)
     publish_simulation(sim, settings)
@@ -67,15 +49,10 @@ def run_configuration(kafka: str, root: Path, workers: int, sim: Any) -> HttpBac
 
     run_batch(backend, settings, datetime(2026, 2, 1, tzinfo=UTC), datetime(2026, 3, 9, tzinfo=UTC))
     for w in procs:
-        STORED.setdefault(workers, []).append(_health(w)["counters"].get("events_stored", 0))
+        STORED.setdefault(workers, []).append(w.health()["counters"].get("events_stored", 0))
         w.stop()
     run_configuration.cleanup.append(store)  # type: ignore[attr-defined]
     return backend
-
-
-def _health(w: Worker) -> dict[str, Any]:
-    with urllib.request.urlopen(f"http://127.0.0.1:{w.port}/v1/health", timeout=10) as resp:
-        return dict(orjson.loads(resp.read()))
 
 
 run_configuration.cleanup = []  # type: ignore[attr-defined]
