@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+import os
 import threading
 import time
 from collections.abc import AsyncIterator, Sequence
@@ -34,10 +35,10 @@ from streams.identity.stage import IdentityStage
 from streams.ingest import consumer as consumer_loop
 from streams.ingest.normalize import DeadLetter, Normalized, Normalizer, RawItem
 from streams.kafka import aiokafka_kwargs, faust_credentials
-from streams.runtime import HEALTH, complete_or_die, with_retry
+from streams.runtime import EXIT_TERMINAL, HEALTH, complete_or_die, with_retry
 from streams.settings import Settings, get_settings
 from streams.store.backend import Backend, open_backend
-from streams.store.columns import events_table
+from streams.store.columns import events_table_or_quarantine
 from streams.store.migrations import migrate
 from streams.topics import TopicNames, ingest_group
 
@@ -127,7 +128,7 @@ def _prepare(records: list[Any]) -> _Prepared:
     ]
     out = normalizer.normalize(items)
     t0 = time.perf_counter()
-    table = events_table(out.records)
+    table = events_table_or_quarantine(out, normalizer)
     HEALTH.spent("ingest.prepare.to_arrow", time.perf_counter() - t0)
     return _Prepared(out, table)
 
@@ -159,7 +160,21 @@ async def _store_prepared(prepared: _Prepared) -> None:
 
 @app.task
 async def ingest() -> None:
-    """Raw topics → normalize → events, dead letters, links (``streams.ingest.consumer``)."""
+    """Raw topics → normalize → events, dead letters, links (``streams.ingest.consumer``).
+
+    A Faust task that fails is only logged while the worker runs on: a worker that no longer
+    ingests must instead exit, so that its supervisor restarts it and the group rebalances."""
+    try:
+        await _ingest()
+    except asyncio.CancelledError:
+        raise
+    except Exception:
+        log.critical("ingest stopped on an unexpected error; exiting", exc_info=True)
+        logging.shutdown()
+        os._exit(EXIT_TERMINAL)
+
+
+async def _ingest() -> None:
     consumer = AIOKafkaConsumer(
         group_id=ingest_group(settings.app_id),
         client_id=f"{settings.app_id}-ingest",
@@ -178,7 +193,7 @@ async def ingest() -> None:
     gc.freeze()
     gc.set_threshold(50_000, 20, 100)
     consumer.subscribe(list(names.all_raw), listener=consumer_loop.ShowAssignment())
-    await consumer.start()
+    await consumer_loop.start(consumer)
     try:
         await consumer_loop.run(
             consumer,

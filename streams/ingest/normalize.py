@@ -136,6 +136,9 @@ class Normalized:
     dead: list[DeadLetter] = field(default_factory=list)
     links: list[dict[str, Any]] = field(default_factory=list)
     duplicates: int = 0
+    # Where each record came from (raw item, scrubbed payload), to turn one into a dead letter
+    # should storage refuse it (``Normalizer.quarantine``).
+    origins: list[tuple[RawItem, bytes]] = field(default_factory=list)
 
     @property
     def rows(self) -> list[dict[str, Any]]:
@@ -221,10 +224,31 @@ class Normalizer:
             raise Rejection(
                 Reason.CONFLICTING_DUPLICATE, f"event_id: {event.event_id} was already used by a different event"
             )
-        self._emit(event, received, et.value, et.late, now, out)
+        self._emit(event, received, et.value, et.late, now, out, (item, payload))
+
+    def quarantine(self, out: Normalized, indices: Iterable[int], detail: str) -> None:
+        """Move records the store cannot take to dead letters (``processing_error``), in place."""
+        bad = set(indices)
+        if not bad:
+            return
+        ids = {out.records[i][0] for i in bad}
+        for i in sorted(bad):
+            item, payload = out.origins[i]
+            out.dead.append(self._dead(item, payload, Reason.PROCESSING_ERROR.value, detail[:500]))
+        keep = [i for i in range(len(out.records)) if i not in bad]
+        out.records = [out.records[i] for i in keep]
+        out.origins = [out.origins[i] for i in keep]
+        out.links = [link for link in out.links if link["event_id"] not in ids]
 
     def _emit(
-        self, e: Envelope, received: datetime, event_time: datetime, late: bool, now: datetime, out: Normalized
+        self,
+        e: Envelope,
+        received: datetime,
+        event_time: datetime,
+        late: bool,
+        now: datetime,
+        out: Normalized,
+        origin: tuple[RawItem, bytes],
     ) -> None:
         d = e.__dict__  # model fields by name: pydantic's __getattr__ is slow on names a type lacks
         ids = e.identities
@@ -287,6 +311,7 @@ class Normalizer:
                 now,
             )
         )
+        out.origins.append(origin)
         if ex and (len(identifiers) > 1 or ex.refused or is_conv):
             out.links.append(
                 {

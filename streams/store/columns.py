@@ -13,7 +13,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from streams.ingest.normalize import EVENT_COLUMNS
+from streams.ingest.normalize import EVENT_COLUMNS, Normalized, Normalizer
 
 _TS = pa.timestamp("ms", tz="UTC")
 _STR = pa.string()
@@ -43,3 +43,22 @@ def events_table(records: Sequence[tuple[Any, ...]]) -> pa.Table:
     return pa.Table.from_arrays(
         [pa.array(col, type=f.type) for col, f in zip(columns, EVENTS_SCHEMA, strict=True)], schema=EVENTS_SCHEMA
     )
+
+
+_REFUSED = (pa.ArrowException, TypeError, ValueError, OverflowError)
+
+
+def events_table_or_quarantine(out: Normalized, normalizer: Normalizer) -> pa.Table:
+    """The batch's table; should a record not convert (a value the DDL cannot hold), that record
+    becomes a dead letter and the rest of the batch is stored: one bad event never stops a batch."""
+    try:
+        return events_table(out.records)
+    except _REFUSED as err:
+        bad = []
+        for i, record in enumerate(out.records):
+            try:
+                events_table([record])
+            except _REFUSED:
+                bad.append(i)
+        normalizer.quarantine(out, bad, f"storage refused a value: {err}")
+        return events_table(out.records)

@@ -10,7 +10,7 @@ import orjson
 from streams.ingest.normalize import EVENT_COLUMNS, Normalizer, RawItem
 from streams.settings import Settings
 from streams.store.backend import ChdbBackend
-from streams.store.columns import EVENTS_SCHEMA, events_table
+from streams.store.columns import EVENTS_SCHEMA, events_table, events_table_or_quarantine
 from streams.store.migrations import migrate
 from tests.conftest import event
 from tests.samples import SAMPLES
@@ -53,3 +53,19 @@ def test_arrow_insert_stores_the_same_rows_as_the_row_insert(tmp_path: Path, set
 def test_an_empty_batch_is_a_typed_empty_table() -> None:
     t = events_table([])
     assert t.num_rows == 0 and t.schema == EVENTS_SCHEMA
+
+
+def test_a_record_the_store_cannot_hold_becomes_a_dead_letter_and_the_batch_goes_on(settings: Settings) -> None:
+    n = Normalizer(settings)
+    payloads = [orjson.dumps(event(t)) for t in ("order_completed", "like", "page_view")]
+    out = n.normalize([RawItem(p, f"raw/0/{i}", NOW) for i, p in enumerate(payloads)])
+    assert len(out.links) >= 1 and out.links[0]["event_id"] == out.records[0][0]
+    bad = list(out.records[0])
+    bad[EVENT_COLUMNS.index("schema_version")] = 70_000  # past UInt16: Arrow refuses it
+    out.records[0] = tuple(bad)
+    table = events_table_or_quarantine(out, n)
+    assert table.num_rows == 2 and len(out.records) == 2 == len(out.origins)
+    [dl] = out.dead
+    assert dl.reason == "processing_error" and "storage refused" in dl.detail
+    assert dl.payload == payloads[0] and dl.dl_id == "raw/0/0"
+    assert all(link["event_id"] != bad[0] for link in out.links)
