@@ -17,7 +17,7 @@ import orjson
 
 from bench.common import Timer, chunks, corpus, fresh_copy, live_copy, median_of
 from bench.kafka_fill import drain_rate, fill
-from streams.devstack import KafkaBroker, Worker, consumer_lag, worker_env
+from streams.devstack import KafkaBroker, Worker, consumer_committed, consumer_lag, worker_env
 from streams.identity.stage import IdentityStage
 from streams.ingest.normalize import EVENT_COLUMNS, Normalizer, RawItem
 from streams.kafka import ensure_topics
@@ -134,14 +134,16 @@ def faust_noop_rate(bootstrap: str, topics: list[str], expected: int, root: Path
     return float(result.read_text()) if result.exists() else float("nan")
 
 
-def _drain(bootstrap: str, app_id: str, topics: list[str], pid: int, total: int) -> list[tuple[float, int, float]]:
+def _drain(bootstrap: str, app_id: str, topics: list[str], w: Worker, total: int) -> list[tuple[float, int, float]]:
     """(seconds, events committed, worker RSS MB) each second until ``total`` are committed."""
+    assert w.proc is not None
     t0 = time.perf_counter()
     samples = []
     while True:
         time.sleep(1.0)
-        done = total - consumer_lag(bootstrap, app_id, topics)
-        samples.append((time.perf_counter() - t0, done, rss_mb(pid)))
+        w.check_running()
+        done = consumer_committed(bootstrap, app_id, topics)
+        samples.append((time.perf_counter() - t0, done, rss_mb(w.proc.pid)))
         if done >= total:
             return samples
 
@@ -181,10 +183,11 @@ def pipeline(n_events: int = 1_000_000, n_memory: int = 5_000_000) -> dict[str, 
         app_id = env["PARCOURS_APP_ID"]
         raw = list(names.all_raw)
         topics = [*raw, names.dead_letters, names.identity_links]
-        samples = _drain(bootstrap, app_id, raw, w.proc.pid, n_events)
+        samples = _drain(bootstrap, app_id, raw, w, n_events)
         elapsed = samples[-1][0]
         rss_1m = rss_mb(w.proc.pid)
         while consumer_lag(bootstrap, app_id, topics) > 0:
+            w.check_running()
             time.sleep(0.5)
         reader = WorkerReader(Settings(web_port=w.port, admin_token=env["PARCOURS_ADMIN_TOKEN"]))  # type: ignore[arg-type]
         [stored] = reader.query("SELECT count() AS n FROM events")
@@ -212,12 +215,13 @@ def pipeline(n_events: int = 1_000_000, n_memory: int = 5_000_000) -> dict[str, 
 
             filler = threading.Thread(target=publish_more, daemon=True)
             filler.start()
-            mem = _drain(bootstrap, app_id, raw, w.proc.pid, n_memory)
+            mem = _drain(bootstrap, app_id, raw, w, n_memory)
             filler.join()
             while consumer_lag(bootstrap, app_id, topics) > 0:  # links and dead letters too, before freshness
+                w.check_running()
                 time.sleep(0.5)
             out["worker_rss_mb"][n_memory] = mem[-1][2]
-            out["memory_drain_events_per_s"] = more / mem[-1][0]
+            out["memory_drain_events_per_s"] = more / mem[-1][0]  # while being published, slower
             out["rss_growth_mb_per_million"] = (mem[-1][2] - rss_1m) / (more / 1e6)
             out["rss_samples"] = [(round(t), d, round(r)) for t, d, r in mem[:: max(1, len(mem) // 20)]]
         # 4. freshness at half the measured throughput

@@ -32,6 +32,13 @@ FINGERPRINTS = {
 }
 
 
+def _wait(bootstrap: str, app_id: str, topics: list[str], workers: list[Worker]) -> None:
+    while consumer_lag(bootstrap, app_id, topics) > 0:
+        for w in workers:
+            w.check_running()
+        time.sleep(0.5)
+
+
 def configuration(bootstrap: str, root: Path, workers: int, payloads: list[bytes]) -> dict[str, Any]:
     root.mkdir(parents=True)
     store = StoreServer(root / "store", root / "store.log")
@@ -52,12 +59,10 @@ def configuration(bootstrap: str, root: Path, workers: int, payloads: list[bytes
         procs = start_group(env, workers, root)
         t0 = time.perf_counter()
         fill(bootstrap, prefix, payloads)
-        while consumer_lag(bootstrap, env["PARCOURS_APP_ID"], list(names.all_raw)) > 0:
-            time.sleep(0.5)
-        seconds = time.perf_counter() - t0
         topics = [*names.all_raw, names.dead_letters, names.identity_links]
-        while consumer_lag(bootstrap, env["PARCOURS_APP_ID"], topics) > 0:
-            time.sleep(0.5)
+        _wait(bootstrap, env["PARCOURS_APP_ID"], list(names.all_raw), procs)
+        seconds = time.perf_counter() - t0
+        _wait(bootstrap, env["PARCOURS_APP_ID"], topics, procs)
         stored = [w.health()["counters"].get("events_stored", 0) for w in procs]
         backend = HttpBackend(store.url)
         prints = {k: backend.query(q)[0] for k, q in FINGERPRINTS.items()}

@@ -1,7 +1,8 @@
 """Parcours stream processing. Start reading here:
 
-1. ``app.py``      — the Faust app, its topics and one agent per stage;
-2. ``ingest/``     — the edge (publisher, collector) and ``normalize``: validate, event time, dedupe;
+1. ``app.py``      — the Faust app, its topics and one stage each;
+2. ``ingest/``     — the edge (publisher, collector), the raw topics' batch ``consumer`` and
+                     ``normalize``: validate, event time, dedupe;
 3. ``identity/``   — identifiers and their guards, the union-find graph, the single-writer stage;
 4. ``journeys/``   — channel taxonomy and journeys cut from stitched timelines;
 5. ``attribution/``— rule-based and data-driven models, live and batch;

@@ -262,7 +262,9 @@ async def _identity_batch(events: Sequence[Any]) -> None:
         value = orjson.loads(ev.message.value)
         links.extend(value if isinstance(value, list) else [value])  # ingest sends chunks of links
     stage = await with_retry(identity_owner.get, what="loading identity map")
+    t0 = time.perf_counter()
     stats = await with_retry(stage.process, links, what="storing identity map")
+    HEALTH.spent("identity.process", time.perf_counter() - t0)
     HEALTH.count("identity_links", len(links))
     HEALTH.count("live_credited", stats["credited"])
 

@@ -144,6 +144,12 @@ class Worker:
         self.stop()
         raise ParcoursError(f"worker did not answer within {timeout:.0f} s; see {self.log_path}")
 
+    def check_running(self) -> None:
+        """Raise if the process has exited (a wait loop must not outlive its worker)."""
+        if self.proc is None or self.proc.poll() is not None:
+            code = self.proc.returncode if self.proc else None
+            raise ParcoursError(f"worker exited with {code}; see {self.log_path}")
+
     def health(self) -> dict[str, Any]:
         """``GET /v1/health`` (answered with 503 while the store is down: still read)."""
         try:
@@ -218,9 +224,9 @@ def worker_env(*, bootstrap: str, data_dir: Path, app_id: str = "parcours", **ex
     return env
 
 
-def consumer_lag(bootstrap: str, app_id: str, topics: list[str]) -> int:
-    """Messages in ``topics`` not yet committed by the workers of ``app_id`` (uncommitted
-    partitions count whole). Raw topics are read by the ingest group, the others by ``app_id``."""
+def _group_offsets(bootstrap: str, app_id: str, topics: list[str]) -> list[tuple[int, int]]:
+    """(end offset, committed offset) per partition of ``topics``, for the workers of ``app_id``:
+    raw topics are read by the ingest group, the others by ``app_id``."""
     from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 
     admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="parcours-lag")
@@ -228,16 +234,26 @@ def consumer_lag(bootstrap: str, app_id: str, topics: list[str]) -> int:
     try:
         tps = [TopicPartition(t, p) for t in topics for p in (consumer.partitions_for_topic(t) or ())]
         ends = consumer.end_offsets(tps)
-        groups = {app_id, ingest_group(app_id)}
-        offsets = admin.list_group_offsets({g: None for g in groups})
-        lag = 0
+        offsets = admin.list_group_offsets({g: None for g in (app_id, ingest_group(app_id))})
+        out = []
         for tp in tps:
             committed = offsets.get(ingest_group(app_id) if ".raw." in tp.topic else app_id, {})
-            lag += max(0, ends[tp] - (committed[tp].offset if tp in committed else 0))
-        return lag
+            out.append((ends[tp], committed[tp].offset if tp in committed else 0))
+        return out
     finally:
         consumer.close()
         admin.close()
+
+
+def consumer_lag(bootstrap: str, app_id: str, topics: list[str]) -> int:
+    """Messages in ``topics`` not yet committed by the workers of ``app_id`` (uncommitted
+    partitions count whole)."""
+    return sum(max(0, end - done) for end, done in _group_offsets(bootstrap, app_id, topics))
+
+
+def consumer_committed(bootstrap: str, app_id: str, topics: list[str]) -> int:
+    """Messages in ``topics`` committed by the workers of ``app_id`` since the topics began."""
+    return sum(done for _, done in _group_offsets(bootstrap, app_id, topics))
 
 
 def wait_consumed(

@@ -17,12 +17,12 @@ def timelines_for_identifiers(backend: Backend, person_of: dict[str, str], *, si
         return []
     # Not through events_dedup: FINAL would merge every part on each call. The bloom-filter index
     # on primary_identifier reads only the granules that can match; redeliveries are removed here.
-    rows = backend.query(
+    sql = (
         "SELECT primary_identifier, toString(event_id) AS event_id, event_time, touch_channel, is_conversion, "
         "type, revenue FROM events WHERE primary_identifier IN {ids:Array(String)} "
-        "AND event_time >= {since:DateTime64(3, 'UTC')} AND (touch_channel != '' OR is_conversion = 1)",
-        {"ids": list(person_of), "since": _ch(since)},
+        "AND event_time >= {since:DateTime64(3, 'UTC')} AND (touch_channel != '' OR is_conversion = 1)"
     )
+    rows = [r for ids in _chunks(list(person_of)) for r in backend.query(sql, {"ids": ids, "since": _ch(since)})]
     rows = list({r["event_id"]: r for r in rows}.values())
     for r in rows:
         r["person_id"] = person_of[r.pop("primary_identifier")]
@@ -35,13 +35,23 @@ def timelines_between(
     """All persons' touchpoints and conversions from ``start - lookback`` to ``end``, stitched
     through the current identity map (so late merges are reflected)."""
     where = "" if not persons else " AND person_id IN {persons:Array(String)}"
-    rows = backend.query(
+    sql = (
         f"SELECT {_COLUMNS} FROM events_stitched WHERE person_id != '' "
         "AND event_time >= {lo:DateTime64(3, 'UTC')} AND event_time < {hi:DateTime64(3, 'UTC')} "
-        f"AND (touch_channel != '' OR is_conversion = 1){where}",
-        {"lo": _ch(start - lookback), "hi": _ch(end), "persons": list(persons)},
+        f"AND (touch_channel != '' OR is_conversion = 1){where}"
     )
-    return group_rows(rows)
+    window = {"lo": _ch(start - lookback), "hi": _ch(end)}
+    groups = _chunks(list(persons)) if persons else [[]]
+    return group_rows([r for g in groups for r in backend.query(sql, {**window, "persons": g})])
+
+
+# Identifiers per query: parameters travel in the URL over ClickHouse's HTTP interface, where
+# a large batch's list would pass the server's URI limit (HTTP 414).
+IDS_PER_QUERY = 400
+
+
+def _chunks(ids: list[str]) -> list[list[str]]:
+    return [ids[i : i + IDS_PER_QUERY] for i in range(0, len(ids), IDS_PER_QUERY)]
 
 
 def _ch(t: datetime) -> str:

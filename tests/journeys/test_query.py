@@ -1,0 +1,54 @@
+"""Live-credit reads stay bounded whatever the batch: identifiers go to ClickHouse in chunks."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from streams.journeys.query import IDS_PER_QUERY, timelines_for_identifiers
+from streams.store.backend import ChdbBackend
+from streams.store.migrations import migrate
+
+T = datetime(2026, 3, 1, 12, tzinfo=UTC)
+
+
+class Recording(ChdbBackend):
+    def __init__(self, path: Path) -> None:
+        super().__init__(path)
+        self.sizes: list[int] = []
+
+    def query(self, sql: str, params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
+        if params and "ids" in params:
+            self.sizes.append(len(params["ids"]))
+        return super().query(sql, params)
+
+
+def test_a_thousand_identifiers_are_read_in_bounded_queries(tmp_path: Path) -> None:
+    ch = Recording(tmp_path / "ch")
+    migrate(ch)
+    n = 2 * IDS_PER_QUERY + 123
+    ch.insert(
+        "events",
+        [
+            {
+                "event_id": str(uuid.uuid4()),
+                "type": "page_view",
+                "channel": "web",
+                "occurred_at": T,
+                "received_at": T,
+                "event_time": T,
+                "ingested_at": T,
+                "primary_identifier": f"anon:ck-{i}",
+                "touch_channel": "web/email",
+            }
+            for i in range(n)
+        ],
+    )
+    person_of = {f"anon:ck-{i}": f"p{i // 2}" for i in range(n)}  # two identifiers a person
+    timelines = timelines_for_identifiers(ch, person_of, since=datetime(2026, 1, 1, tzinfo=UTC))
+    assert sorted(ch.sizes) == sorted([IDS_PER_QUERY, IDS_PER_QUERY, 123])
+    assert len(timelines) == len(set(person_of.values()))
+    assert sum(len(tl.touches) for tl in timelines) == n
