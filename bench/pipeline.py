@@ -204,7 +204,10 @@ def pipeline(n_events: int = 1_000_000, n_memory: int = 5_000_000) -> dict[str, 
             "worker_seconds": spent,
             "batches": health.get("counters", {}).get("ingest.batches"),
         }
-        # 3. memory after 1M, then after n_memory: the rest is published while the worker runs
+        # 3. freshness at half the measured throughput, on the worker that drained 1M
+        rate = max(100.0, out["pipeline"]["events_per_s"] / 2)
+        out["freshness"] = freshness(bootstrap, prefix, reader, rate=rate, seconds=30, payloads=payloads)
+        # 4. memory after 1M, then after n_memory: the rest is published while the worker runs
         more = n_memory - n_events
         out["worker_rss_mb"] = {n_events: rss_1m}
         if more > 0:
@@ -216,7 +219,8 @@ def pipeline(n_events: int = 1_000_000, n_memory: int = 5_000_000) -> dict[str, 
 
             filler = threading.Thread(target=publish_more, daemon=True)
             filler.start()
-            mem = _drain(bootstrap, app_id, raw, w, n_memory)
+            # committed offsets also count the freshness run's events
+            mem = _drain(bootstrap, app_id, raw, w, n_memory + out["freshness"]["published"])
             filler.join()
             while consumer_lag(bootstrap, app_id, topics) > 0:  # links and dead letters too, before freshness
                 w.check_running()
@@ -225,15 +229,8 @@ def pipeline(n_events: int = 1_000_000, n_memory: int = 5_000_000) -> dict[str, 
             out["memory_drain_events_per_s"] = more / mem[-1][0]  # while being published, slower
             out["rss_growth_mb_per_million"] = (mem[-1][2] - rss_1m) / (more / 1e6)
             out["rss_samples"] = [(round(t), d, round(r)) for t, d, r in mem[:: max(1, len(mem) // 20)]]
-        # 4. freshness at half the measured throughput
-        out["freshness"] = freshness(
-            bootstrap,
-            prefix,
-            reader,
-            rate=max(100.0, out["pipeline"]["events_per_s"] / 2),
-            seconds=30,
-            payloads=payloads,
-        )
+            # the same rate again with 5M stored and each simulated person's history five times longer
+            out["freshness_after_5m"] = freshness(bootstrap, prefix, reader, rate=rate, seconds=30, payloads=payloads)
         w.stop()
     finally:
         broker.stop()

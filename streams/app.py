@@ -65,8 +65,10 @@ app = faust.App(
     producer_acks=-1,
     broker_commit_every=1000,
     broker_commit_interval=1.0,
-    stream_buffer_maxsize=max(4096, settings.batch_size * 5),
-    broker_max_poll_records=settings.batch_size,
+    # The agents read dead letters and chunks of links, not raw events: their buffers count
+    # messages, and a chunk carries LINKS_PER_MESSAGE links, so these stay small (memory bound).
+    stream_buffer_maxsize=1024,
+    broker_max_poll_records=500,
     logging_config=None,
 )
 
@@ -77,7 +79,7 @@ links_topic = app.topic(
     names.identity_links, partitions=1, value_type=bytes, key_type=bytes, value_serializer="raw", key_serializer="raw"
 )
 
-LINKS_PER_MESSAGE = 500  # ~150 KB a message, well under Kafka's 1 MB default
+LINKS_PER_MESSAGE = 100  # ~30 KB a message: one send per 100 links, a bounded agent buffer
 
 _backend: Backend | None = None
 _backend_lock = threading.Lock()
@@ -103,9 +105,9 @@ def _store(table_rows: Sequence[tuple[str, list[dict[str, Any]]]]) -> None:
 normalizer = Normalizer(settings)
 
 
-def _batches(stream: faust.StreamT[bytes]) -> AsyncIterator[Sequence[EventT[bytes]]]:
-    """Batches of events; Faust acks them when the agent asks for the next batch."""
-    return cast(Stream[bytes], stream).take_events(settings.batch_size, within=settings.batch_within_s)
+def _batches(stream: faust.StreamT[bytes], size: int) -> AsyncIterator[Sequence[EventT[bytes]]]:
+    """Batches of ``size`` messages; Faust acks them when the agent asks for the next batch."""
+    return cast(Stream[bytes], stream).take_events(size, within=settings.batch_within_s)
 
 
 @dataclass(frozen=True, slots=True)
@@ -230,7 +232,7 @@ async def _dead_letter_batch(events: Sequence[Any]) -> None:
 
 @app.agent(dead_letter_topic, concurrency=1)
 async def dead_letters(stream: faust.StreamT[bytes]) -> None:
-    async for events in _batches(stream):
+    async for events in _batches(stream, settings.batch_size):
         await complete_or_die(_dead_letter_batch(events), "dead-letter batch")
 
 
@@ -271,7 +273,8 @@ async def _identity_batch(events: Sequence[Any]) -> None:
 
 @app.agent(links_topic, concurrency=1)
 async def identity(stream: faust.StreamT[bytes]) -> None:
-    async for events in _batches(stream):
+    # Messages are chunks of links: a batch holds about settings.batch_size links.
+    async for events in _batches(stream, max(1, settings.batch_size // LINKS_PER_MESSAGE)):
         await complete_or_die(_identity_batch(events), "identity batch")
 
 
