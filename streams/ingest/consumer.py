@@ -64,39 +64,34 @@ async def take_batch(consumer: AIOKafkaConsumer, max_records: int, within_s: flo
     return records, offsets
 
 
-async def commit(consumer: AIOKafkaConsumer, offsets: Offsets, *, max_delay: float = 5.0) -> None:
+async def _retrying(call: Callable[[], Awaitable[None]], what: str, max_delay: float) -> None:
+    """Await ``call`` until it succeeds, backing off on retriable Kafka errors (a broker or
+    coordinator away: nothing else can progress either); other errors propagate."""
     delay = 0.2
     while True:
         try:
-            await consumer.commit(offsets)
-            return
-        except (CommitFailedError, IllegalStateError, RebalanceInProgressError) as err:
-            # The partitions moved to another worker mid-batch; it re-reads from the last commit
-            # and storage drops the duplicates. Nothing is lost.
-            log.warning("offsets not committed after a rebalance (%s); the new owner re-reads them", err)
+            await call()
             return
         except KafkaError as err:
             if not err.retriable:
                 raise
-            # Broker or coordinator away (a restart): nothing else can progress either; wait.
-            log.warning("committing offsets failed (%s); retrying in %.1fs", err, delay)
+            log.warning("%s failed (%s); retrying in %.1fs", what, err, delay)
             await asyncio.sleep(delay)
             delay = min(delay * 2, max_delay)
+
+
+async def commit(consumer: AIOKafkaConsumer, offsets: Offsets, *, max_delay: float = 5.0) -> None:
+    try:
+        await _retrying(lambda: consumer.commit(offsets), "committing offsets", max_delay)
+    except (CommitFailedError, IllegalStateError, RebalanceInProgressError) as err:
+        # The partitions moved to another worker mid-batch; it re-reads from the last commit
+        # and storage drops the duplicates. Nothing is lost.
+        log.warning("offsets not committed after a rebalance (%s); the new owner re-reads them", err)
 
 
 async def start(consumer: AIOKafkaConsumer, *, max_delay: float = 10.0) -> None:
     """Join the group, waiting out a broker that is not reachable yet (as Faust's agents do)."""
-    delay = 0.5
-    while True:
-        try:
-            await consumer.start()
-            return
-        except KafkaError as err:
-            if not err.retriable:
-                raise
-            log.warning("ingest consumer cannot reach Kafka (%s); retrying in %.1fs", err, delay)
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, max_delay)
+    await _retrying(consumer.start, "ingest consumer reaching Kafka", max_delay)
 
 
 async def run(
