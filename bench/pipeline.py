@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+from kafka.errors import KafkaError
 
 from bench.common import Timer, chunks, corpus, fresh_copy, live_copy, median_of
 from bench.kafka_fill import drain_rate, fill
@@ -143,7 +144,12 @@ def _drain(bootstrap: str, app_id: str, topics: list[str], w: Worker, total: int
     while True:
         time.sleep(1.0)
         w.check_running()
-        done = consumer_committed(bootstrap, app_id, topics)
+        try:
+            done = consumer_committed(bootstrap, app_id, topics)
+        except KafkaError as err:
+            if not err.retriable:  # the group's coordinator loading after start: ask again
+                raise
+            continue
         samples.append((time.perf_counter() - t0, done, rss_mb(w.proc.pid)))
         if done >= total:
             return samples

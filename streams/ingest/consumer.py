@@ -97,13 +97,16 @@ async def start(consumer: AIOKafkaConsumer, *, max_delay: float = 10.0) -> None:
 async def run(
     consumer: AIOKafkaConsumer,
     *,
-    prepare: Callable[[Records], Any],
+    prepare: Callable[[Records], Awaitable[Any]],
     store: Callable[[Any], Awaitable[None]],
     batch_size: int,
     within_s: float,
 ) -> None:
     """Fetch → ``prepare`` (CPU, on the loop) → ``store`` (I/O, off the loop) → commit, with one
-    stored batch in flight while the next is prepared. Batches are stored in fetch order."""
+    stored batch in flight while the next is prepared. Batches are stored in fetch order.
+
+    ``prepare`` should yield to the loop now and then: the batch in flight produces its links and
+    dead letters and awaits their acks on this loop, and can only progress while it yields."""
 
     async def store_and_commit(prepared: Any, offsets: Offsets) -> None:
         t0 = time.perf_counter()
@@ -121,7 +124,7 @@ async def run(
             if not records:
                 continue
             t1 = time.perf_counter()
-            prepared = prepare(records)
+            prepared = await prepare(records)
             t2 = time.perf_counter()
             if in_flight is not None:
                 await asyncio.shield(in_flight)

@@ -140,6 +140,14 @@ class Normalized:
     # should storage refuse it (``Normalizer.quarantine``).
     origins: list[tuple[RawItem, bytes]] = field(default_factory=list)
 
+    def extend(self, other: Normalized) -> None:
+        """Append another slice's results (a batch normalized in slices)."""
+        self.records += other.records
+        self.dead += other.dead
+        self.links += other.links
+        self.duplicates += other.duplicates
+        self.origins += other.origins
+
     @property
     def rows(self) -> list[dict[str, Any]]:
         """The records as dicts, for readers that want names (tests, offline runs)."""
@@ -206,10 +214,16 @@ class Normalizer:
 
     def _one(self, item: RawItem, payload: bytes, now: datetime, out: Normalized) -> None:
         event = parse_event(payload)
-        received = event.received_at or item.received_at
+        # Each operation on pydantic's parsed datetimes calls its tzinfo back (~0.4 µs); in UTC
+        # once, the arithmetic below, the record and the Arrow column are plain C.
+        occurred = event.occurred_at.astimezone(UTC)
+        sent = event.sent_at
+        if sent is not None:
+            sent = sent.astimezone(UTC)
+        received = event.received_at.astimezone(UTC) if event.received_at else item.received_at
         et = derive(
-            event.occurred_at,
-            event.sent_at,
+            occurred,
+            sent,
             received,
             max_skew=self._max_skew,
             future_tolerance=self._future,
@@ -224,7 +238,7 @@ class Normalizer:
             raise Rejection(
                 Reason.CONFLICTING_DUPLICATE, f"event_id: {event.event_id} was already used by a different event"
             )
-        self._emit(event, received, et.value, et.late, now, out, (item, payload))
+        self._emit(event, occurred, sent, received, et.value, et.late, now, out, (item, payload))
 
     def quarantine(self, out: Normalized, indices: Iterable[int], detail: str) -> None:
         """Move records the store cannot take to dead letters (``processing_error``), in place."""
@@ -243,6 +257,8 @@ class Normalizer:
     def _emit(
         self,
         e: Envelope,
+        occurred: datetime,
+        sent_at: datetime | None,
         received: datetime,
         event_time: datetime,
         late: bool,
@@ -263,16 +279,15 @@ class Normalizer:
         is_conv = etype in self._conversion_types
         social = ids.social if consent else None
         event_id = str(e.event_id)
-        sent_at = e.sent_at
         out.records.append(
             (
                 event_id,
                 etype,
                 e.channel,
                 e.schema_version,
-                e.occurred_at.astimezone(UTC),
-                sent_at.astimezone(UTC) if sent_at else None,
-                received.astimezone(UTC),
+                occurred,
+                sent_at,
+                received if received.tzinfo is UTC else received.astimezone(UTC),
                 event_time,
                 int(late),
                 identifiers[0] if identifiers else "",

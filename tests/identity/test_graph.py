@@ -141,3 +141,29 @@ def test_erasure_runs_in_stream_order(tmp_path) -> None:  # type: ignore[no-unty
         {"identifier": "device:z"},
     ]
     b.close()
+
+
+def test_stage_records_merges_and_refusals_not_repeats(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from streams.identity.stage import IdentityStage
+    from streams.settings import Settings
+    from streams.store.backend import ChdbBackend
+    from streams.store.migrations import migrate
+
+    b = ChdbBackend(tmp_path / "ch")
+    migrate(b)
+    stage = IdentityStage(Settings(), b)
+    link = {
+        "event_id": "e1",
+        "identifiers": ["crm:x", "anon:y"],
+        "refused": [["device:mirror-1", "refused_shared_device"]],
+        "verified_crm": None,
+        "event_time": "2026-03-01T00:00:00+00:00",
+        "conversion": False,
+    }
+    stage.process([link, {**link, "event_id": "e2", "refused": []}])  # e2 repeats a known pair
+    rows = b.query("SELECT event_id, decision FROM identity_links ORDER BY event_id, decision")
+    assert rows == [
+        {"event_id": "e1", "decision": MERGED},
+        {"event_id": "e1", "decision": "refused_shared_device"},
+    ]
+    b.close()

@@ -71,3 +71,24 @@ def test_channel_is_fixed_by_type() -> None:
 def test_event_id_must_be_a_uuid_and_round_trips() -> None:
     eid = uuid.uuid4()
     assert parse_object(event("search", event_id=str(eid))).event_id == eid
+
+
+@pytest.mark.parametrize("etype", sorted(EVENT_TYPES))
+def test_bytes_and_decoded_objects_validate_to_the_same_event(etype: str) -> None:
+    # parse_event validates bytes natively; parse_object is the path that names reasons.
+    raw = orjson.dumps(event(etype))
+    assert parse_event(raw) == parse_object(orjson.loads(raw))
+
+
+@pytest.mark.parametrize("literal", [b"NaN", b"Infinity", b"-Infinity"])
+def test_non_json_number_literals_are_unparseable_even_in_ignored_fields(literal: bytes) -> None:
+    raw = b'{"extra": ' + literal + b", " + orjson.dumps(event("like"))[1:]
+    with pytest.raises(Rejection) as exc:
+        parse_event(raw)
+    assert exc.value.reason is Reason.UNPARSEABLE
+
+
+def test_refusals_from_bytes_keep_their_typed_reason() -> None:
+    with pytest.raises(Rejection) as exc:
+        parse_event(orjson.dumps(event("like", schema_version=99)))
+    assert exc.value.reason is Reason.UNSUPPORTED_VERSION
