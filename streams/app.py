@@ -123,6 +123,10 @@ class _Prepared:
 PREPARE_SLICE = 1000  # events normalized between two yields to the loop (~30-50 ms of work)
 
 
+def _arrival(timestamp_ms: int) -> datetime:
+    return datetime.fromtimestamp(timestamp_ms / 1000, UTC)
+
+
 async def _prepare(records: list[Any]) -> _Prepared:
     """On the loop thread: all the batch's Python work, so that storing the previous batch (chDB
     releases the GIL) overlaps it instead of contending with it. It yields to the loop between
@@ -130,12 +134,16 @@ async def _prepare(records: list[Any]) -> _Prepared:
     and holding the loop for a whole 10,000-event batch left those waiting (bench/README.md)."""
     now = datetime.now(UTC)
     out = Normalized()
+    # Record timestamps (ms) repeat across a producer's batch: one datetime per distinct value.
+    arrived: dict[int, datetime] = {}
     for start in range(0, len(records), PREPARE_SLICE):
         items = [
             RawItem(
                 r.value if isinstance(r.value, bytes) else b"",
                 f"{r.topic}/{r.partition}/{r.offset}",
-                datetime.fromtimestamp(r.timestamp / 1000, UTC) if r.timestamp and r.timestamp > 0 else now,
+                (arrived.get(r.timestamp) or arrived.setdefault(r.timestamp, _arrival(r.timestamp)))
+                if r.timestamp and r.timestamp > 0
+                else now,
             )
             for r in records[start : start + PREPARE_SLICE]
         ]

@@ -14,13 +14,14 @@ import orjson
 
 from streams.errors import QueryError, StoreUnavailable
 from streams.settings import Settings
-from streams.store.backend import Backend, Row, open_backend
+from streams.store.backend import MANY_IDS_PER_QUERY, Backend, Row, open_backend
 
 
 class WorkerReader:
     """Read-only Backend over the worker's HTTP endpoint."""
 
     name = "worker"
+    max_query_ids = MANY_IDS_PER_QUERY  # parameters travel in a POST body
 
     def __init__(self, settings: Settings) -> None:
         self._base = f"http://{settings.web_host}:{settings.web_port}"

@@ -20,9 +20,9 @@ class Seen(Enum):
 class DedupeWindow:
     def __init__(self, size: int) -> None:
         self._size = size
-        self._seen: OrderedDict[bytes, int] = OrderedDict()
+        self._seen: OrderedDict[int, int] = OrderedDict()  # event_id (UUID as int) → body digest
 
-    def check(self, event_id: bytes, digest: int) -> Seen:
+    def check(self, event_id: int, digest: int) -> Seen:
         prev = self._seen.get(event_id)
         if prev is None:
             self._seen[event_id] = digest

@@ -230,7 +230,7 @@ class Normalizer:
             late_allowance=self._late,
         )
         # The body as sent identifies a retry: the edge keeps arrival times out of the payload.
-        seen = self._window.check(event.event_id.bytes, zlib.crc32(payload))
+        seen = self._window.check(event.event_id.int, zlib.crc32(payload))
         if seen is Seen.DUPLICATE:
             out.duplicates += 1
             return

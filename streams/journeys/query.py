@@ -22,7 +22,9 @@ def timelines_for_identifiers(backend: Backend, person_of: dict[str, str], *, si
         "type, revenue FROM events WHERE primary_identifier IN {ids:Array(String)} "
         "AND event_time >= {since:DateTime64(3, 'UTC')} AND (touch_channel != '' OR is_conversion = 1)"
     )
-    rows = [r for ids in _chunks(list(person_of)) for r in backend.query(sql, {"ids": ids, "since": _ch(since)})]
+    ids = list(person_of)
+    n = backend.max_query_ids
+    rows = [r for i in range(0, len(ids), n) for r in backend.query(sql, {"ids": ids[i : i + n], "since": _ch(since)})]
     rows = list({r["event_id"]: r for r in rows}.values())
     for r in rows:
         r["person_id"] = person_of[r.pop("primary_identifier")]
@@ -41,17 +43,9 @@ def timelines_between(
         f"AND (touch_channel != '' OR is_conversion = 1){where}"
     )
     window = {"lo": _ch(start - lookback), "hi": _ch(end)}
-    groups = _chunks(list(persons)) if persons else [[]]
+    n = backend.max_query_ids
+    groups = [persons[i : i + n] for i in range(0, len(persons), n)] if persons else [[]]
     return group_rows([r for g in groups for r in backend.query(sql, {**window, "persons": g})])
-
-
-# Identifiers per query: parameters travel in the URL over ClickHouse's HTTP interface, where
-# a large batch's list would pass the server's URI limit (HTTP 414).
-IDS_PER_QUERY = 400
-
-
-def _chunks(ids: list[str]) -> list[list[str]]:
-    return [ids[i : i + IDS_PER_QUERY] for i in range(0, len(ids), IDS_PER_QUERY)]
 
 
 def _ch(t: datetime) -> str:

@@ -26,8 +26,15 @@ from streams.settings import Settings
 Row = dict[str, Any]
 
 
+# Identifiers one query may carry in an Array parameter. Where parameters travel in the SQL
+# text or the native protocol a batch's list goes in one query: each query scans the events a
+# bloom filter cannot exclude, which on 5M events is most of them (~150 ms a query here).
+MANY_IDS_PER_QUERY = 50_000
+
+
 class Backend(Protocol):
     name: str
+    max_query_ids: int  # see MANY_IDS_PER_QUERY; HTTP carries parameters in the URL
 
     def execute(self, sql: str, params: Mapping[str, Any] | None = None) -> None: ...
 
@@ -92,6 +99,7 @@ class ChdbBackend:
     """Embedded ClickHouse (chDB) under a local directory. One owning process."""
 
     name = "chdb"
+    max_query_ids = MANY_IDS_PER_QUERY
 
     def __init__(self, path: Path) -> None:
         from chdb import session  # imported here: the server backend does not need it
@@ -137,6 +145,7 @@ class DriverBackend:
     """A ClickHouse server through clickhouse-driver's native protocol."""
 
     name = "clickhouse"
+    max_query_ids = MANY_IDS_PER_QUERY
 
     def __init__(self, url: str, *, secure: bool = False, ca_certs: Path | None = None) -> None:
         from clickhouse_driver import Client

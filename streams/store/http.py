@@ -26,6 +26,9 @@ from streams.store.backend import INSERT, ChdbBackend, Row, chdb_params, encode_
 
 class HttpBackend:
     name = "clickhouse-http"
+    # Parameters travel in the URL: a large batch's identifiers passed the server's URI limit
+    # (HTTP 414, a crash loop found by the scale-out bench).
+    max_query_ids = 400
 
     def __init__(self, url: str, *, timeout: float = 60.0) -> None:
         u = urllib.parse.urlparse(url)

@@ -1,4 +1,5 @@
-"""Live-credit reads stay bounded whatever the batch: identifiers go to ClickHouse in chunks."""
+"""Live-credit reads stay bounded whatever the batch: identifiers go to ClickHouse in chunks of
+the backend's ``max_query_ids``."""
 
 from __future__ import annotations
 
@@ -8,14 +9,19 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from streams.journeys.query import IDS_PER_QUERY, timelines_for_identifiers
+from streams.journeys.query import timelines_for_identifiers
 from streams.store.backend import ChdbBackend
+from streams.store.http import HttpBackend
 from streams.store.migrations import migrate
+
+IDS_PER_QUERY = HttpBackend.max_query_ids
 
 T = datetime(2026, 3, 1, 12, tzinfo=UTC)
 
 
 class Recording(ChdbBackend):
+    max_query_ids = IDS_PER_QUERY  # as bounded as the HTTP backend's
+
     def __init__(self, path: Path) -> None:
         super().__init__(path)
         self.sizes: list[int] = []
