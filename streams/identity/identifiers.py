@@ -51,46 +51,35 @@ class Extracted(NamedTuple):  # one per event: a tuple is cheaper to build than 
     verified_crm: str | None
 
 
-# Envelope fields in precedence order (social, between phone and device, is built below).
-_BEFORE_SOCIAL = (("crm", "user_id"), ("loyalty", "loyalty_id"), ("email", "email_hash"), ("phone", "phone_hash"))
-
-
 def extract(event: Envelope, *, junk_hashes: frozenset[str] = frozenset()) -> Extracted:
-    # Runs once per event on the hot path: fields read from the model's dict, no list of pairs.
-    ids = event.identities.__dict__
+    ids = event.identities
+    raw: list[tuple[str, str]] = []
+    if ids.user_id:
+        raw.append(("crm", ids.user_id))
+    if ids.loyalty_id:
+        raw.append(("loyalty", ids.loyalty_id))
+    if ids.email_hash:
+        raw.append(("email", ids.email_hash))
+    if ids.phone_hash:
+        raw.append(("phone", ids.phone_hash))
+    if ids.social:
+        raw.append(("social", f"{ids.social.network}:{ids.social.handle.lower().lstrip('@')}"))
+    if ids.device_id:
+        raw.append(("device", ids.device_id))
+    if ids.anonymous_id:
+        raw.append(("anon", ids.anonymous_id))
     kept: list[str] = []
     refused: list[tuple[str, str]] = []
-    for kind, name in _BEFORE_SOCIAL:
-        value = ids[name]
-        if value:
-            if is_junk(value) or value in junk_hashes:
-                refused.append((f"{kind}:{value}", "refused_junk"))
-            else:
-                kept.append(f"{kind}:{value}")
-    social = ids["social"]
-    if social:
-        handle = social.handle.lower().lstrip("@")
-        ident = f"social:{social.network}:{handle}"
-        if is_junk(handle):
+    for kind, value in raw:
+        ident = f"{kind}:{value}"
+        handle = value.split(":", 1)[1] if kind == "social" else value
+        if kind == "device" and event.is_device_shared:
+            refused.append((ident, "refused_shared_device"))
+        elif is_junk(handle) or value in junk_hashes:
             refused.append((ident, "refused_junk"))
         else:
             kept.append(ident)
-    device = ids["device_id"]
-    if device:
-        if event.is_device_shared:
-            refused.append((f"device:{device}", "refused_shared_device"))
-        elif is_junk(device) or device in junk_hashes:
-            refused.append((f"device:{device}", "refused_junk"))
-        else:
-            kept.append(f"device:{device}")
-    anon = ids["anonymous_id"]
-    if anon:
-        if is_junk(anon) or anon in junk_hashes:
-            refused.append((f"anon:{anon}", "refused_junk"))
-        else:
-            kept.append(f"anon:{anon}")
-    user = ids["user_id"]
-    verified = f"crm:{user}" if user and ids["crm_verified"] and kept and kept[0] == f"crm:{user}" else None
+    verified = f"crm:{ids.user_id}" if ids.user_id and ids.crm_verified and f"crm:{ids.user_id}" in kept else None
     return Extracted(tuple(kept), tuple(refused), verified)
 
 
