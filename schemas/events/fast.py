@@ -180,7 +180,9 @@ def _struct(model: type[BaseModel]) -> type[msgspec.Struct]:
         )
         cls.type = tag  # type: ignore[attr-defined]
     else:
-        cls = msgspec.defstruct(model.__name__, fields, kw_only=True, gc=False)
+        # Frozen like the models (identities are a cache key in the worker); events are not: ``decode``
+        # replaces their datetime texts.
+        cls = msgspec.defstruct(model.__name__, fields, kw_only=True, gc=False, frozen=True)
     _STRUCTS[model] = cls
     return cls
 

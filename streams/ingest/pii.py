@@ -69,7 +69,8 @@ def scrub_payload(payload: bytes, pepper: str) -> bytes:
     directly): clear e-mails and phones in ``identities`` become hashes; anything else that
     looks like an e-mail address — even in a body we cannot parse — is replaced by its hash.
     Dead letters keep this scrubbed original, never the clear value."""
-    if _CLEAR_KEY.search(payload):
+    # Substring tests first: the regex on every payload cost more than they do.
+    if (b'"email"' in payload or b'"phone"' in payload) and _CLEAR_KEY.search(payload):
         import orjson
 
         try:
