@@ -4,7 +4,8 @@
 Each table becomes ``<name>_local`` (Replicated*MergeTree, ``ON CLUSTER``) plus a Distributed
 ``<name>`` with the same columns, so every query, view and dashboard runs unchanged. Sharding
 keeps the rows that must deduplicate together on one shard: events by ``event_id``, the
-identity map by ``identifier``, journeys and credits by ``conversion_id``.
+identity map by ``identifier``, journeys and credits by ``conversion_id``. A materialized view
+reads its shard's ``<source>_local`` and writes its shard's ``<target>_local``.
 """
 
 from __future__ import annotations
@@ -24,9 +25,11 @@ SHARDING = {
     "identity_links": "cityHash64(event_id)",
     "journeys": "cityHash64(conversion_id)",
     "attribution_credits": "cityHash64(conversion_id)",
+    "touches_by_identifier": "cityHash64(event_id)",  # beside its event: the view writes shard-locally
 }
 _TABLE = re.compile(r"CREATE TABLE IF NOT EXISTS (\w+)\s*\((.*)\)\s*ENGINE = (\w+)(?:\(([^)]*)\))?(.*)$", re.S)
 _VIEW = re.compile(r"CREATE VIEW IF NOT EXISTS (\w+)", re.S)
+_MATVIEW = re.compile(r"CREATE MATERIALIZED VIEW IF NOT EXISTS (\w+) TO (\w+) AS(.*)\bFROM (\w+)\b(.*)$", re.S)
 
 
 def convert(stmt: str) -> list[str]:
@@ -52,6 +55,16 @@ def convert(stmt: str) -> list[str]:
                 1,
             )
         ]
+    mv = _MATVIEW.match(body)
+    if mv:
+        # On every shard, from its local events to its local target: rows stay beside their event.
+        name, target, select, source, rest = mv.groups()
+        return [
+            f"CREATE MATERIALIZED VIEW IF NOT EXISTS {name} ON CLUSTER '{CLUSTER}' TO {target}_local AS"
+            f"{select}FROM {source}_local{rest}"
+        ]
+    if body.startswith("INSERT INTO "):
+        return [body]  # a backfill, run once by the node that migrates, through the Distributed tables
     raise ValueError(f"cannot convert statement:\n{body[:200]}")
 
 

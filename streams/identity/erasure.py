@@ -21,6 +21,7 @@ from streams.store.backend import Backend
 # (table, condition) — {ids} are the person's identifiers, {pid} the person id.
 _DELETES = (
     ("events", "primary_identifier IN {ids:Array(String)} OR hasAny(identifiers, {ids:Array(String)})"),
+    ("touches_by_identifier", "primary_identifier IN {ids:Array(String)}"),
     ("identity_map", "identifier IN {ids:Array(String)} OR person_id = {pid:String}"),
     ("identity_links", "identifier_a IN {ids:Array(String)} OR identifier_b IN {ids:Array(String)}"),
     ("journeys", "person_id = {pid:String}"),

@@ -15,12 +15,12 @@ def timelines_for_identifiers(backend: Backend, person_of: dict[str, str], *, si
     """Events of the given identifiers (primary identifier → person, from the live graph)."""
     if not person_of:
         return []
-    # Not through events_dedup: FINAL would merge every part on each call. The bloom-filter index
-    # on primary_identifier reads only the granules that can match; redeliveries are removed here.
+    # From the table sorted by identifier (007_touches.sql), not events: there a batch's converters
+    # read most of the table. No FINAL (it would merge parts on each call): redeliveries go below.
     sql = (
         "SELECT primary_identifier, toString(event_id) AS event_id, event_time, touch_channel, is_conversion, "
-        "type, revenue FROM events WHERE primary_identifier IN {ids:Array(String)} "
-        "AND event_time >= {since:DateTime64(3, 'UTC')} AND (touch_channel != '' OR is_conversion = 1)"
+        "type, revenue FROM touches_by_identifier WHERE primary_identifier IN {ids:Array(String)} "
+        "AND event_time >= {since:DateTime64(3, 'UTC')}"
     )
     ids = list(person_of)
     n = backend.max_query_ids

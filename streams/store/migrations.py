@@ -54,5 +54,8 @@ def migrate(backend: Backend, *, retention_days: int | None = None) -> list[str]
         backend.insert("schema_migrations", [{"name": path.name}])
         applied.append(path.name)
     if retention_days:
-        backend.execute(f"ALTER TABLE events MODIFY TTL toDateTime(event_time) + INTERVAL {int(retention_days)} DAY")
+        for table in ("events", "touches_by_identifier"):
+            backend.execute(
+                f"ALTER TABLE {table} MODIFY TTL toDateTime(event_time) + INTERVAL {int(retention_days)} DAY"
+            )
     return applied

@@ -137,6 +137,7 @@ def test_forget_leaves_nothing_and_later_events_are_not_relinked(priv: Stack) ->
     for sql in (
         "SELECT count() AS n FROM identity_map WHERE identifier LIKE '%forget%' OR person_id = {p:String}",
         "SELECT count() AS n FROM identity_links WHERE identifier_a LIKE '%forget%' OR identifier_b LIKE '%forget%'",
+        "SELECT count() AS n FROM touches_by_identifier WHERE primary_identifier LIKE '%forget%'",
         "SELECT count() AS n FROM journeys WHERE person_id = {p:String}",
         "SELECT count() AS n FROM attribution_credits WHERE person_id = {p:String}",
     ):

@@ -58,3 +58,33 @@ def test_a_thousand_identifiers_are_read_in_bounded_queries(tmp_path: Path) -> N
     assert sorted(ch.sizes) == sorted([IDS_PER_QUERY, IDS_PER_QUERY, 123])
     assert len(timelines) == len(set(person_of.values()))
     assert sum(len(tl.touches) for tl in timelines) == n
+
+
+def test_touches_by_identifier_holds_exactly_the_touchpoints_and_conversions(tmp_path: Path) -> None:
+    ch = ChdbBackend(tmp_path / "ch")
+    before = {"event_id": str(uuid.uuid4()), "primary_identifier": "anon:old", "touch_channel": "web/direct"}
+    common = {"type": "page_view", "channel": "web", "occurred_at": T, "received_at": T, "event_time": T}
+    migrate(ch)
+    # An install from before 007_touches.sql: its events are copied when the file is applied.
+    ch.execute("DROP VIEW touches_by_identifier_mv")
+    ch.insert("events", [{**common, **before, "ingested_at": T}])
+    ch.execute("DELETE FROM schema_migrations WHERE name = '007_touches.sql'")
+    assert migrate(ch, retention_days=400) == ["007_touches.sql"]
+    rows = [
+        {"primary_identifier": "anon:a", "touch_channel": "web/email"},
+        {"primary_identifier": "crm:b", "touch_channel": "", "is_conversion": 1, "revenue": 12.5},
+        {"primary_identifier": "anon:c", "touch_channel": ""},  # neither: not a touch
+        {"primary_identifier": "", "touch_channel": "web/direct"},  # no identifier (no consent)
+    ]
+    ch.insert("events", [{**common, "event_id": str(uuid.uuid4()), "ingested_at": T, **r} for r in rows])
+    got = ch.query(
+        "SELECT primary_identifier, touch_channel, is_conversion, revenue FROM touches_by_identifier "
+        "ORDER BY primary_identifier"
+    )
+    assert got == [
+        {"primary_identifier": "anon:a", "touch_channel": "web/email", "is_conversion": 0, "revenue": 0.0},
+        {"primary_identifier": "anon:old", "touch_channel": "web/direct", "is_conversion": 0, "revenue": 0.0},
+        {"primary_identifier": "crm:b", "touch_channel": "", "is_conversion": 1, "revenue": 12.5},
+    ]
+    [ddl] = ch.query("SELECT create_table_query AS q FROM system.tables WHERE name = 'touches_by_identifier'")
+    assert "TTL" in ddl["q"] and "toIntervalDay(400)" in ddl["q"]
