@@ -64,13 +64,20 @@ _EMAIL = re.compile(rb"(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]++@[A-Za-z0-9-]++(?:
 _CLEAR_KEY = re.compile(rb'"(?:email|phone)"\s*:')
 
 
+def _has_clear_key(payload: bytes) -> bool:
+    # Substring search, then the regex only where the key is spelled with spaces: the regex on
+    # every payload cost ~5% of normalizing one ("device_kind":"phone" is in most of them).
+    if b'"email":' in payload or b'"phone":' in payload:
+        return True
+    return (b'"email"' in payload or b'"phone"' in payload) and _CLEAR_KEY.search(payload) is not None
+
+
 def scrub_payload(payload: bytes, pepper: str) -> bytes:
     """Defence in depth for payloads that skipped our edge (a producer writing to Kafka
     directly): clear e-mails and phones in ``identities`` become hashes; anything else that
     looks like an e-mail address — even in a body we cannot parse — is replaced by its hash.
     Dead letters keep this scrubbed original, never the clear value."""
-    # Substring tests first: the regex on every payload cost more than they do.
-    if (b'"email"' in payload or b'"phone"' in payload) and _CLEAR_KEY.search(payload):
+    if _has_clear_key(payload):
         import orjson
 
         try:
