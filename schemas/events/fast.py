@@ -28,7 +28,7 @@ from uuid import UUID
 
 import msgspec
 from annotated_types import Ge, Le, MaxLen, MinLen
-from pydantic import AwareDatetime, BaseModel
+from pydantic import AllowInfNan, AwareDatetime, BaseModel
 from pydantic.fields import FieldInfo
 
 from schemas.events.envelope import SHARED_DEVICE_KINDS, Envelope, Identities
@@ -58,6 +58,9 @@ _FIELD_CHECKS: dict[tuple[type[BaseModel], str], str] = {
     (Identities, "phone_hash"): _SHA256_TEXT,
 }
 _KNOWN_MODEL_VALIDATORS = {"_store_known"}  # store events need a store: checked in ``decode``
+# The models' config the structs reproduce: unknown fields ignored (msgspec's default), strings
+# stripped (payloads where it could matter step aside), frozen (sub-structs are too).
+_KNOWN_CONFIG: dict[str, Any] = {"extra": "ignore", "frozen": True, "str_strip_whitespace": True}
 
 
 def _pattern(p: str) -> str:
@@ -76,10 +79,14 @@ def _meta(metadata: list[Any], owner: type[BaseModel] | None = None, name: str =
             kw["ge"] = m.ge
         elif isinstance(m, Le):
             kw["le"] = m.le
-        elif getattr(m, "pattern", None):
-            kw["pattern"] = _pattern(m.pattern)
-        elif getattr(m, "allow_inf_nan", None) is False:
-            pass  # JSON has no inf or nan, and NaN/Infinity literals step aside
+        elif type(m).__name__ == "_PydanticGeneralMetadata":
+            general = vars(m)
+            if set(general) - {"pattern"}:
+                raise TypeError(f"no fast equivalent for constraint {m!r} on {owner}.{name}")
+            if general.get("pattern"):
+                kw["pattern"] = _pattern(general["pattern"])
+        elif isinstance(m, AllowInfNan):
+            pass  # JSON has neither inf nor nan, and msgspec refuses the NaN/Infinity literals
         elif isinstance(m, FieldInfo):
             nested = _meta(m.metadata)
             if nested is not None:
@@ -164,6 +171,9 @@ def _struct(model: type[BaseModel]) -> type[msgspec.Struct]:
     unknown = set(decorators.model_validators) - _KNOWN_MODEL_VALIDATORS
     if unknown:
         raise TypeError(f"{model.__name__}: model validators {unknown} have no fast equivalent")
+    config = {k: v for k, v in model.model_config.items() if k not in _KNOWN_CONFIG or v != _KNOWN_CONFIG[k]}
+    if config:
+        raise TypeError(f"{model.__name__}: model config {config} has no fast equivalent")
     is_event = issubclass(model, Envelope)
     fields: list[tuple[str, Any, Any] | tuple[str, Any]] = []
     for name, info in model.model_fields.items():

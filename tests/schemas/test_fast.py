@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
 
 import orjson
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from pydantic import field_validator
+from pydantic import ConfigDict, Field, field_validator
 
 from bench.common import corpus
 from schemas.events import EVENT_TYPES, Reason, Rejection, fast, parse_event
@@ -149,3 +149,20 @@ def test_a_python_validator_without_a_fast_equivalent_stops_the_generator() -> N
 
     with pytest.raises(TypeError, match="fast equivalent"):
         fast._struct(Odd)
+
+
+def test_a_model_config_without_a_fast_equivalent_stops_the_generator() -> None:
+    class Strict(_Model):
+        model_config = ConfigDict(extra="forbid")
+        code: str
+
+    with pytest.raises(TypeError, match="fast equivalent"):
+        fast._struct(Strict)
+
+
+def test_a_constraint_without_a_fast_equivalent_stops_the_generator() -> None:
+    class Multiple(_Model):
+        n: Annotated[int, Field(multiple_of=3)]
+
+    with pytest.raises(TypeError, match="fast equivalent"):
+        fast._struct(Multiple)
