@@ -162,13 +162,25 @@ def pipeline(n_events: int = 1_000_000, n_memory: int = 5_000_000) -> dict[str, 
     broker = KafkaBroker(root / "kafka")
     bootstrap = broker.start()
     out: dict[str, Any] = {"events": n_events}
+    # Where the suite's own wall time goes (it must fit, with the others, in 20 minutes).
+    phases: dict[str, float] = {}
+    mark = [time.perf_counter()]
+
+    def phase(name: str) -> None:
+        now = time.perf_counter()
+        phases[name] = round(now - mark[0], 1)
+        mark[0] = now
+
+    out["phase_seconds"] = phases
     try:
         payloads = corpus(n_events)
+        phase("broker_and_corpus")
         prefix = f"b{uuid.uuid4().hex[:6]}"
         settings = Settings(kafka_bootstrap=bootstrap, topic_prefix=prefix, topic_partitions=4)
         ensure_topics(settings)
         names = TopicNames(prefix=prefix)
         out["prefill_s"] = fill(bootstrap, prefix, payloads)
+        phase("prefill")
         # 1. ceilings, side by side on the same topic
         bare, bare_runs = median_of(lambda: drain_rate(bootstrap, list(names.all_raw), n_events), 3)
         out["bare_consumer_events_per_s"] = {"median": bare, "runs": bare_runs}
@@ -176,6 +188,7 @@ def pipeline(n_events: int = 1_000_000, n_memory: int = 5_000_000) -> dict[str, 
         out["faust_noop_agent_events_per_s"] = faust_noop_rate(bootstrap, list(names.all_raw), 50_000, root)
         out["bare_chdb_insert_rows_per_s"] = bare_chdb_insert(payloads[:100_000], root)
         out["stage_profile"] = stage_profile(payloads[:100_000], root)
+        phase("ceilings_and_stage_profile")
         # 2. one worker drains the backlog
         env = worker_env(
             bootstrap=bootstrap,
@@ -191,6 +204,7 @@ def pipeline(n_events: int = 1_000_000, n_memory: int = 5_000_000) -> dict[str, 
         raw = list(names.all_raw)
         topics = [*raw, names.dead_letters, names.identity_links]
         samples = _drain(bootstrap, app_id, raw, w, n_events)
+        phase("drain_1m")
         elapsed = samples[-1][0]
         rss_1m = rss_mb(w.proc.pid)
         while consumer_lag(bootstrap, app_id, topics) > 0:
@@ -212,7 +226,9 @@ def pipeline(n_events: int = 1_000_000, n_memory: int = 5_000_000) -> dict[str, 
         }
         # 3. freshness at half the measured throughput, on the worker that drained 1M
         rate = max(100.0, out["pipeline"]["events_per_s"] / 2)
+        phase("links_backlog_after_1m")
         out["freshness"] = freshness(bootstrap, prefix, reader, rate=rate, seconds=30, payloads=payloads)
+        phase("freshness")
         # 4. memory after 1M, then after n_memory: the rest is published while the worker runs
         more = n_memory - n_events
         out["worker_rss_mb"] = {n_events: rss_1m}
@@ -228,6 +244,7 @@ def pipeline(n_events: int = 1_000_000, n_memory: int = 5_000_000) -> dict[str, 
             # committed offsets also count the freshness run's events
             mem = _drain(bootstrap, app_id, raw, w, n_memory + out["freshness"]["published"])
             filler.join()
+            phase("publish_and_drain_to_5m")
             while consumer_lag(bootstrap, app_id, topics) > 0:  # links and dead letters too, before freshness
                 w.check_running()
                 time.sleep(0.5)
@@ -236,7 +253,9 @@ def pipeline(n_events: int = 1_000_000, n_memory: int = 5_000_000) -> dict[str, 
             out["rss_growth_mb_per_million"] = (mem[-1][2] - rss_1m) / (more / 1e6)
             out["rss_samples"] = [(round(t), d, round(r)) for t, d, r in mem[:: max(1, len(mem) // 20)]]
             # the same rate again with 5M stored and each simulated person's history five times longer
+            phase("links_backlog_after_5m")
             out["freshness_after_5m"] = freshness(bootstrap, prefix, reader, rate=rate, seconds=30, payloads=payloads)
+            phase("freshness_after_5m")
         w.stop()
     finally:
         broker.stop()
