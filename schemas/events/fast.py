@@ -72,7 +72,9 @@ def _pattern(p: str) -> str:
 
 def _meta(metadata: list[Any], owner: type[BaseModel] | None = None, name: str = "") -> msgspec.Meta | None:
     kw: dict[str, Any] = {}
-    for m in metadata:
+    # A Field(...) inside Annotated carries its constraints as metadata of its own.
+    flat = [c for m in metadata for c in (m.metadata if isinstance(m, FieldInfo) else [m])]
+    for m in flat:
         if isinstance(m, MinLen):
             kw["min_length"] = m.min_length
         elif isinstance(m, MaxLen):
@@ -89,16 +91,11 @@ def _meta(metadata: list[Any], owner: type[BaseModel] | None = None, name: str =
                 kw["pattern"] = _pattern(general["pattern"])
         elif isinstance(m, AllowInfNan):
             pass  # JSON has neither inf nor nan, and msgspec refuses the NaN/Infinity literals
-        elif isinstance(m, FieldInfo):
-            nested = _meta(m.metadata)
-            if nested is not None:
-                kw.update({k: getattr(nested, k) for k in ("min_length", "max_length", "ge", "le", "pattern")})
         else:
             raise TypeError(f"no fast equivalent for constraint {m!r} on {owner}.{name}")
     check = _FIELD_CHECKS.get((owner, name)) if owner else None
     if check:
         kw["pattern"] = check
-    kw = {k: v for k, v in kw.items() if v is not None}
     return msgspec.Meta(**kw) if kw else None
 
 
