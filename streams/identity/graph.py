@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 from streams.identity.identifiers import kind_of, singleton_person
 
 MERGED = "merged"
-ALREADY = "already_linked"
 REFUSED_CRM = "refused_crm_conflict"
 REFUSED_CAP = "refused_cap"
 
@@ -29,6 +28,7 @@ class Component:
     members: set[str] = field(default_factory=set)
     verified: set[str] = field(default_factory=set)
     kinds: dict[str, int] = field(default_factory=dict)  # identifiers per kind (the cap)
+    least: str = ""  # the smallest member, whose singleton id is the component's (kept, not searched)
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,14 +61,20 @@ class IdentityGraph:
         comp = self._comp.get(person_id)
         return set(comp.members) if comp else set()
 
+    def size(self, person_id: str) -> int:
+        """Identifiers in the person's component (1 for an identifier nobody linked)."""
+        comp = self._comp.get(person_id)
+        return len(comp.members) if comp else 1
+
     def __len__(self) -> int:
         return len(self._comp)
 
     # --- loading (restart) ---
     def load(self, identifier: str, person_id: str, verified: bool) -> None:
         self._person[identifier] = person_id
-        comp = self._comp.setdefault(person_id, Component())
+        comp = self._comp.setdefault(person_id, Component(least=identifier))
         if identifier not in comp.members:
+            comp.least = min(comp.least, identifier)
             comp.members.add(identifier)
             kind = kind_of(identifier)
             comp.kinds[kind] = comp.kinds.get(kind, 0) + 1
@@ -81,7 +87,9 @@ class IdentityGraph:
         if pid is None:
             pid = singleton_person(identifier)
             self._person[identifier] = pid
-            self._comp[pid] = Component({identifier}, {identifier} if verified else set(), {kind_of(identifier): 1})
+            self._comp[pid] = Component(
+                {identifier}, {identifier} if verified else set(), {kind_of(identifier): 1}, identifier
+            )
             self._dirty[identifier] = Mapping(identifier, pid, verified)
         elif verified and identifier not in self._comp[pid].verified:
             self._comp[pid].verified.add(identifier)
@@ -89,21 +97,25 @@ class IdentityGraph:
         return pid
 
     def link(self, identifiers: list[str], verified_crm: str | None = None) -> list[Decision]:
-        """Link the identifiers of one event; return a decision per pair considered."""
+        """Link the identifiers of one event. Returns the decisions that merged or refused a pair:
+        a pair already in one component changes nothing and is most pairs on a returning person,
+        so it makes no Decision (the identity stage ran ~30% faster without them)."""
         if not identifiers:
             return []
         decisions = []
+        person = self._person
         anchor = identifiers[0]
-        self._ensure(anchor, anchor == verified_crm)
+        if anchor not in person or anchor == verified_crm:
+            self._ensure(anchor, anchor == verified_crm)
         for other in identifiers[1:]:
-            self._ensure(other, other == verified_crm)
-            decisions.append(self._union(anchor, other))
+            if other not in person or other == verified_crm:
+                self._ensure(other, other == verified_crm)
+            if person[anchor] != person[other]:
+                decisions.append(self._union(anchor, other))
         return decisions
 
     def _union(self, a: str, b: str) -> Decision:
         pa, pb = self._person[a], self._person[b]
-        if pa == pb:
-            return Decision(a, b, ALREADY, pa)
         ca, cb = self._comp[pa], self._comp[pb]
         if ca.verified and cb.verified and ca.verified != cb.verified:
             return Decision(a, b, REFUSED_CRM, pa)
@@ -111,8 +123,9 @@ class IdentityGraph:
         if any(kinds_a.get(kind, 0) + n > self._cap for kind, n in cb.kinds.items()):
             return Decision(a, b, REFUSED_CAP, pa)
         # The canonical id is the smallest member's: the component holding it keeps its id.
-        keep, gone = (pa, pb) if min(ca.members) < min(cb.members) else (pb, pa)
+        keep, gone = (pa, pb) if ca.least < cb.least else (pb, pa)
         ck, cg = self._comp[keep], self._comp.pop(gone)
+        ck.least = min(ck.least, cg.least)
         ck.members |= cg.members
         ck.verified |= cg.verified
         for kind, n in cg.kinds.items():

@@ -11,9 +11,11 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pyarrow as pa
+
 from streams.attribution.credits import credit_rows
 from streams.identity.erasure import erase
-from streams.identity.graph import ALREADY, IdentityGraph
+from streams.identity.graph import IdentityGraph
 from streams.journeys.build import build_journeys
 from streams.journeys.query import timelines_for_identifiers
 from streams.settings import Settings
@@ -38,17 +40,20 @@ class IdentityStage:
         self.graph.drain()
         return len(rows)
 
-    def _next_version(self) -> int:
-        # Monotonic across restarts: at least the wall clock in µs, always above what is stored.
-        self._version = max(self._version + 1, int(datetime.now(UTC).timestamp() * 1e6))
-        return self._version
+    def _versions(self, n: int) -> int:
+        """The first of ``n`` consecutive versions: monotonic across restarts (at least the wall
+        clock in µs, always above what is stored)."""
+        first = max(self._version + 1, int(datetime.now(UTC).timestamp() * 1e6))
+        self._version = first + n - 1
+        return first
 
     def process(self, links: Sequence[dict[str, Any]], *, live_credits: bool = True) -> dict[str, int]:
         now = datetime.now(UTC)
-        decisions: list[dict[str, Any]] = []
+        decisions: list[tuple[str, str, str, str, str, datetime]] = []
         conversions: list[dict[str, Any]] = []
         via: dict[str, str] = {}
         mapped = 0
+        link_graph = self.graph.link
         for link in links:
             if link.get("control") == "forget":
                 # What came before the request is written first, then erased: the single writer's order.
@@ -57,20 +62,18 @@ class IdentityStage:
                 erased = self._erased(link)
                 conversions = [c for c in conversions if c["event_id"] not in erased]
                 continue
-            et = datetime.fromisoformat(link["event_time"]).astimezone(UTC)
-            decisions += [
-                _decision(link["event_id"], ident, "", reason, "", now, et) for ident, reason in link.get("refused", ())
-            ]
-            # "already linked" is most pairs on a returning person and changes nothing: the
-            # audit table keeps the decisions that merged or refused (70% fewer rows to write).
-            decisions += [
-                _decision(link["event_id"], d.a, d.b, d.decision, d.person_id, now, et)
-                for d in self.graph.link(list(link["identifiers"]), link.get("verified_crm"))
-                if d.decision != ALREADY
-            ]
-            for ident in link["identifiers"]:
-                via.setdefault(ident, link["event_id"])
-            if link.get("conversion") and link["identifiers"]:
+            event_id = link["event_id"]
+            identifiers = link["identifiers"]
+            # The audit table keeps the pairs that merged or were refused (the graph decides no others).
+            made = link_graph(identifiers, link.get("verified_crm"))
+            refused = link.get("refused")
+            if made or refused:
+                et = datetime.fromisoformat(link["event_time"]).astimezone(UTC)
+                decisions += [(event_id, ident, "", reason, "", et) for ident, reason in refused or ()]
+                decisions += [(event_id, d.a, d.b, d.decision, d.person_id, et) for d in made]
+            for ident in identifiers:
+                via.setdefault(ident, event_id)
+            if identifiers and link.get("conversion"):
                 conversions.append(link)
         mapped += self._flush(decisions, via, now)
         credited = self._live_credits(conversions, now) if conversions and live_credits else 0
@@ -81,21 +84,36 @@ class IdentityStage:
         row = erase(self._b, self.graph, msg)
         return set(row.get("event_ids", ()))
 
-    def _flush(self, decisions: list[dict[str, Any]], via: dict[str, str], now: datetime) -> int:
-        maps = [
-            {
-                "identifier": m.identifier,
-                "person_id": m.person_id,
-                "version": self._next_version(),
-                "linked_at": now,
-                "rule": "linked" if len(self.graph.members(m.person_id)) > 1 else "seen",
-                "verified": int(m.verified),
-                "via_event": via.get(m.identifier, ""),
-            }
-            for m in self.graph.drain()
-        ]
-        self._b.insert("identity_map", maps)
-        self._b.insert("identity_links", decisions)
+    def _flush(
+        self, decisions: list[tuple[str, str, str, str, str, datetime]], via: dict[str, str], now: datetime
+    ) -> int:
+        # Columns, not row dicts: as Arrow these two inserts took ~0.1 s where JSON rows took ~0.45 s
+        # (33k links on a 500k-event store, cProfile).
+        maps = self.graph.drain()
+        if maps:
+            first = self._versions(len(maps))
+            size = self.graph.size
+            self._b.insert_arrow(
+                "identity_map",
+                pa.table(
+                    [
+                        [m.identifier for m in maps],
+                        [m.person_id for m in maps],
+                        pa.array(range(first, first + len(maps)), pa.uint64()),
+                        pa.array([now] * len(maps), _TS),
+                        ["linked" if size(m.person_id) > 1 else "seen" for m in maps],
+                        pa.array([int(m.verified) for m in maps], pa.uint8()),
+                        [via.get(m.identifier, "") for m in maps],
+                    ],
+                    schema=_MAP_SCHEMA,
+                ),
+            )
+        if decisions:
+            cols = list(zip(*decisions, strict=True))
+            decided = pa.array([now] * len(decisions), _TS)
+            self._b.insert_arrow(
+                "identity_links", pa.table([*cols[:5], decided, pa.array(cols[5], _TS)], schema=_LINKS_SCHEMA)
+            )
         return len(maps)
 
     def _live_credits(self, conversions: Sequence[dict[str, Any]], now: datetime) -> int:
@@ -118,15 +136,27 @@ class IdentityStage:
         return len(jrows)
 
 
-def _decision(
-    event_id: str, a: str, b: str, decision: str, person: str, now: datetime, event_time: datetime
-) -> dict[str, Any]:
-    return {
-        "event_id": event_id,
-        "identifier_a": a,
-        "identifier_b": b,
-        "decision": decision,
-        "person_id": person,
-        "decided_at": now,
-        "event_time": event_time,
-    }
+_TS = pa.timestamp("ms", tz="UTC")
+# Typed like 003_identity.sql (a test compares them with DESCRIBE TABLE).
+_MAP_SCHEMA = pa.schema(
+    [
+        ("identifier", pa.string()),
+        ("person_id", pa.string()),
+        ("version", pa.uint64()),
+        ("linked_at", _TS),
+        ("rule", pa.string()),
+        ("verified", pa.uint8()),
+        ("via_event", pa.string()),
+    ]
+)
+_LINKS_SCHEMA = pa.schema(
+    [
+        ("event_id", pa.string()),
+        ("identifier_a", pa.string()),
+        ("identifier_b", pa.string()),
+        ("decision", pa.string()),
+        ("person_id", pa.string()),
+        ("decided_at", _TS),
+        ("event_time", _TS),
+    ]
+)
