@@ -16,7 +16,7 @@ from typing import Any
 from streams.grafana.macros import QueryContext, expand
 from streams.grafana.spec import DASHBOARDS
 from streams.store.backend import ChdbBackend
-from streams.store.migrations import migrate
+from streams.store.migrations import migrate, sql_files, statements
 
 END = datetime(2026, 3, 8, tzinfo=UTC)
 START = END - timedelta(days=30)
@@ -65,6 +65,10 @@ def fill(store: ChdbBackend, n: int) -> float:
     chans = "[" + ",".join(f"'{c}'" for _, c, _ in TYPES) + "]"
     touch = "[" + ",".join(TOUCH.get(t, "['']") for t, _, _ in TYPES) + "]"
     t0 = time.perf_counter()
+    # The touches view, fed block by block, doubled the fill (2M events: 22.4 s against 10.7 s
+    # without it); detached for the bulk insert, the migration's own backfill statement then fills
+    # the table in one pass (2.6 s), to the same rows.
+    store.execute("DETACH TABLE touches_by_identifier_mv")
     store.execute(f"""
         INSERT INTO events (event_id, type, channel, occurred_at, received_at, event_time, primary_identifier,
             identifiers, anonymous_id, touch_channel, is_conversion, revenue, cost, store_id, session_id, sku, skus,
@@ -88,6 +92,8 @@ def fill(store: ChdbBackend, n: int) -> float:
             t + toIntervalSecond(1)
         FROM (SELECT number, rand(0) / 4294967296 AS r, {pick} AS k FROM numbers({n}))
         SETTINGS max_insert_threads = 2""")
+    store.execute("ATTACH TABLE touches_by_identifier_mv")
+    store.execute(_touches_backfill() + " SETTINGS max_insert_threads = 2")
     store.execute("""
         INSERT INTO identity_map (identifier, person_id, version, linked_at, rule)
         SELECT concat('anon:ck-', toString(number)), concat('p', toString(intDiv(number, 3))), 1, now64(3), 'linked'
@@ -101,6 +107,17 @@ def fill(store: ChdbBackend, n: int) -> float:
             revenue/3, now64(3) FROM journeys ARRAY JOIN path AS c
             ARRAY JOIN ['first_touch','last_touch','linear','position_based','time_decay'] AS m""")
     return time.perf_counter() - t0
+
+
+def _touches_backfill() -> str:
+    [sql] = [
+        stmt
+        for path in sql_files()
+        if path.name == "007_touches.sql"
+        for stmt in statements(path.read_text())
+        if "INSERT INTO touches_by_identifier" in stmt
+    ]
+    return sql
 
 
 def _ms(store: ChdbBackend, sql: str) -> float:
