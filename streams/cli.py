@@ -80,6 +80,7 @@ def store_serve(host: str, port: int) -> None:
     with contextlib.suppress(KeyboardInterrupt):
         stop.wait()
     server.shutdown()
+    server.server_close()
 
 
 @main.command()

@@ -10,6 +10,7 @@ server's HTTP port, so the same SQL text and the same parameters (``param_<name>
 from __future__ import annotations
 
 import http.client
+import re
 import threading
 import urllib.parse
 from collections.abc import Mapping, Sequence
@@ -91,8 +92,11 @@ class HttpBackend:
             self._post(INSERT.format(table=table), encode_rows(rows), None, None)
 
     def insert_arrow(self, table: str, data: pa.Table) -> None:
-        # Rows over HTTP: the store server hands bodies to chDB as SQL text, which binary Arrow is not.
-        self.insert(table, data.to_pylist())
+        # An Arrow IPC stream in the body, as ClickHouse's HTTP interface takes it (and the store
+        # server below): columns go as they are, not as a JSON object per row to be parsed back.
+        if data.num_rows:
+            sql = arrow_insert_sql(table, data.column_names)
+            self._post(sql, arrow_stream(data), None, None)
 
     def close(self) -> None:
         conn = getattr(self._local, "conn", None)
@@ -100,9 +104,41 @@ class HttpBackend:
             conn.close()
 
 
+_ARROW_INSERT = re.compile(r"INSERT INTO (\w+) \(([\w, ]+)\) FORMAT ArrowStream")
+
+
+def arrow_insert_sql(table: str, columns: Sequence[str]) -> str:
+    return f"INSERT INTO {table} ({', '.join(columns)}) FORMAT ArrowStream"
+
+
+def arrow_stream(data: pa.Table) -> bytes:
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, data.schema) as writer:
+        writer.write_table(data)
+    return bytes(sink.getvalue())
+
+
+def _insert_arrow(store: ChdbBackend, sql: str, body: bytes) -> bool:
+    """An ``INSERT … FORMAT ArrowStream`` with its body: into chDB as an Arrow table (False if
+    ``sql`` is not one). chDB's SQL text cannot carry binary data, so the server reads it here."""
+    m = _ARROW_INSERT.fullmatch(sql.strip())
+    if m is None or not body:
+        return False
+    try:
+        data = pa.ipc.open_stream(body).read_all()
+    except pa.ArrowException as err:
+        raise QueryError(f"Code: 33. DB::Exception: cannot read the ArrowStream body: {err}") from err
+    columns = [c.strip() for c in m.group(2).split(",")]
+    if data.column_names != columns:
+        raise QueryError(f"Code: 10. DB::Exception: the body's columns {data.column_names} are not {columns}")
+    store.insert_arrow(m.group(1), data)
+    return True
+
+
 def serve(path: Path, host: str, port: int, *, password: str = "") -> ThreadingHTTPServer:
     """Serve the chDB store at ``path`` over ClickHouse's HTTP interface (the subset Parcours
-    uses: query in the URL or body, ``param_*``, ``default_format``, insert data in the body)."""
+    uses: query in the URL or body, ``param_*``, ``default_format``, insert data in the body, as
+    text or as an ArrowStream)."""
     store = ChdbBackend(path)
 
     class Handler(BaseHTTPRequestHandler):
@@ -122,6 +158,13 @@ def serve(path: Path, host: str, port: int, *, password: str = "") -> ThreadingH
             qs = urllib.parse.parse_qs(urllib.parse.urlparse(self.path).query)
             body = self.rfile.read(int(self.headers.get("Content-Length", "0") or 0))
             sql = qs.get("query", [""])[0]
+            try:
+                if _insert_arrow(store, sql, body):
+                    self._reply(200, b"")
+                    return
+            except QueryError as err:
+                self._reply(500, str(err).encode())
+                return
             if not sql:
                 sql, body = body.decode(), b""
             elif body:
@@ -141,4 +184,16 @@ def serve(path: Path, host: str, port: int, *, password: str = "") -> ThreadingH
         def log_message(self, *args: Any) -> None:
             return
 
-    return ThreadingHTTPServer((host, port), Handler)
+    return _StoreServer(store, (host, port), Handler)
+
+
+class _StoreServer(ThreadingHTTPServer):
+    """Closing the server releases the chDB path (one per process: another may then open)."""
+
+    def __init__(self, store: ChdbBackend, *args: Any) -> None:
+        super().__init__(*args)
+        self.store = store
+
+    def server_close(self) -> None:
+        super().server_close()
+        self.store.close()
