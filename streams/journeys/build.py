@@ -50,6 +50,13 @@ class PersonTimeline:
     touches: list[Touch] = field(default_factory=list)
     conversions: list[Conversion] = field(default_factory=list)
 
+    def add(self, time: datetime, event_id: str, channel: str, is_conversion: Any, type_: str, revenue: Any) -> None:
+        """One stored row: a conversion, a touchpoint (it has a channel), or neither."""
+        if is_conversion:
+            self.conversions.append(Conversion(time, event_id, type_, float(revenue)))
+        elif channel:
+            self.touches.append(Touch(time, channel, event_id))
+
 
 def build_journeys(timeline: PersonTimeline, *, lookback: timedelta, include_null: bool = True) -> list[Journey]:
     touches = sorted(timeline.touches, key=lambda t: (t.time, t.event_id))
@@ -82,10 +89,7 @@ def group_rows(rows: Iterable[dict[str, Any]]) -> list[PersonTimeline]:
         t = r["event_time"]
         if isinstance(t, str):
             t = parse_ch_time(t)
-        if r["is_conversion"]:
-            tl.conversions.append(Conversion(t, str(r["event_id"]), r["type"], float(r["revenue"])))
-        elif r["touch_channel"]:
-            tl.touches.append(Touch(t, r["touch_channel"], str(r["event_id"])))
+        tl.add(t, str(r["event_id"]), r["touch_channel"], r["is_conversion"], r["type"], r["revenue"])
     return list(people.values())
 
 

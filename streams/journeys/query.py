@@ -8,6 +8,8 @@ from datetime import UTC, datetime, timedelta
 from streams.journeys.build import PersonTimeline, group_rows
 from streams.store.backend import Backend
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)  # + timedelta(milliseconds=…): exact, and C-fast
+
 _COLUMNS = "person_id, toString(event_id) AS event_id, event_time, touch_channel, is_conversion, type, revenue"
 
 
@@ -17,18 +19,28 @@ def timelines_for_identifiers(backend: Backend, person_of: dict[str, str], *, si
         return []
     # From the table sorted by identifier (007_touches.sql), not events: there a batch's converters
     # read most of the table. No FINAL (it would merge parts on each call): redeliveries go below.
+    # One row per identifier, its events as arrays and times as epoch milliseconds: a dict and a
+    # time parsed from text per event were most of a live credit once histories were long
+    # (2M events: 81,300 rows a 33,000-link run, parse 0.96 s of its 3.7 s in cProfile).
     sql = (
-        "SELECT primary_identifier, toString(event_id) AS event_id, event_time, touch_channel, is_conversion, "
-        "type, revenue FROM touches_by_identifier WHERE primary_identifier IN {ids:Array(String)} "
-        "AND event_time >= {since:DateTime64(3, 'UTC')}"
+        "SELECT primary_identifier AS id, groupArray((toUnixTimestamp64Milli(event_time), toString(event_id), "
+        "touch_channel, is_conversion, type, revenue)) AS events FROM touches_by_identifier "
+        "WHERE primary_identifier IN {ids:Array(String)} AND event_time >= {since:DateTime64(3, 'UTC')} "
+        "GROUP BY primary_identifier"
     )
     ids = list(person_of)
     n = backend.max_query_ids
-    rows = [r for i in range(0, len(ids), n) for r in backend.query(sql, {"ids": ids[i : i + n], "since": _ch(since)})]
-    rows = list({r["event_id"]: r for r in rows}.values())
-    for r in rows:
-        r["person_id"] = person_of[r.pop("primary_identifier")]
-    return group_rows(rows)
+    people: dict[str, PersonTimeline] = {}
+    seen: set[str] = set()
+    for i in range(0, len(ids), n):
+        for row in backend.query(sql, {"ids": ids[i : i + n], "since": _ch(since)}):
+            person = person_of[row["id"]]
+            tl = people.get(person) or people.setdefault(person, PersonTimeline(person))
+            for ms, event_id, channel, is_conversion, type_, revenue in row["events"]:
+                if event_id not in seen:  # a redelivered event not merged away yet
+                    seen.add(event_id)
+                    tl.add(_EPOCH + timedelta(milliseconds=int(ms)), event_id, channel, is_conversion, type_, revenue)
+    return list(people.values())
 
 
 def timelines_between(
