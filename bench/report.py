@@ -108,6 +108,17 @@ def report() -> str:
                 "same results",
             )
         )
+        if "split_stages" in so:
+            sp = so["split_stages"]
+            rows.append(
+                (
+                    "scale-out, same records: 2 workers splitting the stages (ingest + dead letters | identity)",
+                    f"{sp['events_per_s']:,.0f} events/s ({so['speedup_split_vs_one']:.2f}× one worker); "
+                    f"everything consumed after {sp['seconds_until_all_consumed']:.1f} s against "
+                    f"{one['seconds_until_all_consumed']:.1f} s for one worker",
+                    "same results",
+                )
+            )
     if s:
         rows.append(
             (

@@ -1,9 +1,11 @@
-"""Scale-out at benchmark volume: one worker, then two in one consumer group, on the same events.
+"""Scale-out at benchmark volume: one worker, then two in one consumer group, then two that split
+the stages (ingest and dead letters in one, the identity stage in the other), on the same events.
 
 Each configuration gets its own topics and its own store server (``parcours store serve``, the
 ClickHouse HTTP interface over chDB), as several workers share a ClickHouse server in production.
-The two runs must store the same events, the same identity map and the same dead letters;
-the figures are each configuration's drain rate.
+The runs must store the same events, the same identity map and the same dead letters; the
+figures are each configuration's drain rate of the raw topics, and its time until everything
+(links and dead letters too) was consumed.
 """
 
 from __future__ import annotations
@@ -39,7 +41,9 @@ def _wait(bootstrap: str, app_id: str, topics: list[str], workers: list[Worker])
         time.sleep(0.5)
 
 
-def configuration(bootstrap: str, root: Path, workers: int, payloads: list[bytes]) -> dict[str, Any]:
+def configuration(
+    bootstrap: str, root: Path, workers: int, payloads: list[bytes], stages: tuple[str, ...] = ()
+) -> dict[str, Any]:
     root.mkdir(parents=True)
     store = StoreServer(root / "store", root / "store.log")
     store.start()
@@ -56,18 +60,25 @@ def configuration(bootstrap: str, root: Path, workers: int, payloads: list[bytes
     )
     procs: list[Worker] = []
     try:
-        procs = start_group(env, workers, root)
+        procs = start_group(env, workers, root, stages=stages)
         t0 = time.perf_counter()
         fill(bootstrap, prefix, payloads)
         topics = [*names.all_raw, names.dead_letters, names.identity_links]
         _wait(bootstrap, env["PARCOURS_APP_ID"], list(names.all_raw), procs)
         seconds = time.perf_counter() - t0
         _wait(bootstrap, env["PARCOURS_APP_ID"], topics, procs)
+        all_seconds = time.perf_counter() - t0
         stored = [w.health()["counters"].get("events_stored", 0) for w in procs]
         backend = HttpBackend(store.url)
         prints = {k: backend.query(q)[0] for k, q in FINGERPRINTS.items()}
         backend.close()
-        return {"events_per_s": len(payloads) / seconds, "stored_per_worker": stored, "fingerprints": prints}
+        return {
+            "stages": list(stages) or ["all"] * workers,
+            "events_per_s": len(payloads) / seconds,
+            "seconds_until_all_consumed": all_seconds,
+            "stored_per_worker": stored,
+            "fingerprints": prints,
+        }
     finally:
         for w in procs:
             w.stop()
@@ -85,6 +96,7 @@ def run(n_events: int = 200_000) -> dict[str, Any]:
         payloads = valid + junk + valid[::100]
         one = configuration(bootstrap, root / "one", 1, payloads)
         two = configuration(bootstrap, root / "two", 2, payloads)
+        split = configuration(bootstrap, root / "split", 2, payloads, ("ingest,dead_letters", "identity"))
     finally:
         broker.stop()
         shutil.rmtree(root, ignore_errors=True)
@@ -93,6 +105,8 @@ def run(n_events: int = 200_000) -> dict[str, Any]:
         "published": len(payloads),
         "one_worker": one,
         "two_workers": two,
-        "same_results": one["fingerprints"] == two["fingerprints"],
+        "split_stages": split,
+        "same_results": one["fingerprints"] == two["fingerprints"] == split["fingerprints"],
         "speedup_two_vs_one": two["events_per_s"] / one["events_per_s"],
+        "speedup_split_vs_one": split["events_per_s"] / one["events_per_s"],
     }

@@ -8,6 +8,10 @@ says why); the two agents take batches with ``take_events``. Every stage stores 
 its offsets are acknowledged (``runtime.complete_or_die``); storage is idempotent, so
 redelivery after a crash counts each event once. ``concurrency=1`` everywhere: with several
 concurrent actors Faust can commit past an in-flight message (faust-streaming issue #606).
+
+A worker runs all three stages by default; ``PARCOURS_STAGES`` picks a subset, so that with a
+ClickHouse server the identity stage can run in a worker of its own (``streams.topics``
+names each subset's consumer group).
 """
 
 from __future__ import annotations
@@ -40,14 +44,14 @@ from streams.settings import Settings, get_settings
 from streams.store.backend import Backend, open_backend
 from streams.store.columns import events_table_or_quarantine
 from streams.store.migrations import migrate
-from streams.topics import TopicNames, ingest_group
+from streams.topics import TopicNames, agents_group, ingest_group
 
 log = logging.getLogger("parcours")
 settings: Settings = get_settings()
 names = TopicNames(prefix=settings.topic_prefix)
 
 app = faust.App(
-    settings.app_id,
+    agents_group(settings.app_id, settings.stages),
     broker=["kafka://" + h.strip() for h in settings.kafka_bootstrap.split(",")],
     broker_credentials=faust_credentials(settings),
     store="memory://",
@@ -187,7 +191,6 @@ async def _store_prepared(prepared: _Prepared) -> None:
     HEALTH.count("duplicates_dropped", out.duplicates)
 
 
-@app.task
 async def ingest() -> None:
     """Raw topics → normalize → events, dead letters, links (``streams.ingest.consumer``).
 
@@ -257,7 +260,6 @@ async def _dead_letter_batch(events: Sequence[Any]) -> None:
     await with_retry(_store, [("dead_letters", rows)], what="storing dead letters")
 
 
-@app.agent(dead_letter_topic, concurrency=1)
 async def dead_letters(stream: faust.StreamT[bytes]) -> None:
     async for events in _batches(stream, settings.batch_size):
         await complete_or_die(_dead_letter_batch(events), "dead-letter batch")
@@ -298,11 +300,20 @@ async def _identity_batch(events: Sequence[Any]) -> None:
     HEALTH.count("live_credited", stats["credited"])
 
 
-@app.agent(links_topic, concurrency=1)
 async def identity(stream: faust.StreamT[bytes]) -> None:
     # Messages are chunks of links: a batch holds about settings.batch_size links.
     async for events in _batches(stream, max(1, settings.batch_size // LINKS_PER_MESSAGE)):
         await complete_or_die(_identity_batch(events), "identity batch")
+
+
+# The stages this worker runs (PARCOURS_STAGES; all three by default). Identity in workers of its
+# own keeps its single writer off the ingest workers' interpreter (bench/README.md).
+if "ingest" in settings.stages:
+    app.task(ingest)
+if "dead_letters" in settings.stages:
+    app.agent(dead_letter_topic, concurrency=1)(dead_letters)
+if "identity" in settings.stages:
+    app.agent(links_topic, concurrency=1)(identity)
 
 
 @app.timer(interval=2.0)

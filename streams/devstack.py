@@ -13,12 +13,13 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
 from streams.errors import ParcoursError
-from streams.topics import ingest_group
+from streams.topics import agents_groups, ingest_group
 
 REPO = Path(__file__).resolve().parents[1]
 KAFKA_SCRIPT = Path(os.environ.get("PARCOURS_KAFKA_SCRIPT", REPO / "deploy" / "kafka" / "kafka.sh"))
@@ -184,10 +185,13 @@ class Worker:
             self._log = None
 
 
-def start_group(env: dict[str, str], count: int, root: Path, *, timeout: float = 90) -> list[Worker]:
+def start_group(
+    env: dict[str, str], count: int, root: Path, *, timeout: float = 90, stages: Sequence[str] = ()
+) -> list[Worker]:
     """``count`` workers of one consumer group (own ports, data dirs, logs under ``root``),
-    returned once each owns raw partitions: a backlog published earlier would be drained by
-    the first one before the group rebalanced."""
+    returned once each ingest worker owns raw partitions: a backlog published earlier would be
+    drained by the first one before the group rebalanced. ``stages``: each worker's
+    ``PARCOURS_STAGES`` (all three when empty)."""
     workers = []
     for i in range(count):
         w_env = {
@@ -195,10 +199,13 @@ def start_group(env: dict[str, str], count: int, root: Path, *, timeout: float =
             "PARCOURS_WEB_PORT": str(int(env["PARCOURS_WEB_PORT"]) + i),
             "PARCOURS_DATA_DIR": str(root / f"w{i}"),
         }
+        if stages:
+            w_env["PARCOURS_STAGES"] = stages[i]
         workers.append(Worker(w_env, root / f"worker{i}.log"))
         workers[-1].start()
+    ingest = [w for i, w in enumerate(workers) if not stages or "ingest" in stages[i]]
     deadline = time.monotonic() + timeout
-    while min(len(w.health()["ingest_partitions"]) for w in workers) == 0:
+    while min(len(w.health()["ingest_partitions"]) for w in ingest) == 0:
         if time.monotonic() > deadline:
             for w in workers:
                 w.stop()
@@ -226,7 +233,8 @@ def worker_env(*, bootstrap: str, data_dir: Path, app_id: str = "parcours", **ex
 
 def _group_offsets(bootstrap: str, app_id: str, topics: list[str]) -> list[tuple[int, int]]:
     """(end offset, committed offset) per partition of ``topics``, for the workers of ``app_id``:
-    raw topics are read by the ingest group, the others by ``app_id``."""
+    raw topics are read by the ingest group, the others by the agents' group of whichever workers
+    run them (``topics.agents_group``: all stages in one worker, or split by stage)."""
     from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 
     admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="parcours-lag")
@@ -234,11 +242,13 @@ def _group_offsets(bootstrap: str, app_id: str, topics: list[str]) -> list[tuple
     try:
         tps = [TopicPartition(t, p) for t in topics for p in (consumer.partitions_for_topic(t) or ())]
         ends = consumer.end_offsets(tps)
-        offsets = admin.list_group_offsets({g: None for g in (app_id, ingest_group(app_id))})
+        groups = (ingest_group(app_id), *agents_groups(app_id))
+        offsets = admin.list_group_offsets({g: None for g in groups})
         out = []
         for tp in tps:
-            committed = offsets.get(ingest_group(app_id) if ".raw." in tp.topic else app_id, {})
-            out.append((ends[tp], committed[tp].offset if tp in committed else 0))
+            readers = groups[:1] if ".raw." in tp.topic else groups[1:]
+            done = [offsets.get(g, {})[tp].offset for g in readers if tp in offsets.get(g, {})]
+            out.append((ends[tp], max(done, default=0)))
         return out
     finally:
         consumer.close()

@@ -9,12 +9,14 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, SecretStr, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_TAXONOMY_CONVERSIONS = ("order_completed", "pos_purchase", "signup")
+Stage = Literal["ingest", "dead_letters", "identity"]
+ALL_STAGES: tuple[Stage, ...] = ("ingest", "dead_letters", "identity")
 
 
 class Settings(BaseSettings):
@@ -35,6 +37,11 @@ class Settings(BaseSettings):
 
     # --- Worker ---
     app_id: str = Field("parcours", description="Faust app id = consumer group")
+    stages: Annotated[tuple[Stage, ...], NoDecode] = Field(
+        ALL_STAGES,
+        description="stages this worker runs, comma-separated: ingest, dead_letters, identity. A subset "
+        "needs a ClickHouse server (the other stages run in other workers); see streams/topics.py for groups",
+    )
     kafka_session_timeout_s: float = Field(
         30.0, ge=6, description="a worker that stops heartbeating for this long loses its partitions"
     )
@@ -107,6 +114,25 @@ class Settings(BaseSettings):
                     name = key[len("PARCOURS_") : -len("_FILE")].lower()
                     data.setdefault(name, Path(val).read_text().strip())
         return data
+
+    @field_validator("stages", mode="before")
+    @classmethod
+    def _comma_separated(cls, v: Any) -> Any:
+        if isinstance(v, str):
+            v = [s.strip() for s in v.split(",") if s.strip()]
+        if not v:
+            raise ValueError("at least one stage: ingest, dead_letters, identity")
+        return tuple(dict.fromkeys(v))  # once each, in the order given
+
+    @model_validator(mode="after")
+    def _split_stages_need_a_server(self) -> Settings:
+        # chDB has one owning process: a stage left to another worker could not reach this store.
+        if set(self.stages) != set(ALL_STAGES) and self.clickhouse_url is None:
+            raise ValueError(
+                "PARCOURS_STAGES other than all three needs a ClickHouse server (PARCOURS_CLICKHOUSE_URL): "
+                "the embedded store has one owning process"
+            )
+        return self
 
     @property
     def embedded(self) -> bool:

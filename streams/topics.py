@@ -7,6 +7,7 @@ single-partition topic: the identity stage is the only writer of the identity ma
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 CHANNELS = ("web", "social", "tv", "store")
@@ -16,6 +17,20 @@ def ingest_group(app_id: str) -> str:
     """Consumer group of the raw topics' batch consumer (``streams.ingest.consumer``); the
     Faust agents (dead letters, identity) consume as the group ``app_id``."""
     return f"{app_id}.ingest"
+
+
+def agents_group(app_id: str, stages: Iterable[str]) -> str:
+    """Consumer group (Faust app id) of the agents a worker runs. Faust's assignor gives every
+    member of a group partitions of every topic the group reads, so workers that run different
+    agents must not share one: a worker running both keeps ``app_id`` (the default, unchanged),
+    one running only the identity stage is ``<app_id>.identity``, and so on."""
+    agents = [a for a in ("dead_letters", "identity") if a in set(stages)]
+    return app_id if len(agents) == 2 else f"{app_id}.{'.'.join(agents) or 'no-agents'}"
+
+
+def agents_groups(app_id: str) -> tuple[str, ...]:
+    """Every group the agents of ``app_id``'s workers may commit in, whatever their stages."""
+    return (app_id, f"{app_id}.dead_letters", f"{app_id}.identity")
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -62,6 +62,7 @@ class Collect(View):
 class Health(View):
     async def get(self, request: Request) -> Response:
         snap = HEALTH.snapshot()
+        snap["stages"] = list(settings.stages)
         return _json(self, snap, 200 if snap["store_ok"] else 503)
 
 

@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 
 from streams.grafana.render import DATASOURCE_UID, GRAFANA_VERSION, PLUGIN_TYPE, PLUGIN_VERSION
-from streams.settings import Settings
+from streams.settings import ALL_STAGES, Settings
 
 ROOT = Path(__file__).resolve().parents[1]
 COMPOSE = (ROOT / "deploy" / "docker-compose.yml").read_text()
@@ -41,9 +41,18 @@ def test_provisioning_matches_dashboards() -> None:
 
 def test_k8s_manifests_name_real_settings() -> None:
     fields = {f"PARCOURS_{name.upper()}" for name in Settings.model_fields}
-    text = "".join((ROOT / "deploy" / "k8s" / f).read_text() for f in ("configmap.yaml", "secret.env.example"))
-    used = set(re.findall(r"\b(PARCOURS_[A-Z_]+)[:=]", text))
+    files = ("configmap.yaml", "secret.env.example", "worker.yaml")
+    text = "".join((ROOT / "deploy" / "k8s" / f).read_text() for f in files)
+    used = set(re.findall(r"\b(PARCOURS_[A-Z_]+)[:=,]", text))
     assert used and used <= fields, used - fields
+
+
+def test_every_stage_runs_somewhere_in_each_deployment() -> None:
+    k8s = (ROOT / "deploy" / "k8s" / "worker.yaml").read_text()
+    for text in (COMPOSE, k8s):
+        found = re.findall(r"PARCOURS_STAGES(?::|, value:) \"?([a-z_,]+)", text)
+        stages = [s for value in found for s in value.split(",")]
+        assert len(found) == 2 and sorted(stages) == sorted(ALL_STAGES), found  # each once, none missing
 
 
 def test_cluster_ddl_is_generated_from_the_single_node_files() -> None:

@@ -61,3 +61,24 @@ def test_retention_ttl_is_applied(tmp_path: Path) -> None:
     )
     assert "TTL toDateTime(event_time) + toIntervalDay(90)" in row["q"]
     b.close()
+
+
+def test_stages_are_comma_separated_and_a_subset_needs_a_server(monkeypatch: pytest.MonkeyPatch) -> None:
+    from streams.topics import agents_group
+
+    assert Settings().stages == ("ingest", "dead_letters", "identity")
+    monkeypatch.setenv("PARCOURS_CLICKHOUSE_URL", "clickhouse://u:p@host:9000/db")
+    monkeypatch.setenv("PARCOURS_STAGES", " identity , identity")
+    assert Settings().stages == ("identity",)
+    for bad in ("identity,nope", " , "):
+        monkeypatch.setenv("PARCOURS_STAGES", bad)
+        with pytest.raises(ValidationError):
+            Settings()
+    monkeypatch.delenv("PARCOURS_CLICKHOUSE_URL")
+    monkeypatch.setenv("PARCOURS_STAGES", "ingest,dead_letters")
+    with pytest.raises(ValidationError, match="needs a ClickHouse server"):
+        Settings()
+    # workers running different agents never share a group (Faust would hand them each other's topics)
+    groups = {agents_group("g", s) for s in (("ingest", "dead_letters", "identity"), ("dead_letters",), ("identity",))}
+    assert groups == {"g", "g.dead_letters", "g.identity"}
+    assert agents_group("g", ("ingest",)) == "g.no-agents"
