@@ -74,6 +74,16 @@ def report() -> str:
                         "p99 < 2 s",
                     )
                 )
+        ib = p.get("identity_backlog_after_5m")
+        if ib:
+            rows.append(
+                (
+                    "identity stage behind as the 5M drain ended (links messages, ~100 links each)",
+                    f"{ib['links_messages_behind_at_drain_end']:,}; consumed "
+                    f"{ib['links_messages_per_s_meanwhile']:,.1f} messages/s during the freshness run after it",
+                    "—",
+                )
+            )
     if a:
         rb = a["rule_based"]
         rows.append(
