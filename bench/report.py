@@ -64,7 +64,11 @@ def report() -> str:
                     "flat",
                 )
             )
-        for key, label in (("freshness", "half the drain rate"), ("freshness_after_5m", "same, after 5M events")):
+        labels = (
+            ("freshness", "half the drain rate, links backlog consumed first"),
+            ("freshness_after_5m", "same, after 5M events, the identity stage still consuming its backlog"),
+        )
+        for key, label in labels:
             f = p.get(key) or {}
             if f.get("p99_s") is not None:
                 rows.append(
