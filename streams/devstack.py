@@ -247,7 +247,7 @@ def _group_offsets(bootstrap: str, app_id: str, topics: list[str]) -> list[tuple
         out = []
         for tp in tps:
             readers = groups[:1] if ".raw." in tp.topic else groups[1:]
-            done = [offsets.get(g, {})[tp].offset for g in readers if tp in offsets.get(g, {})]
+            done = [offsets[g][tp].offset for g in readers if tp in offsets.get(g, {})]
             out.append((ends[tp], max(done, default=0)))
         return out
     finally:

@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 CHANNELS = ("web", "social", "tv", "store")
+_AGENTS = ("dead_letters", "identity")  # the stages that run as Faust agents (ingest does not)
 
 
 def ingest_group(app_id: str) -> str:
@@ -24,13 +25,14 @@ def agents_group(app_id: str, stages: Iterable[str]) -> str:
     member of a group partitions of every topic the group reads, so workers that run different
     agents must not share one: a worker running both keeps ``app_id`` (the default, unchanged),
     one running only the identity stage is ``<app_id>.identity``, and so on."""
-    agents = [a for a in ("dead_letters", "identity") if a in set(stages)]
-    return app_id if len(agents) == 2 else f"{app_id}.{'.'.join(agents) or 'no-agents'}"
+    wanted = set(stages)
+    agents = [a for a in _AGENTS if a in wanted]
+    return app_id if len(agents) == len(_AGENTS) else f"{app_id}.{'.'.join(agents) or 'no-agents'}"
 
 
 def agents_groups(app_id: str) -> tuple[str, ...]:
     """Every group the agents of ``app_id``'s workers may commit in, whatever their stages."""
-    return (app_id, f"{app_id}.dead_letters", f"{app_id}.identity")
+    return tuple(agents_group(app_id, s) for s in (_AGENTS, *((a,) for a in _AGENTS)))
 
 
 @dataclass(frozen=True, kw_only=True)

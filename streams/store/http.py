@@ -121,8 +121,8 @@ def arrow_stream(data: pa.Table) -> bytes:
 def _insert_arrow(store: ChdbBackend, sql: str, body: bytes) -> bool:
     """An ``INSERT … FORMAT ArrowStream`` with its body: into chDB as an Arrow table (False if
     ``sql`` is not one). chDB's SQL text cannot carry binary data, so the server reads it here."""
-    m = _ARROW_INSERT.fullmatch(sql.strip())
-    if m is None or not body:
+    m = _ARROW_INSERT.fullmatch(sql.strip()) if body else None
+    if m is None:
         return False
     try:
         data = pa.ipc.open_stream(body).read_all()

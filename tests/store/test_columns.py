@@ -14,6 +14,7 @@ from streams.store.columns import EVENTS_SCHEMA, events_table, events_table_or_q
 from streams.store.migrations import migrate
 from tests.conftest import event
 from tests.samples import SAMPLES
+from tests.store.inserts import arrow_and_row_inserts
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 
@@ -37,16 +38,9 @@ def test_arrow_schema_follows_the_events_ddl(tmp_path: Path) -> None:
 
 
 def test_arrow_insert_stores_the_same_rows_as_the_row_insert(tmp_path: Path, settings: Settings) -> None:
-    payloads = [orjson.dumps(event(t)) for t in SAMPLES]
-    out = Normalizer(settings).normalize([RawItem(p, f"raw/0/{i}", NOW) for i, p in enumerate(payloads)])
-    assert len(out.records) == len(SAMPLES)  # every type, with and without sent_at, lists, revenue
     ch = ChdbBackend(tmp_path / "ch")
     migrate(ch)
-    ch.execute("CREATE TABLE events_rows AS events")
-    ch.insert_arrow("events", events_table(out.records))
-    ch.insert("events_rows", out.rows)
-    q = "SELECT * FROM {t} ORDER BY event_id"
-    a, b = ch.query(q.format(t="events")), ch.query(q.format(t="events_rows"))
+    a, b = arrow_and_row_inserts(ch, settings)
     assert len(a) == len(SAMPLES) and a == b
 
 

@@ -4,23 +4,17 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 
-import orjson
 import pyarrow as pa
 import pytest
 
 from streams.errors import QueryError
-from streams.ingest.normalize import Normalizer, RawItem
 from streams.settings import Settings
-from streams.store.columns import events_table
-from streams.store.http import HttpBackend, arrow_insert_sql, serve
+from streams.store.http import HttpBackend, arrow_insert_sql, arrow_stream, serve
 from streams.store.migrations import migrate
-from tests.conftest import event
 from tests.samples import SAMPLES
-
-NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
+from tests.store.inserts import arrow_and_row_inserts
 
 
 @pytest.fixture
@@ -41,13 +35,7 @@ def http_store(tmp_path: Path) -> Iterator[HttpBackend]:
 def test_an_arrow_insert_over_http_stores_the_same_rows_as_the_row_insert(
     http_store: HttpBackend, settings: Settings
 ) -> None:
-    payloads = [orjson.dumps(event(t)) for t in SAMPLES]
-    out = Normalizer(settings).normalize([RawItem(p, f"raw/0/{i}", NOW) for i, p in enumerate(payloads)])
-    http_store.execute("CREATE TABLE events_rows AS events")
-    http_store.insert_arrow("events", events_table(out.records))
-    http_store.insert("events_rows", out.rows)
-    q = "SELECT * FROM {t} ORDER BY event_id"
-    a, b = http_store.query(q.format(t="events")), http_store.query(q.format(t="events_rows"))
+    a, b = arrow_and_row_inserts(http_store, settings)
     assert len(a) == len(SAMPLES) and a == b
 
 
@@ -56,11 +44,5 @@ def test_a_bad_arrow_body_is_a_query_error_and_the_server_goes_on(http_store: Ht
         http_store._post(arrow_insert_sql("events", ["event_id"]), b"not arrow", None, None)
     wrong = pa.table({"event_id": ["x"], "type": ["like"]})
     with pytest.raises(QueryError, match="columns"):
-        http_store._post(arrow_insert_sql("events", ["event_id"]), _stream(wrong), None, None)
+        http_store._post(arrow_insert_sql("events", ["event_id"]), arrow_stream(wrong), None, None)
     assert http_store.query("SELECT count() AS n FROM events") == [{"n": 0}]
-
-
-def _stream(data: pa.Table) -> bytes:
-    from streams.store.http import arrow_stream
-
-    return arrow_stream(data)

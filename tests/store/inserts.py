@@ -1,0 +1,28 @@
+"""What both Arrow-insert tests check, on whichever backend: the same rows as the row insert."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import orjson
+
+from streams.ingest.normalize import Normalizer, RawItem
+from streams.settings import Settings
+from streams.store.backend import Backend
+from streams.store.columns import events_table
+from tests.conftest import event
+from tests.samples import SAMPLES
+
+NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
+
+
+def arrow_and_row_inserts(backend: Backend, settings: Settings) -> tuple[list[dict[str, object]], ...]:
+    """Every sample event stored once as Arrow (``events``) and once as rows (``events_rows``)."""
+    payloads = [orjson.dumps(event(t)) for t in SAMPLES]
+    out = Normalizer(settings).normalize([RawItem(p, f"raw/0/{i}", NOW) for i, p in enumerate(payloads)])
+    assert len(out.records) == len(SAMPLES)  # every type, with and without sent_at, lists, revenue
+    backend.execute("CREATE TABLE events_rows AS events")
+    backend.insert_arrow("events", events_table(out.records))
+    backend.insert("events_rows", out.rows)
+    q = "SELECT * FROM {t} ORDER BY event_id"
+    return backend.query(q.format(t="events")), backend.query(q.format(t="events_rows"))
