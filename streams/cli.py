@@ -24,6 +24,16 @@ def _fail(message: str) -> None:
 @click.group()
 def main() -> None:
     """Parcours: cross-channel customer journeys on Kafka, Faust and ClickHouse."""
+    from pydantic import ValidationError
+
+    try:  # every command reads the settings: a bad PARCOURS_* variable is one clear line, not a traceback
+        get_settings()
+    except ValidationError as err:
+        lines = [
+            f"PARCOURS_{str(e['loc'][0]).upper()}: {e['msg']}" if e["loc"] else e["msg"].removeprefix("Value error, ")
+            for e in err.errors()
+        ]
+        _fail("invalid settings: " + "; ".join(lines))
 
 
 @main.command()

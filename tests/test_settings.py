@@ -82,3 +82,21 @@ def test_stages_are_comma_separated_and_a_subset_needs_a_server(monkeypatch: pyt
     groups = {agents_group("g", s) for s in (("ingest", "dead_letters", "identity"), ("dead_letters",), ("identity",))}
     assert groups == {"g", "g.dead_letters", "g.identity"}
     assert agents_group("g", ("ingest",)) == "g.no-agents"
+
+
+def test_the_cli_names_a_bad_setting_in_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    from click.testing import CliRunner
+
+    from streams.cli import main
+    from streams.settings import get_settings
+
+    monkeypatch.setenv("PARCOURS_STAGES", "ingest,nope")
+    get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(main, ["worker"])
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 1
+    assert result.output.strip() == (
+        "error: invalid settings: PARCOURS_STAGES: Input should be 'ingest', 'dead_letters' or 'identity'"
+    )
