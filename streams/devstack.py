@@ -196,7 +196,9 @@ def start_group(
     for i in range(count):
         w_env = {
             **env,
-            "PARCOURS_WEB_PORT": str(int(env["PARCOURS_WEB_PORT"]) + i),
+            # A port of its own that was free, not the first one + i: that one may be taken
+            # (a worker failed to bind in a fresh-clone test run).
+            "PARCOURS_WEB_PORT": env["PARCOURS_WEB_PORT"] if i == 0 else str(free_port()),
             "PARCOURS_DATA_DIR": str(root / f"w{i}"),
         }
         if stages:
