@@ -21,7 +21,7 @@ from bench.common import Timer, chunks, corpus, fresh_copy, live_copy, median_of
 from bench.kafka_fill import drain_rate, fill
 from streams.devstack import KafkaBroker, Worker, consumer_committed, consumer_lag, worker_env
 from streams.identity.stage import IdentityStage
-from streams.ingest.normalize import EVENT_COLUMNS, Normalizer, RawItem
+from streams.ingest.normalize import Normalizer, RawItem
 from streams.kafka import ensure_topics
 from streams.read import WorkerReader
 from streams.settings import Settings
@@ -46,10 +46,10 @@ def stage_profile(payloads: list[bytes], root: Path) -> dict[str, Any]:
     norm = Normalizer(settings)
     with Timer() as t_norm:
         outs = [norm.normalize(c) for c in chunks(items, 10_000)]
-    records = [r for o in outs for r in o.records]
+    records = sum(len(o) for o in outs)
     links = [link for o in outs for link in o.links]
     with Timer() as t_arrow:
-        tables = [events_table(c) for c in chunks(records, 10_000)]
+        tables = [events_table(o.columns) for o in outs]
     store = ChdbBackend(root / "profile-ch")
     migrate(store)
     with Timer() as t_insert:
@@ -71,8 +71,8 @@ def stage_profile(payloads: list[bytes], root: Path) -> dict[str, Any]:
         "events": n,
         "links": len(links),
         "normalize_events_per_s": n / t_norm.seconds,
-        "to_arrow_rows_per_s": len(records) / t_arrow.seconds,
-        "chdb_arrow_insert_rows_per_s": len(records) / t_insert.seconds,
+        "to_arrow_rows_per_s": records / t_arrow.seconds,
+        "chdb_arrow_insert_rows_per_s": records / t_insert.seconds,
         "identity_stage_links_per_s": len(links) / t_identity.seconds,
         "identity_graph_links_per_s_one_core": len(links) / t_graph.seconds,
         "seconds": {
@@ -87,13 +87,12 @@ def stage_profile(payloads: list[bytes], root: Path) -> dict[str, Any]:
 def bare_chdb_insert(payloads: list[bytes], root: Path) -> dict[str, float]:
     """Pre-built rows, 20k a batch, in both formats: JSONEachRow text and a ready Arrow table.
     The Arrow figure (what the worker sends) is the store's ceiling for our event rows."""
-    records = [
-        r
-        for c in chunks([RawItem(p, f"b/0/{i}", datetime.now(UTC)) for i, p in enumerate(payloads)], 5000)
-        for r in Normalizer(Settings()).normalize(c).records
+    outs = [
+        Normalizer(Settings()).normalize(c)
+        for c in chunks([RawItem(p, f"b/0/{i}", datetime.now(UTC)) for i, p in enumerate(payloads)], 20_000)
     ]
-    rows = [dict(zip(EVENT_COLUMNS, r, strict=True)) for r in records]
-    tables = [events_table(c) for c in chunks(records, 20_000)]
+    rows = [row for o in outs for row in o.rows]
+    tables = [events_table(o.columns) for o in outs]
     store = ChdbBackend(root / "bare-ch")
     migrate(store)
 

@@ -186,7 +186,7 @@ async def _store_prepared(prepared: _Prepared) -> None:
     await asyncio.gather(*deliveries)
     HEALTH.spent("ingest.store.produce", t1 - t0)
     HEALTH.spent("ingest.store.acks", time.perf_counter() - t1)
-    HEALTH.count("events_stored", len(out.records))
+    HEALTH.count("events_stored", len(out))
     HEALTH.count("dead_letters", len(out.dead))
     HEALTH.count("duplicates_dropped", out.duplicates)
 

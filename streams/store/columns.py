@@ -1,7 +1,7 @@
 """Event records → an Arrow table typed like the ``events`` table: the hot path's insert format.
 
 chDB reads an Arrow table in place (``Python()`` table function) with the GIL released, so a
-batch costs one transpose (``zip``) and one typed array per column instead of a JSON object per
+batch costs one typed array per column (the normalizer builds columns) instead of a JSON object per
 row parsed back by ClickHouse. The types here must match ``schemas/clickhouse/001_events.sql``;
 a test compares them with ``DESCRIBE TABLE events``.
 """
@@ -35,11 +35,10 @@ _TYPES: dict[str, pa.DataType] = {
 EVENTS_SCHEMA = pa.schema([pa.field(c, _TYPES.get(c, _STR), nullable=(c == "sent_at")) for c in EVENT_COLUMNS])
 
 
-def events_table(records: Sequence[tuple[Any, ...]]) -> pa.Table:
-    """One Arrow table from ``Normalized.records`` (tuples in ``EVENT_COLUMNS`` order)."""
-    if not records:
+def events_table(columns: Sequence[Sequence[Any]]) -> pa.Table:
+    """One Arrow table from ``Normalized.columns`` (one sequence per column, EVENT_COLUMNS order)."""
+    if not columns or not columns[0]:
         return EVENTS_SCHEMA.empty_table()
-    columns = list(zip(*records, strict=True))
     return pa.Table.from_arrays(
         [pa.array(col, type=f.type) for col, f in zip(columns, EVENTS_SCHEMA, strict=True)], schema=EVENTS_SCHEMA
     )
@@ -52,13 +51,13 @@ def events_table_or_quarantine(out: Normalized, normalizer: Normalizer) -> pa.Ta
     """The batch's table; should a record not convert (a value the DDL cannot hold), that record
     becomes a dead letter and the rest of the batch is stored: one bad event never stops a batch."""
     try:
-        return events_table(out.records)
+        return events_table(out.columns)
     except _REFUSED as err:
         bad = []
-        for i, record in enumerate(out.records):
+        for i in range(len(out)):
             try:
-                events_table([record])
+                events_table([[col[i]] for col in out.columns])
             except _REFUSED:
                 bad.append(i)
         normalizer.quarantine(out, bad, f"storage refused a value: {err}")
-        return events_table(out.records)
+        return events_table(out.columns)

@@ -103,10 +103,10 @@ def test_a_stage_failure_on_one_event_is_a_dead_letter_not_a_crash(settings: Set
     boom = orjson.dumps(event("like"))
     original = n._emit
 
-    def flaky(e, *a, **kw):  # type: ignore[no-untyped-def]
-        if e.type == "like":
+    def flaky(kept, *a, **kw):  # type: ignore[no-untyped-def]
+        if any(k.event.type == "like" for k in kept):
             raise KeyError("simulated bug")
-        return original(e, *a, **kw)
+        return original(kept, *a, **kw)
 
     monkeypatch.setattr(n, "_emit", flaky)
     out = n.normalize(items(boom, orjson.dumps(event("search"))))

@@ -20,9 +20,9 @@ def arrow_and_row_inserts(backend: Backend, settings: Settings) -> tuple[list[di
     """Every sample event stored once as Arrow (``events``) and once as rows (``events_rows``)."""
     payloads = [orjson.dumps(event(t)) for t in SAMPLES]
     out = Normalizer(settings).normalize([RawItem(p, f"raw/0/{i}", NOW) for i, p in enumerate(payloads)])
-    assert len(out.records) == len(SAMPLES)  # every type, with and without sent_at, lists, revenue
+    assert len(out) == len(SAMPLES)  # every type, with and without sent_at, lists, revenue
     backend.execute("CREATE TABLE events_rows AS events")
-    backend.insert_arrow("events", events_table(out.records))
+    backend.insert_arrow("events", events_table(out.columns))
     backend.insert("events_rows", out.rows)
     q = "SELECT * FROM {t} ORDER BY event_id"
     return backend.query(q.format(t="events")), backend.query(q.format(t="events_rows"))
