@@ -11,9 +11,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import SecretStr
 
-from schemas.events import Reason, Rejection, parse_event
+from schemas.events import Reason, Rejection, fast, parse_event
 from streams.ingest.collector import Collector
-from streams.ingest.normalize import Normalizer, RawItem
+from streams.ingest.normalize import Normalizer, RawItem, _flagged
+from streams.ingest.pii import scrub_payload
 from streams.settings import Settings
 from tests.samples import SAMPLES
 
@@ -148,3 +149,24 @@ def test_collector_batches_of_anything(items: list[object]) -> None:
     assert r.status == 200
     assert len(r.accepted) + len(r.dead) == len(items)
     assert all(d.reason in REASONS for d in r.dead)
+
+
+# Bytes the screen must catch, mixed into otherwise plain JSON text.
+_TRIGGERS = ["@", '"email":', '"phone" :', '"email"\v:', '" ', ' "', "\\", "é", "\x7f", '"phone"']
+
+
+@given(st.lists(st.sampled_from(['{"a":"b"', ",", ":", "1", '"x"', *_TRIGGERS]), max_size=12) | st.binary(max_size=300))
+@settings(max_examples=400)
+def test_a_payload_the_batch_screen_passes_needs_neither_the_scrub_nor_the_decoders_check(
+    parts: list[str] | bytes,
+) -> None:
+    payload = parts if isinstance(parts, bytes) else "".join(parts).encode()
+    [flagged] = _flagged([payload])
+    if not flagged:
+        assert scrub_payload(payload, "pepper") == payload
+        assert not fast._steps_aside(payload)
+
+
+def test_the_batch_screen_flags_what_the_scrub_and_the_decoder_look_for() -> None:
+    cases = [b'{"identities":{"email":"a@b.co"}}', b'{"phone"\t: "1"}', b'{"x":"a "}', b'{"x":"\\u00e9"}', "é".encode()]
+    assert _flagged([*cases, b'{"context":{"device_kind":"phone"}}']) == [True] * len(cases) + [False]
