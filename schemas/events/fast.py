@@ -16,6 +16,9 @@ two libraries differ it steps aside, and ``decode`` returns None so the caller t
   fractions that pydantic truncates: datetimes are read as text matching a strict RFC 3339 pattern
   (at most 6 fraction digits), which pydantic also accepts, and parsed by ``datetime.fromisoformat``;
 - event ids are read as canonical lowercase UUID text (what ``str(UUID)`` gives); others step aside.
+The envelope's id and datetime texts are matched for a whole batch in one RE2 pass per field
+(``decode_many``): as msgspec patterns, Python's ``re`` took ~3 µs of a decode; a batch of 1,000
+now decodes in ~5 µs an event against ~8 (50,000 corpus events, one run).
 tests/schemas/test_fast.py checks that both paths read the same rows from the corpus and from fuzzing.
 """
 
@@ -24,11 +27,14 @@ from __future__ import annotations
 import re
 import types
 import typing
+from collections.abc import Sequence
 from datetime import datetime
-from typing import Annotated, Any, Literal, Union, get_args, get_origin
+from typing import Annotated, Any, Literal, Union, cast, get_args, get_origin
 from uuid import UUID
 
 import msgspec
+import pyarrow as pa
+import pyarrow.compute as pc
 from annotated_types import Ge, Le, MaxLen, MinLen
 from pydantic import AllowInfNan, AwareDatetime, BaseModel
 from pydantic.fields import FieldInfo
@@ -54,8 +60,11 @@ def _steps_aside(raw: bytes) -> bool:
     return (b"\\" in raw or not raw.isascii()) and _STRING_EDGE.search(raw) is not None
 
 
-_UUID_TEXT = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\Z"
-_RFC3339 = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,6})?(?:Z|[+-]\d{2}:\d{2})\Z"
+# RE2 syntax (pyarrow): ``\z`` is the end of the text, ``[0-9]`` ASCII digits only.
+_UUID_TEXT = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\z"
+_RFC3339 = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{1,6})?(?:Z|[+-][0-9]{2}:[0-9]{2})\z"
+# The envelope's fields read as text and matched in ``decode_many``; no other model may have one.
+_TEXT_CHECKED = {"event_id": _UUID_TEXT, "occurred_at": _RFC3339, "sent_at": _RFC3339, "received_at": _RFC3339}
 _SHA256_TEXT = r"^[0-9a-f]{64}\Z"
 
 
@@ -126,11 +135,12 @@ def _fast_type(tp: Any, metadata: list[Any], owner: type[BaseModel] | None = Non
     if origin is dict:
         key, value = get_args(tp)
         return _annotated(dict[_fast_type(key, []), _fast_type(value, [])], _meta(metadata, owner, name))  # type: ignore[misc]
-    if tp is AwareDatetime:
-        # Read as text and parsed in ``decode``: msgspec's own parser reads spellings pydantic refuses.
-        return Annotated[str, msgspec.Meta(pattern=_RFC3339)]
-    if tp is UUID:
-        return Annotated[str, msgspec.Meta(pattern=_UUID_TEXT)]
+    if tp is AwareDatetime or tp is UUID:
+        # Read as text, matched and parsed in ``decode_many``: msgspec's own datetime parser reads
+        # spellings pydantic refuses.
+        if not (owner and issubclass(owner, Envelope) and name in _TEXT_CHECKED):
+            raise TypeError(f"no fast equivalent for {tp} on {owner}.{name}: only the envelope's are checked")
+        return str
     if isinstance(tp, type) and issubclass(tp, BaseModel):
         return _struct(tp)
     if tp in (str, int, float, bool):
@@ -211,6 +221,26 @@ def decode(raw: bytes, *, screened: bool = False) -> FastEvent | None:
     """The event, or None when pydantic must decide (a refusal, or a spelling the fast path avoids).
 
     ``screened``: the caller found none of ``STEP_ASIDE_TRIGGERS`` in ``raw``."""
+    return decode_many([raw], [screened])[0]
+
+
+def decode_many(raws: Sequence[bytes], screened: Sequence[bool]) -> list[FastEvent | None]:
+    """``decode`` for a batch (``screened`` per payload)."""
+    events = [_decode_one(raw, ok) for raw, ok in zip(raws, screened, strict=True)]
+    present = [e for e in events if e is not None]
+    if not present:
+        return events
+    good = None
+    for name, pattern in _TEXT_CHECKED.items():
+        texts = pa.array([getattr(e, name) for e in present], pa.string())
+        matched = pc.match_substring_regex(texts, pattern)
+        matched = pc.fill_null(matched, True)  # an absent optional datetime
+        good = matched if good is None else pc.and_(good, matched)
+    ok = iter(cast(pa.BooleanArray, good).to_pylist())
+    return [_with_datetimes(e) if e is not None and next(ok) else None for e in events]
+
+
+def _decode_one(raw: bytes, screened: bool) -> FastEvent | None:
     if len(raw) > MAX_EVENT_BYTES or (not screened and _steps_aside(raw)):
         return None
     try:
@@ -219,6 +249,10 @@ def decode(raw: bytes, *, screened: bool = False) -> FastEvent | None:
         return None
     if event.channel == "store" and not event.context.store_id:
         return None
+    return event
+
+
+def _with_datetimes(event: FastEvent) -> FastEvent | None:
     try:  # a 30 February matches the pattern; fromisoformat refuses it
         event.occurred_at = _datetime(event.occurred_at)
         if event.sent_at is not None:

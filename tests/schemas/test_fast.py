@@ -166,3 +166,31 @@ def test_a_constraint_without_a_fast_equivalent_stops_the_generator() -> None:
 
     with pytest.raises(TypeError, match="fast equivalent"):
         fast._struct(Multiple)
+
+
+def test_a_datetime_or_uuid_outside_the_envelope_stops_the_generator() -> None:
+    # decode_many checks the envelope's id and datetime texts; any other would go unchecked.
+    class Booking(_Model):
+        at: datetime
+
+    class Ticket(_Model):
+        ref: uuid.UUID
+
+    for model in (Booking, Ticket):
+        with pytest.raises(TypeError, match="fast equivalent"):
+            fast._struct(model)
+
+
+def test_a_batch_leaves_to_pydantic_exactly_the_events_whose_texts_fail() -> None:
+    good = [_sample("page_view"), _sample("like"), _sample("order_completed")]
+    bad = [
+        _sample("page_view", event_id="6F9619FF-8B86-D011-B42D-00C04FC964FF"),
+        _sample("like", occurred_at="2026-03-02T10:00Z"),
+        _sample("order_completed", sent_at="2026-03-02T10:00:00.1234567Z"),
+        _sample("page_view", received_at="2026-03-02 10:00:00Z"),
+    ]
+    mixed = [good[0], bad[0], bad[1], good[1], bad[2], bad[3], good[2]]
+    events = fast.decode_many([orjson.dumps(e) for e in mixed], [False] * len(mixed))
+    assert [e is not None for e in events] == [True, False, False, True, False, False, True]
+    assert [e.event_id for e in events if e is not None] == [g["event_id"] for g in good]
+    assert all(isinstance(e.occurred_at, datetime) for e in events if e is not None)
