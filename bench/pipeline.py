@@ -24,6 +24,7 @@ from streams.identity.stage import IdentityStage
 from streams.ingest.normalize import Normalizer, RawItem
 from streams.kafka import ensure_topics
 from streams.read import WorkerReader
+from streams.runtime import tune_gc
 from streams.settings import Settings
 from streams.store.backend import ChdbBackend
 from streams.store.columns import events_table
@@ -40,6 +41,7 @@ def rss_mb(pid: int) -> float:
 
 def stage_profile(payloads: list[bytes], root: Path) -> dict[str, Any]:
     """In-process, per stage, on the same events: where a worker's time goes."""
+    tune_gc()  # as the worker does
     settings = Settings()
     now = datetime.now(UTC)
     items = [RawItem(p, f"b/0/{i}", now) for i, p in enumerate(payloads)]

@@ -17,7 +17,6 @@ names each subset's consumer group).
 from __future__ import annotations
 
 import asyncio
-import gc
 import logging
 import os
 import threading
@@ -39,7 +38,7 @@ from streams.identity.stage import IdentityStage
 from streams.ingest import consumer as consumer_loop
 from streams.ingest.normalize import DeadLetter, Normalized, Normalizer, RawItem
 from streams.kafka import aiokafka_kwargs, faust_credentials
-from streams.runtime import EXIT_TERMINAL, HEALTH, complete_or_die, with_retry
+from streams.runtime import EXIT_TERMINAL, HEALTH, complete_or_die, tune_gc, with_retry
 from streams.settings import Settings, get_settings
 from streams.store.backend import Backend, open_backend
 from streams.store.columns import events_table_or_quarantine
@@ -219,13 +218,7 @@ async def _ingest() -> None:
         heartbeat_interval_ms=int(min(3.0, settings.kafka_session_timeout_s / 4) * 1000),
         **aiokafka_kwargs(settings),
     )
-    # A batch allocates ~6 tracked objects per event and keeps them until stored (two batches in
-    # flight). The cyclic GC traverses the young ones at each collection: every 700 allocations
-    # by default (~15% of a normalize), still 3-5 µs an event every 50,000 (gc callbacks, 100k
-    # events). Every 500,000 (~80,000 events) most of a batch is gone before it is collected.
-    # Start-up objects are frozen out of its view.
-    gc.freeze()
-    gc.set_threshold(500_000, 20, 100)
+    tune_gc()
     consumer.subscribe(list(names.all_raw), listener=consumer_loop.ShowAssignment())
     await consumer_loop.start(consumer)
     try:
