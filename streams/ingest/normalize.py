@@ -197,7 +197,8 @@ _SCREEN = f"{SCRUB_TRIGGERS}|{fast.STEP_ASIDE_TRIGGERS}"
 def _flagged(payloads: list[bytes]) -> list[bool]:
     if not payloads:
         return []
-    found = pc.match_substring_regex(pa.array(payloads, pa.binary()), _SCREEN)
+    # 64-bit offsets: a slice of oversized payloads (refused later, one by one) must not overflow.
+    found = pc.match_substring_regex(pa.array(payloads, pa.large_binary()), _SCREEN)
     return cast(list[bool], found.to_pylist())
 
 
@@ -408,9 +409,10 @@ class Normalizer:
         consent = [e.consent.analytics for e in events]
         conversions = self._conversion_types
         is_conv = [e.type in conversions for e in events]
+        event_ids = [str(e.event_id) for e in events]
         identifiers: list[list[str]] = []
         known = self._extracted
-        for e, k, ok, conv in zip(events, kept, consent, is_conv, strict=True):
+        for e, event_id, k, ok, conv in zip(events, event_ids, kept, consent, is_conv, strict=True):
             ex = None
             if ok:
                 # A person's events repeat the same identities (a visit's page views): extract once.
@@ -425,7 +427,7 @@ class Normalizer:
             if ex and (len(found) > 1 or ex.refused or conv):
                 out.links.append(
                     {
-                        "event_id": str(e.event_id),
+                        "event_id": event_id,
                         "identifiers": found,
                         "refused": [list(r) for r in ex.refused],
                         "verified_crm": ex.verified_crm,
@@ -449,7 +451,7 @@ class Normalizer:
         classify = self._tax.classify
         spot, programme, campaign = context("tv_spot_id"), context("tv_programme"), context("utm_campaign")
         columns: tuple[list[Any], ...] = (
-            [str(e.event_id) for e in events],
+            event_ids,
             [e.type for e in events],
             [e.channel for e in events],
             [e.schema_version for e in events],
