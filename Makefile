@@ -25,8 +25,8 @@ test: install ## run the test suite (starts its own Kafka broker)
 	$(BIN)/pytest
 
 lint: install ## check only: ruff and mypy
-	$(BIN)/ruff check streams schemas tests
-	$(BIN)/ruff format --check streams schemas tests
+	$(BIN)/ruff check streams schemas bench tests
+	$(BIN)/ruff format --check streams schemas bench tests
 	$(BIN)/mypy
 
 schemas: install ## export the event JSON Schemas and the cluster DDL

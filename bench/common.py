@@ -24,7 +24,7 @@ END = datetime(2026, 3, 8, tzinfo=UTC)
 
 
 def machine() -> dict[str, Any]:
-    versions = {}
+    versions: dict[str, str | None] = {}
     for dist in (
         "faust-streaming",
         "aiokafka",

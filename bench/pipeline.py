@@ -4,6 +4,7 @@ worker memory, freshness at a steady rate. All against the real broker started h
 from __future__ import annotations
 
 import gc
+import os
 import shutil
 import statistics
 import tempfile
@@ -18,6 +19,7 @@ import orjson
 from kafka.errors import KafkaError
 
 from bench.common import Timer, chunks, corpus, fresh_copy, live_copy, median_of
+from bench.cpu import CpuMeter, broker_pid
 from bench.kafka_fill import drain_rate, fill
 from streams.devstack import KafkaBroker, Worker, consumer_committed, consumer_lag, worker_env
 from streams.identity.stage import IdentityStage
@@ -137,8 +139,13 @@ def faust_noop_rate(bootstrap: str, topics: list[str], expected: int, root: Path
     return float(result.read_text()) if result.exists() else float("nan")
 
 
-def _drain(bootstrap: str, app_id: str, topics: list[str], w: Worker, total: int) -> list[tuple[float, int, float]]:
-    """(seconds, events committed, worker RSS MB) each second until ``total`` are committed."""
+def _drain(
+    bootstrap: str, app_id: str, topics: list[str], w: Worker, total: int, meter: CpuMeter | None = None
+) -> list[tuple[float, int, float]]:
+    """(seconds, events committed, worker RSS MB) each second until ``total`` are committed.
+
+    ``meter`` reads CPU from the first committed batch to the end: the worker's start-up (imports,
+    joining the group) is not the drain's."""
     assert w.proc is not None
     t0 = time.perf_counter()
     samples = []
@@ -152,7 +159,11 @@ def _drain(bootstrap: str, app_id: str, topics: list[str], w: Worker, total: int
                 raise
             continue
         samples.append((time.perf_counter() - t0, done, rss_mb(w.proc.pid)))
+        if meter is not None and done and (len(samples) == 1 or not samples[-2][1]):
+            meter.start(done)
         if done >= total:
+            if meter is not None:
+                meter.stop(done)
             return samples
 
 
@@ -203,11 +214,12 @@ def pipeline(n_events: int = 1_000_000, n_memory: int = 5_000_000) -> dict[str, 
         assert w.proc is not None
         app_id = env["PARCOURS_APP_ID"]
         raw = list(names.all_raw)
-        samples = _drain(bootstrap, app_id, raw, w, n_events)
+        meter = CpuMeter(w.proc.pid, broker_pid(broker.state_dir))
+        samples = _drain(bootstrap, app_id, raw, w, n_events, meter)
         phase("drain_1m")
         elapsed = samples[-1][0]
         rss_1m = rss_mb(w.proc.pid)
-        reader = WorkerReader(Settings(web_port=w.port, admin_token=env["PARCOURS_ADMIN_TOKEN"]))  # type: ignore[arg-type]
+        reader = WorkerReader(Settings(web_port=w.port, admin_token=env["PARCOURS_ADMIN_TOKEN"]))
         [stored] = reader.query("SELECT count() AS n FROM events_dedup")
         health = w.health()
         spent = health.get("seconds", {})
@@ -220,6 +232,8 @@ def pipeline(n_events: int = 1_000_000, n_memory: int = 5_000_000) -> dict[str, 
             # the worker's own accounting of where its ingest time went (GET /v1/health)
             "worker_seconds": spent,
             "batches": health.get("counters", {}).get("ingest.batches"),
+            # CPU an event by consumer (bench/cpu.py), and the rates it leaves room for here
+            "cpu_per_event": meter.per_event(os.cpu_count() or 1),
         }
         # 3. freshness at half the measured throughput, on the worker that drained 1M, in a steady
         # state: its identity stage first consumes the links it is behind on (~20 s). After 5M

@@ -54,6 +54,18 @@ def report() -> str:
         if spent:
             parts = ", ".join(f"{k.removeprefix('ingest.')} {v:,.0f} s" for k, v in sorted(spent.items()))
             rows.append(("worker's own time accounting during the drain", parts, "—"))
+        cpu = p["pipeline"].get("cpu_per_event")
+        if cpu:
+            rows.append(
+                (
+                    "CPU an event during the drain: worker's Python threads / its chDB threads / broker",
+                    f"{cpu['worker_python_us']:.1f} / {cpu['worker_native_us']:.1f} / {cpu['broker_us']:.1f} µs "
+                    f"= {cpu['all_us']:.1f} µs; bounds: one interpreter "
+                    f"{cpu['interpreter_bound_events_per_s']:,.0f} events/s, "
+                    f"this machine's cores {cpu['machine_bound_events_per_s']:,.0f} events/s",
+                    f"50,000/s: ≤ 20 µs of Python, ≤ {20 * p['machine']['cores']} µs in all",
+                )
+            )
         rss = p["worker_rss_mb"]
         rows += [(f"worker RSS after {int(k):,} events", f"{v:,.0f} MB", "bounded") for k, v in rss.items()]
         if "rss_growth_mb_per_million" in p:
