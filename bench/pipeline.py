@@ -207,7 +207,6 @@ def pipeline(n_events: int = 1_000_000, n_memory: int = 5_000_000) -> dict[str, 
             data_dir=root / "worker",
             app_id=f"{prefix}-g",
             PARCOURS_TOPIC_PREFIX=prefix,
-            PARCOURS_BATCH_SIZE="10000",
         )
         w = Worker(env, root / "worker.log")
         w.start()

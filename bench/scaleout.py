@@ -56,7 +56,6 @@ def configuration(
         app_id=f"{prefix}-g",
         PARCOURS_TOPIC_PREFIX=prefix,
         PARCOURS_CLICKHOUSE_URL=store.url,
-        PARCOURS_BATCH_SIZE="10000",
     )
     procs: list[Worker] = []
     try:
