@@ -69,6 +69,13 @@ def encode_rows(rows: Sequence[Row]) -> bytes:
 
 INSERT = "INSERT INTO {table} SETTINGS date_time_input_format = 'best_effort' FORMAT JSONEachRow"
 
+# ``insert_arrow`` batches never hold two rows with one sort key on purpose (the dedupe window
+# drops repeats within a batch; the identity stage writes each identifier once per flush), so the
+# server need not collapse each inserted block as ReplacingMergeTree would by default: without
+# it a 20,000-row events insert took 3.2-3.5 µs of CPU a row in chDB instead of 7.8-8.0
+# (bench/README.md). Readers deduplicate with FINAL or argMax, as they must across blocks anyway.
+ARROW_INSERT_SETTINGS: dict[str, int] = {"optimize_on_insert": 0}
+
 
 def _quote(v: Any) -> str:
     if isinstance(v, str):
@@ -134,7 +141,10 @@ class ChdbBackend:
         if data.num_rows:
             cols = ", ".join(data.column_names)
             arrow_batch = data  # noqa: F841 — chDB's Python() table function finds it by name in this frame
-            self._run(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM Python(arrow_batch)", "Null", None)
+            settings = ", ".join(f"{k} = {v}" for k, v in ARROW_INSERT_SETTINGS.items())
+            self._run(
+                f"INSERT INTO {table} ({cols}) SELECT {cols} FROM Python(arrow_batch) SETTINGS {settings}", "Null", None
+            )
 
     def close(self) -> None:
         with self._lock:
@@ -192,7 +202,10 @@ class DriverBackend:
 
     def insert_arrow(self, table: str, data: pa.Table) -> None:
         # Server inserts take the row path: no server here to measure a columnar one against.
-        self.insert(table, data.to_pylist())
+        rows = data.to_pylist()
+        if rows:
+            sql = INSERT.format(table=table) + " " + encode_rows(rows).decode()
+            self._call(self._client.execute, sql, settings=ARROW_INSERT_SETTINGS)
 
     def close(self) -> None:
         self._client.disconnect()

@@ -22,7 +22,7 @@ import orjson
 import pyarrow as pa
 
 from streams.errors import QueryError, StoreUnavailable
-from streams.store.backend import INSERT, ChdbBackend, Row, chdb_params, encode_rows
+from streams.store.backend import ARROW_INSERT_SETTINGS, INSERT, ChdbBackend, Row, chdb_params, encode_rows
 
 
 class HttpBackend:
@@ -48,8 +48,15 @@ class HttpBackend:
             conn = self._local.conn = http.client.HTTPConnection(self._host, self._port, timeout=self._timeout)
         return conn
 
-    def _post(self, sql: str, body: bytes, params: Mapping[str, Any] | None, fmt: str | None) -> bytes:
-        args = {"query": sql, "database": self._database}
+    def _post(
+        self,
+        sql: str,
+        body: bytes,
+        params: Mapping[str, Any] | None,
+        fmt: str | None,
+        settings: Mapping[str, int] | None = None,
+    ) -> bytes:
+        args = {"query": sql, "database": self._database, **(settings or {})}  # settings go as URL arguments
         if fmt:
             args["default_format"] = fmt
         for k, v in (chdb_params(params) or {}).items():
@@ -96,7 +103,7 @@ class HttpBackend:
         # server below): columns go as they are, not as a JSON object per row to be parsed back.
         if data.num_rows:
             sql = arrow_insert_sql(table, data.column_names)
-            self._post(sql, arrow_stream(data), None, None)
+            self._post(sql, arrow_stream(data), None, None, ARROW_INSERT_SETTINGS)
 
     def close(self) -> None:
         conn = getattr(self._local, "conn", None)

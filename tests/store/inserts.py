@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import orjson
+import pyarrow as pa
 
 from streams.ingest.normalize import Normalizer, RawItem
 from streams.settings import Settings
@@ -26,3 +27,16 @@ def arrow_and_row_inserts(backend: Backend, settings: Settings) -> tuple[list[di
     backend.insert("events_rows", out.rows)
     q = "SELECT * FROM {t} ORDER BY event_id"
     return backend.query(q.format(t="events")), backend.query(q.format(t="events_rows"))
+
+
+def stored_twice_in_one_block(backend: Backend, settings: Settings) -> tuple[int, int]:
+    """One event twice in one Arrow batch: (rows in ``events``, rows in ``events_dedup``).
+
+    Arrow inserts skip the insert-time collapse (``ARROW_INSERT_SETTINGS``), which a
+    ReplacingMergeTree otherwise applies to each block; reads must still see the event once."""
+    out = Normalizer(settings).normalize([RawItem(orjson.dumps(event("like")), "raw/0/0", NOW)])
+    table = events_table(out.columns)
+    backend.insert_arrow("events", pa.concat_tables([table, table]))
+    [raw] = backend.query("SELECT count() AS n FROM events")
+    [dedup] = backend.query("SELECT count() AS n FROM events_dedup")
+    return int(raw["n"]), int(dedup["n"])

@@ -14,7 +14,7 @@ from streams.store.columns import EVENTS_SCHEMA, events_table, events_table_or_q
 from streams.store.migrations import migrate
 from tests.conftest import event
 from tests.samples import SAMPLES
-from tests.store.inserts import arrow_and_row_inserts
+from tests.store.inserts import arrow_and_row_inserts, stored_twice_in_one_block
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 
@@ -42,6 +42,12 @@ def test_arrow_insert_stores_the_same_rows_as_the_row_insert(tmp_path: Path, set
     migrate(ch)
     a, b = arrow_and_row_inserts(ch, settings)
     assert len(a) == len(SAMPLES) and a == b
+
+
+def test_an_arrow_batch_is_stored_without_collapsing_and_read_once(tmp_path: Path, settings: Settings) -> None:
+    ch = ChdbBackend(tmp_path / "ch")
+    migrate(ch)
+    assert stored_twice_in_one_block(ch, settings) == (2, 1)
 
 
 def test_an_empty_batch_is_a_typed_empty_table() -> None:

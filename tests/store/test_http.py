@@ -14,7 +14,7 @@ from streams.settings import Settings
 from streams.store.http import HttpBackend, arrow_insert_sql, arrow_stream, serve
 from streams.store.migrations import migrate
 from tests.samples import SAMPLES
-from tests.store.inserts import arrow_and_row_inserts
+from tests.store.inserts import arrow_and_row_inserts, stored_twice_in_one_block
 
 
 @pytest.fixture
@@ -37,6 +37,12 @@ def test_an_arrow_insert_over_http_stores_the_same_rows_as_the_row_insert(
 ) -> None:
     a, b = arrow_and_row_inserts(http_store, settings)
     assert len(a) == len(SAMPLES) and a == b
+
+
+def test_an_arrow_batch_over_http_is_stored_without_collapsing_and_read_once(
+    http_store: HttpBackend, settings: Settings
+) -> None:
+    assert stored_twice_in_one_block(http_store, settings) == (2, 1)
 
 
 def test_a_bad_arrow_body_is_a_query_error_and_the_server_goes_on(http_store: HttpBackend) -> None:
