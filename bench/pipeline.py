@@ -149,6 +149,7 @@ def _drain(
     assert w.proc is not None
     t0 = time.perf_counter()
     samples = []
+    metering = False
     while True:
         time.sleep(1.0)
         w.check_running()
@@ -159,8 +160,9 @@ def _drain(
                 raise
             continue
         samples.append((time.perf_counter() - t0, done, rss_mb(w.proc.pid)))
-        if meter is not None and done and (len(samples) == 1 or not samples[-2][1]):
+        if meter is not None and done and not metering:
             meter.start(done)
+            metering = True
         if done >= total:
             if meter is not None:
                 meter.stop(done)

@@ -75,6 +75,7 @@ INSERT = "INSERT INTO {table} SETTINGS date_time_input_format = 'best_effort' FO
 # it a 20,000-row events insert took 3.2-3.5 µs of CPU a row in chDB instead of 7.8-8.0
 # (bench/README.md). Readers deduplicate with FINAL or argMax, as they must across blocks anyway.
 ARROW_INSERT_SETTINGS: dict[str, int] = {"optimize_on_insert": 0}
+_ARROW_INSERT_SETTINGS_SQL = ", ".join(f"{k} = {v}" for k, v in ARROW_INSERT_SETTINGS.items())
 
 
 def _quote(v: Any) -> str:
@@ -141,9 +142,11 @@ class ChdbBackend:
         if data.num_rows:
             cols = ", ".join(data.column_names)
             arrow_batch = data  # noqa: F841 — chDB's Python() table function finds it by name in this frame
-            settings = ", ".join(f"{k} = {v}" for k, v in ARROW_INSERT_SETTINGS.items())
             self._run(
-                f"INSERT INTO {table} ({cols}) SELECT {cols} FROM Python(arrow_batch) SETTINGS {settings}", "Null", None
+                f"INSERT INTO {table} ({cols}) SELECT {cols} FROM Python(arrow_batch) "
+                f"SETTINGS {_ARROW_INSERT_SETTINGS_SQL}",
+                "Null",
+                None,
             )
 
     def close(self) -> None:
@@ -195,17 +198,15 @@ class DriverBackend:
         names = [c[0] for c in cols]
         return [dict(zip(names, r, strict=True)) for r in rows]
 
-    def insert(self, table: str, rows: Sequence[Row]) -> None:
+    def insert(self, table: str, rows: Sequence[Row], settings: Mapping[str, int] | None = None) -> None:
         if rows:
             # JSONEachRow keeps one encoding for both backends (types are coerced by the server).
-            self._call(self._client.execute, INSERT.format(table=table) + " " + encode_rows(rows).decode())
+            sql = INSERT.format(table=table) + " " + encode_rows(rows).decode()
+            self._call(self._client.execute, sql, settings=settings)
 
     def insert_arrow(self, table: str, data: pa.Table) -> None:
         # Server inserts take the row path: no server here to measure a columnar one against.
-        rows = data.to_pylist()
-        if rows:
-            sql = INSERT.format(table=table) + " " + encode_rows(rows).decode()
-            self._call(self._client.execute, sql, settings=ARROW_INSERT_SETTINGS)
+        self.insert(table, data.to_pylist(), ARROW_INSERT_SETTINGS)
 
     def close(self) -> None:
         self._client.disconnect()
