@@ -9,7 +9,9 @@ STAMP   := $(VENV)/.installed
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
 
-$(STAMP): pyproject.toml
+NATIVE  := streams/ingest/native/Cargo.toml streams/ingest/native/Cargo.lock $(wildcard streams/ingest/native/src/*.rs)
+
+$(STAMP): pyproject.toml $(NATIVE)
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e '.[dev]'
@@ -21,13 +23,15 @@ install: $(STAMP) ## create the virtualenv, install Parcours, resolve the Kafka 
 demo: install ## run the main job: Kafka + worker + simulated week, then a summary
 	$(BIN)/parcours demo
 
-test: install ## run the test suite (starts its own Kafka broker)
+test: install ## run the test suite (starts its own Kafka broker), the native decoder's own tests first
+	cd streams/ingest/native && cargo test --release --quiet
 	$(BIN)/pytest
 
-lint: install ## check only: ruff and mypy
+lint: install ## check only: ruff, mypy, and rustfmt and clippy on the native decoder
 	$(BIN)/ruff check streams schemas bench tests
 	$(BIN)/ruff format --check streams schemas bench tests
 	$(BIN)/mypy
+	cd streams/ingest/native && cargo fmt --check && cargo clippy --release --quiet -- -D warnings
 
 schemas: install ## export the event JSON Schemas and the cluster DDL
 	$(BIN)/python -m schemas.export

@@ -42,7 +42,8 @@ def report() -> str:
             ),
             (
                 "stage: normalize (validate, event time, dedupe, records)",
-                f"{sp['normalize_events_per_s']:,.0f} events/s",
+                f"{sp['normalize_events_per_s']:,.0f} events/s"
+                + (f", {sp['native_decoder_share']:.1%} read natively" if "native_decoder_share" in sp else ""),
                 "—",
             ),
             ("stage: records → Arrow", f"{sp['to_arrow_rows_per_s']:,.0f} rows/s", "—"),

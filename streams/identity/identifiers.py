@@ -53,33 +53,62 @@ class Extracted(NamedTuple):  # one per event: a tuple is cheaper to build than 
 
 def extract(event: Envelope, *, junk_hashes: frozenset[str] = frozenset()) -> Extracted:
     ids = event.identities
+    social = (ids.social.network, ids.social.handle) if ids.social else None
+    return extract_values(
+        user_id=ids.user_id,
+        loyalty_id=ids.loyalty_id,
+        email_hash=ids.email_hash,
+        phone_hash=ids.phone_hash,
+        social=social,
+        device_id=ids.device_id,
+        anonymous_id=ids.anonymous_id,
+        crm_verified=ids.crm_verified,
+        device_shared=event.is_device_shared,
+        junk_hashes=junk_hashes,
+    )
+
+
+def extract_values(
+    *,
+    user_id: str | None,
+    loyalty_id: str | None,
+    email_hash: str | None,
+    phone_hash: str | None,
+    social: tuple[str, str] | None,  # (network, handle)
+    device_id: str | None,
+    anonymous_id: str | None,
+    crm_verified: bool,
+    device_shared: bool,
+    junk_hashes: frozenset[str] = frozenset(),
+) -> Extracted:
+    """``extract`` from the identities' values (the native decoder hands them over as such)."""
     raw: list[tuple[str, str]] = []
-    if ids.user_id:
-        raw.append(("crm", ids.user_id))
-    if ids.loyalty_id:
-        raw.append(("loyalty", ids.loyalty_id))
-    if ids.email_hash:
-        raw.append(("email", ids.email_hash))
-    if ids.phone_hash:
-        raw.append(("phone", ids.phone_hash))
-    if ids.social:
-        raw.append(("social", f"{ids.social.network}:{ids.social.handle.lower().lstrip('@')}"))
-    if ids.device_id:
-        raw.append(("device", ids.device_id))
-    if ids.anonymous_id:
-        raw.append(("anon", ids.anonymous_id))
+    if user_id:
+        raw.append(("crm", user_id))
+    if loyalty_id:
+        raw.append(("loyalty", loyalty_id))
+    if email_hash:
+        raw.append(("email", email_hash))
+    if phone_hash:
+        raw.append(("phone", phone_hash))
+    if social:
+        raw.append(("social", f"{social[0]}:{social[1].lower().lstrip('@')}"))
+    if device_id:
+        raw.append(("device", device_id))
+    if anonymous_id:
+        raw.append(("anon", anonymous_id))
     kept: list[str] = []
     refused: list[tuple[str, str]] = []
     for kind, value in raw:
         ident = f"{kind}:{value}"
         handle = value.split(":", 1)[1] if kind == "social" else value
-        if kind == "device" and event.is_device_shared:
+        if kind == "device" and device_shared:
             refused.append((ident, "refused_shared_device"))
         elif is_junk(handle) or value in junk_hashes:
             refused.append((ident, "refused_junk"))
         else:
             kept.append(ident)
-    verified = f"crm:{ids.user_id}" if ids.user_id and ids.crm_verified and f"crm:{ids.user_id}" in kept else None
+    verified = f"crm:{user_id}" if user_id and crm_verified and f"crm:{user_id}" in kept else None
     return Extracted(tuple(kept), tuple(refused), verified)
 
 

@@ -16,18 +16,22 @@ from typing import Any, NamedTuple, cast
 from uuid import UUID
 
 import msgspec
+import numpy as np
 import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 from pydantic import BaseModel
 
 from schemas.events import Envelope, Reason, Rejection, fast, parse_event
-from streams.identity.identifiers import Extracted, extract
+from streams.identity.identifiers import Extracted, extract, extract_values
+from streams.ingest import native as native_decoder
 from streams.ingest.dedupe import DedupeWindow, Seen
 from streams.ingest.eventtime import derive
+from streams.ingest.native import Decoded, IdGroup, NativeDecoder
 from streams.ingest.pii import SCRUB_TRIGGERS, junk_hashes, scrub_payload
 from streams.journeys.taxonomy import Taxonomy
 from streams.settings import Settings
+from streams.store.layout import EVENT_COLUMNS, EVENTS_SCHEMA
 
 log = logging.getLogger("parcours")
 
@@ -87,55 +91,10 @@ class DeadLetter:
         )
 
 
-# The events table's columns, in the order ``Normalized.records`` holds them.
-EVENT_COLUMNS: tuple[str, ...] = (
-    "event_id",
-    "type",
-    "channel",
-    "schema_version",
-    "occurred_at",
-    "sent_at",
-    "received_at",
-    "event_time",
-    "late",
-    "primary_identifier",
-    "identifiers",
-    "anonymous_id",
-    "user_id",
-    "email_hash",
-    "phone_hash",
-    "social_network",
-    "social_handle",
-    "device_id",
-    "device_kind",
-    "loyalty_id",
-    "consent_analytics",
-    "touch_channel",
-    "is_conversion",
-    "revenue",
-    "cost",
-    "currency",
-    "order_id",
-    "store_id",
-    "fitting_room_id",
-    "session_id",
-    "sku",
-    "skus",
-    "post_id",
-    "reply_to_id",
-    "network",
-    "spot_id",
-    "tv_channel",
-    "tv_programme",
-    "utm_source",
-    "utm_medium",
-    "utm_campaign",
-    "properties",
-    "ingested_at",
-)
-
-
 _WIDTH = len(EVENT_COLUMNS)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_US = timedelta(microseconds=1)
+_MS = timedelta(milliseconds=1)
 _EXTRACTED_CACHE = 1 << 16  # identities → their identifiers; cleared when full
 
 
@@ -145,6 +104,8 @@ class Normalized:
     # comprehension per column costs ~2 µs an event in all, a 43-field tuple per event ~20 µs),
     # and each list becomes one Arrow array (``store.columns``).
     columns: list[list[Any]] = field(default_factory=lambda: [[] for _ in range(_WIDTH)])
+    # Events the native decoder read: tables in EVENTS_SCHEMA, stored beside ``columns``.
+    native: list[pa.Table] = field(default_factory=list)
     dead: list[DeadLetter] = field(default_factory=list)
     links: list[dict[str, Any]] = field(default_factory=list)
     duplicates: int = 0
@@ -154,29 +115,41 @@ class Normalized:
 
     def __len__(self) -> int:
         """Events kept (stored rows)."""
-        return len(self.columns[0])
+        return len(self.columns[0]) + sum(int(t.num_rows) for t in self.native)
 
     def extend(self, other: Normalized) -> None:
         """Append another slice's results (a batch normalized in slices)."""
         for mine, theirs in zip(self.columns, other.columns, strict=True):
             mine += theirs
+        self.native += other.native
         self.dead += other.dead
         self.links += other.links
         self.duplicates += other.duplicates
         self.origins += other.origins
 
     def column(self, name: str) -> list[Any]:
-        return self.columns[EVENT_COLUMNS.index(name)]
+        """The column's values: the reference path's list itself when the native decoder read none."""
+        mine = self.columns[EVENT_COLUMNS.index(name)]
+        if not self.native:
+            return mine
+        return mine + [_utc(v) for t in self.native for v in t.column(name).to_pylist()]
 
     @property
     def records(self) -> list[tuple[Any, ...]]:
-        """One tuple per event, in EVENT_COLUMNS order (readers that go row by row)."""
-        return list(zip(*self.columns, strict=True))
+        """One tuple per event, in EVENT_COLUMNS order (readers that go row by row): the reference
+        path's first, then the native decoder's (times in milliseconds, as stored)."""
+        native = [tuple(_utc(v) for v in r.values()) for t in self.native for r in t.to_pylist()]
+        return list(zip(*self.columns, strict=True)) + native
 
     @property
     def rows(self) -> list[dict[str, Any]]:
         """The records as dicts, for readers that want names (tests, offline runs)."""
         return [dict(zip(EVENT_COLUMNS, r, strict=True)) for r in self.records]
+
+
+def _utc(v: Any) -> Any:
+    # Arrow hands timestamps back with ZoneInfo("UTC"); the rest of the worker uses datetime's UTC.
+    return v.replace(tzinfo=UTC) if isinstance(v, datetime) else v
 
 
 class _Kept(NamedTuple):  # an event past validation, time and dedupe, waiting for its columns
@@ -285,9 +258,14 @@ def _uuid_key(event_id: UUID | str) -> int:
 
 
 class Normalizer:
-    """``fast=False`` validates every event with pydantic; tests compare the two paths."""
+    """Three readers of a payload, fastest first; each steps aside for the next when unsure:
+    the native decoder (``streams.ingest.native``, a batch at a time), the msgspec structs
+    (``schemas.events.fast``) and pydantic, the reference, which also names every refusal.
+    ``fast=False``: pydantic alone; ``native=False``: no native decoder. Tests compare the paths."""
 
-    def __init__(self, settings: Settings, taxonomy: Taxonomy | None = None, *, fast: bool = True) -> None:
+    def __init__(
+        self, settings: Settings, taxonomy: Taxonomy | None = None, *, fast: bool = True, native: bool = True
+    ) -> None:
         self._s = settings
         self._fast = fast
         self._tax = taxonomy or Taxonomy(conversion_types=frozenset(settings.conversion_types))
@@ -298,7 +276,13 @@ class Normalizer:
         self._future = timedelta(seconds=settings.future_tolerance_s)
         self._late = timedelta(seconds=settings.late_allowance_s)
         self._conversion_types = self._tax.conversion_types
-        self._extracted: dict[tuple[Any, bool], Extracted] = {}
+        self._extracted: dict[Any, Extracted] = {}
+        self._native: NativeDecoder | None = None
+        if fast and native:
+            if native_decoder.AVAILABLE:
+                self._native = NativeDecoder(settings)
+            else:
+                log.warning("the native decoder is not built; every event takes the Python path (slower)")
 
     def normalize(self, items: Iterable[RawItem]) -> Normalized:
         out = Normalized()
@@ -308,16 +292,36 @@ class Normalizer:
         payloads = [
             scrub_payload(i.payload, self._pepper) if f else i.payload for i, f in zip(batch, flagged, strict=True)
         ]
+        decoded = self._decode_native(batch, payloads)
+        native = decoded.native.tolist() if decoded is not None else [False] * len(batch)
+        aside = [i for i, n in enumerate(native) if not n]
         # The fast decoder steps aside (None) for anything pydantic must judge: refusals included.
-        fast_events: list[fast.FastEvent | None] = [None] * len(batch)
+        fast_events: list[fast.FastEvent | None] = [None] * len(aside)
         if self._fast:
             try:
-                fast_events = fast.decode_many(payloads, [not f for f in flagged])
+                fast_events = fast.decode_many([payloads[i] for i in aside], [not flagged[i] for i in aside])
             except Exception:
                 log.exception("fast decoder failed on a batch; validating it with pydantic")
-        for item, payload, event in zip(batch, payloads, fast_events, strict=True):
+        by_index = dict(zip(aside, fast_events, strict=True))
+        rows: list[int] = []  # native rows kept
+        row = 0
+        keys = decoded.keys if decoded is not None else []
+        check = self._window.check
+        for i, (item, payload, is_native) in enumerate(zip(batch, payloads, native, strict=True)):
+            if is_native:  # already read and checked; what is left is the dedupe window, in order
+                seen = check(keys[row], zlib.crc32(payload))
+                if seen is Seen.NEW:
+                    rows.append(row)
+                elif seen is Seen.DUPLICATE:
+                    out.duplicates += 1
+                else:
+                    event_id = str(UUID(int=keys[row]))
+                    detail = f"event_id: {event_id} was already used by a different event"
+                    out.dead.append(self._dead(item, payload, Reason.CONFLICTING_DUPLICATE.value, detail))
+                row += 1
+                continue
             try:
-                k = self._one(item, payload, event or parse_event(payload))
+                k = self._one(item, payload, by_index[i] or parse_event(payload))
             except Rejection as rej:
                 out.dead.append(self._dead(item, payload, rej.reason.value, rej.detail))
                 continue
@@ -338,7 +342,98 @@ class Normalizer:
                     self._emit([k], now, out)
                 except Exception as err:  # noqa: BLE001
                     out.dead.append(self._bug(*k.origin, err))
+        if decoded is not None and rows:
+            try:
+                self._emit_native(decoded, rows, now, out)
+            except Exception as err:
+                log.exception("native rows failed; %d events become dead letters", len(rows))
+                at = np.flatnonzero(decoded.native)
+                out.dead += [self._bug(batch[at[r]], payloads[at[r]], err) for r in rows]
         return out
+
+    def _decode_native(self, batch: list[RawItem], payloads: list[bytes]) -> Decoded | None:
+        if self._native is None or not batch:
+            return None
+        try:
+            return self._native.decode(payloads, [(i.received_at - _EPOCH) // _US for i in batch])
+        except Exception:
+            log.exception("native decoder failed on a batch; reading it in Python")
+            return None
+
+    def _emit_native(self, d: Decoded, rows: list[int], now: datetime, out: Normalized) -> None:
+        """The native rows kept by the dedupe window: their table, with the columns Python
+        decides once per distinct value (identifiers, channel), and their identity links."""
+        take = pa.array(rows, pa.int32())
+        g = d.id_group[rows]
+        c = d.cls_group[rows]
+        extracted = [self._extract_group(x) for x in d.id_groups]
+        conversions = self._conversion_types
+        conv = [t in conversions for t, *_ in d.cls_groups]
+        classify = self._tax.classify_values
+        channels = [
+            "" if is_conv else classify(t, network=pn or sn or "", utm_medium=um, utm_source=us, referrer=ref)
+            for (t, pn, sn, um, us, ref), is_conv in zip(d.cls_groups, conv, strict=True)
+        ]
+        # Group -1 (no analytics consent) reads the extra last entry: no identifiers.
+        gi = pa.array(np.where(g < 0, len(extracted), g), pa.int32())
+        ci = pa.array(c, pa.int32())
+        idents = [list(ex.identifiers) for ex in extracted] + [[]]
+        arrays = {name: a.take(take) for name, a in d.arrays.items()}
+        arrays["identifiers"] = pa.array(idents, pa.list_(pa.string())).take(gi)
+        arrays["primary_identifier"] = pa.array([x[0] if x else "" for x in idents], pa.string()).take(gi)
+        arrays["touch_channel"] = pa.array(channels, pa.string()).take(ci)
+        arrays["is_conversion"] = pa.array([int(x) for x in conv], pa.uint8()).take(ci)
+        stamp = np.full(len(rows), (now - _EPOCH) // _MS, np.int64)
+        arrays["ingested_at"] = pa.Array.from_buffers(
+            EVENTS_SCHEMA.field("ingested_at").type, len(rows), [None, pa.py_buffer(stamp)]
+        )
+        table = pa.Table.from_arrays([arrays[n] for n in EVENT_COLUMNS], schema=EVENTS_SCHEMA)
+
+        # Links, as ``_emit`` makes them: events with several identifiers, a refusal, or a conversion.
+        linked_group = np.array([len(ex.identifiers) > 1 or bool(ex.refused) for ex in extracted] + [False])
+        conv_class = np.array(conv, bool)
+        gidx = np.where(g < 0, len(extracted), g)
+        wanted = np.flatnonzero((g >= 0) & (linked_group[gidx] | conv_class[c]))
+        rows_np = np.asarray(rows)[wanted]
+        event_ids = d.arrays["event_id"].take(pa.array(rows_np, pa.int32())).to_pylist()
+        times = d.event_time_us[rows_np].tolist()
+        links = []
+        for w, event_id, t_us in zip(wanted.tolist(), event_ids, times, strict=True):
+            ex = extracted[g[w]]
+            is_conv = conv[c[w]]
+            links.append(
+                {
+                    "event_id": event_id,
+                    "identifiers": list(ex.identifiers),
+                    "refused": [list(r) for r in ex.refused],
+                    "verified_crm": ex.verified_crm,
+                    "event_time": (_EPOCH + timedelta(microseconds=t_us)).isoformat(),
+                    "conversion": is_conv,
+                }
+            )
+        out.native.append(table)
+        out.links += links
+
+    def _extract_group(self, group: IdGroup) -> Extracted:
+        known = self._extracted
+        ex = known.get(group)
+        if ex is None:
+            (anon, user, email, phone, _social, device, loyalty), verified, social, shared = group
+            if len(known) >= _EXTRACTED_CACHE:
+                known.clear()
+            ex = known[group] = extract_values(
+                user_id=user,
+                loyalty_id=loyalty,
+                email_hash=email,
+                phone_hash=phone,
+                social=social,
+                device_id=device,
+                anonymous_id=anon,
+                crm_verified=verified,
+                device_shared=shared,
+                junk_hashes=self._junk,
+            )
+        return ex
 
     def _bug(self, item: RawItem, payload: bytes, err: Exception) -> DeadLetter:
         # A bug, not bad input: keep the event as a dead letter that says what failed.

@@ -69,21 +69,33 @@ class Taxonomy:
 
     def classify(self, event: Envelope) -> str:
         """The touchpoint channel of an event, or '' when it is not a touchpoint."""
-        etype = event.type
+        ctx = event.context
+        return self.classify_values(
+            event.type,
+            network=_network(event),
+            utm_medium=ctx.utm_medium,
+            utm_source=ctx.utm_source,
+            referrer=ctx.referrer,
+        )
+
+    def classify_values(
+        self, etype: str, *, network: str, utm_medium: str | None, utm_source: str | None, referrer: str | None
+    ) -> str:
+        """``classify`` from the values it reads; ``network``: the properties' network, else the
+        social account's, else ''."""
         if etype in self.conversion_types:
             return ""
         template = self.by_type.get(etype)
         if template is not None:
-            return template.format(network=_network(event) or "other") if "{" in template else template
+            return template.format(network=network or "other") if "{" in template else template
         if etype != "page_view":
             return ""
-        ctx = event.context
-        if ctx.utm_medium:
-            template = self.by_medium.get(ctx.utm_medium.lower())
+        if utm_medium:
+            template = self.by_medium.get(utm_medium.lower())
             if template:
-                return template.format(network=(ctx.utm_source or _network(event) or "other").lower())
+                return template.format(network=(utm_source or network or "other").lower())
             return "web/other-campaign"
-        return self._by_referrer(ctx.referrer or "")
+        return self._by_referrer(referrer or "")
 
     def _by_referrer(self, referrer: str) -> str:
         # Referrers repeat (search pages, social hosts): parse each distinct one once.

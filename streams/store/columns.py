@@ -13,26 +13,10 @@ from typing import Any
 
 import pyarrow as pa
 
-from streams.ingest.normalize import EVENT_COLUMNS, Normalized, Normalizer
+from streams.ingest.normalize import Normalized, Normalizer
+from streams.store.layout import EVENTS_SCHEMA
 
-_TS = pa.timestamp("ms", tz="UTC")
-_STR = pa.string()
-_TYPES: dict[str, pa.DataType] = {
-    "schema_version": pa.uint16(),
-    "occurred_at": _TS,
-    "sent_at": _TS,
-    "received_at": _TS,
-    "event_time": _TS,
-    "ingested_at": _TS,
-    "late": pa.uint8(),
-    "consent_analytics": pa.uint8(),
-    "is_conversion": pa.uint8(),
-    "revenue": pa.float64(),
-    "cost": pa.float64(),
-    "identifiers": pa.list_(_STR),
-    "skus": pa.list_(_STR),
-}
-EVENTS_SCHEMA = pa.schema([pa.field(c, _TYPES.get(c, _STR), nullable=(c == "sent_at")) for c in EVENT_COLUMNS])
+__all__ = ["EVENTS_SCHEMA", "events_table", "events_table_or_quarantine"]
 
 
 def events_table(columns: Sequence[Sequence[Any]]) -> pa.Table:
@@ -49,15 +33,19 @@ _REFUSED = (pa.ArrowException, TypeError, ValueError, OverflowError)
 
 def events_table_or_quarantine(out: Normalized, normalizer: Normalizer) -> pa.Table:
     """The batch's table; should a record not convert (a value the DDL cannot hold), that record
-    becomes a dead letter and the rest of the batch is stored: one bad event never stops a batch."""
+    becomes a dead letter and the rest of the batch is stored: one bad event never stops a batch.
+    The native decoder's rows arrive as Arrow already, typed by construction."""
     try:
-        return events_table(out.columns)
+        table = events_table(out.columns)
     except _REFUSED as err:
         bad = []
-        for i in range(len(out)):
+        for i in range(len(out.columns[0])):
             try:
                 events_table([[col[i]] for col in out.columns])
             except _REFUSED:
                 bad.append(i)
         normalizer.quarantine(out, bad, f"storage refused a value: {err}")
-        return events_table(out.columns)
+        table = events_table(out.columns)
+    if not out.native:
+        return table
+    return pa.concat_tables([*out.native, table]) if table.num_rows else pa.concat_tables(out.native)

@@ -99,7 +99,7 @@ def test_dead_letter_message_round_trips_any_bytes() -> None:
 
 
 def test_a_stage_failure_on_one_event_is_a_dead_letter_not_a_crash(settings: Settings, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    n = Normalizer(settings)
+    n = Normalizer(settings, native=False)
     boom = orjson.dumps(event("like"))
     original = n._emit
 

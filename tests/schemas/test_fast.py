@@ -26,7 +26,8 @@ NOW = datetime(2026, 3, 2, 12, tzinfo=UTC)
 
 def _both(payloads: list[bytes]) -> tuple[Normalized, Normalized]:
     items = [RawItem(p, f"t/0/{i}", NOW) for i, p in enumerate(payloads)]
-    return Normalizer(Settings(), fast=True).normalize(items), Normalizer(Settings(), fast=False).normalize(items)
+    fast_path = Normalizer(Settings(), fast=True, native=False)  # tests/ingest/test_native.py: the native one
+    return fast_path.normalize(items), Normalizer(Settings(), fast=False).normalize(items)
 
 
 def _same(a: Normalized, b: Normalized) -> None:

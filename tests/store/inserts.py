@@ -10,20 +10,24 @@ import pyarrow as pa
 from streams.ingest.normalize import Normalizer, RawItem
 from streams.settings import Settings
 from streams.store.backend import Backend
-from streams.store.columns import events_table
+from streams.store.columns import events_table_or_quarantine
 from tests.conftest import event
 from tests.samples import SAMPLES
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 
 
-def arrow_and_row_inserts(backend: Backend, settings: Settings) -> tuple[list[dict[str, object]], ...]:
+def arrow_and_row_inserts(
+    backend: Backend, settings: Settings, *, native: bool = True
+) -> tuple[list[dict[str, object]], ...]:
     """Every sample event stored once as Arrow (``events``) and once as rows (``events_rows``)."""
     payloads = [orjson.dumps(event(t)) for t in SAMPLES]
-    out = Normalizer(settings).normalize([RawItem(p, f"raw/0/{i}", NOW) for i, p in enumerate(payloads)])
+    normalizer = Normalizer(settings, native=native)
+    out = normalizer.normalize([RawItem(p, f"raw/0/{i}", NOW) for i, p in enumerate(payloads)])
     assert len(out) == len(SAMPLES)  # every type, with and without sent_at, lists, revenue
+    assert bool(out.native) == native  # the samples take the native decoder when it is on
     backend.execute("CREATE TABLE events_rows AS events")
-    backend.insert_arrow("events", events_table(out.columns))
+    backend.insert_arrow("events", events_table_or_quarantine(out, normalizer))
     backend.insert("events_rows", out.rows)
     q = "SELECT * FROM {t} ORDER BY event_id"
     return backend.query(q.format(t="events")), backend.query(q.format(t="events_rows"))
@@ -34,8 +38,9 @@ def stored_twice_in_one_block(backend: Backend, settings: Settings) -> tuple[int
 
     Arrow inserts skip the insert-time collapse (``ARROW_INSERT_SETTINGS``), which a
     ReplacingMergeTree otherwise applies to each block; reads must still see the event once."""
-    out = Normalizer(settings).normalize([RawItem(orjson.dumps(event("like")), "raw/0/0", NOW)])
-    table = events_table(out.columns)
+    normalizer = Normalizer(settings)
+    out = normalizer.normalize([RawItem(orjson.dumps(event("like")), "raw/0/0", NOW)])
+    table = events_table_or_quarantine(out, normalizer)
     backend.insert_arrow("events", pa.concat_tables([table, table]))
     [raw] = backend.query("SELECT count() AS n FROM events")
     [dedup] = backend.query("SELECT count() AS n FROM events_dedup")

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import orjson
+import pytest
 
 from streams.ingest.normalize import EVENT_COLUMNS, Normalizer, RawItem
 from streams.settings import Settings
@@ -37,10 +38,11 @@ def test_arrow_schema_follows_the_events_ddl(tmp_path: Path) -> None:
             assert t.lower().replace("(", "").replace(")", "") in (str(f.type), "float64"), (f.name, t, f.type)
 
 
-def test_arrow_insert_stores_the_same_rows_as_the_row_insert(tmp_path: Path, settings: Settings) -> None:
+@pytest.mark.parametrize("native", [True, False], ids=["native", "python"])
+def test_arrow_insert_stores_the_same_rows_as_the_row_insert(tmp_path: Path, settings: Settings, native: bool) -> None:
     ch = ChdbBackend(tmp_path / "ch")
     migrate(ch)
-    a, b = arrow_and_row_inserts(ch, settings)
+    a, b = arrow_and_row_inserts(ch, settings, native=native)
     assert len(a) == len(SAMPLES) and a == b
 
 
@@ -56,7 +58,7 @@ def test_an_empty_batch_is_a_typed_empty_table() -> None:
 
 
 def test_a_record_the_store_cannot_hold_becomes_a_dead_letter_and_the_batch_goes_on(settings: Settings) -> None:
-    n = Normalizer(settings)
+    n = Normalizer(settings, native=False)  # the native decoder builds Arrow arrays: typed by construction
     payloads = [orjson.dumps(event(t)) for t in ("order_completed", "like", "page_view")]
     out = n.normalize([RawItem(p, f"raw/0/{i}", NOW) for i, p in enumerate(payloads)])
     bad_id = out.column("event_id")[0]

@@ -1,0 +1,523 @@
+//! Parcours' batch decoder: raw event payloads → the events table's columns, as Arrow buffers.
+//!
+//! The contract, the Python side and why it exists: `streams/ingest/native.py`. In short, it does
+//! for most events what `Normalizer._one` and `_emit` do, in one pass without Python objects per
+//! field, and steps aside (leaves the event to the reference path) on anything it is not sure of.
+
+mod check;
+mod json;
+mod spec;
+
+use check::{float_of, parse_datetime, uuid_key, MAX_US, MIN_US};
+use json::J;
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyDict, PyList, PyTuple};
+use rustc_hash::FxHashMap as HashMap;
+use spec::{struct_of, Spec, PROP_COLUMNS};
+
+/// The events table's text columns this module fills, in this order.
+const STR_COLS: [&str; 28] = [
+    "event_id",
+    "type",
+    "channel",
+    "anonymous_id",
+    "user_id",
+    "email_hash",
+    "phone_hash",
+    "social_network",
+    "social_handle",
+    "device_id",
+    "device_kind",
+    "loyalty_id",
+    "currency",
+    "order_id",
+    "store_id",
+    "fitting_room_id",
+    "session_id",
+    "sku",
+    "post_id",
+    "reply_to_id",
+    "network",
+    "spot_id",
+    "tv_channel",
+    "tv_programme",
+    "utm_source",
+    "utm_medium",
+    "utm_campaign",
+    "properties",
+];
+const IDENTITIES: [&str; 7] = [
+    "anonymous_id",
+    "user_id",
+    "email_hash",
+    "phone_hash",
+    "social",
+    "device_id",
+    "loyalty_id",
+];
+/// 2000-01-01T00:00:00Z: events before it are refused (``eventtime.EARLIEST``).
+const EARLIEST_US: i64 = 946_684_800_000_000;
+
+struct StrCol {
+    offsets: Vec<i32>,
+    data: Vec<u8>,
+}
+
+impl StrCol {
+    fn new() -> Self {
+        StrCol {
+            offsets: vec![0],
+            data: Vec::new(),
+        }
+    }
+    fn push(&mut self, s: &str) {
+        self.data.extend_from_slice(s.as_bytes());
+        self.offsets.push(self.data.len() as i32);
+    }
+}
+
+#[derive(Default)]
+struct Out {
+    strs: Vec<StrCol>,
+    schema_version: Vec<u16>,
+    occurred: Vec<i64>,
+    sent: Vec<i64>,
+    sent_valid: Vec<u8>, // one byte per row here; packed into Arrow's bitmap at the end
+    received: Vec<i64>,
+    event_time: Vec<i64>,
+    event_time_us: Vec<i64>,
+    late: Vec<u8>,
+    consent: Vec<u8>,
+    revenue: Vec<f64>,
+    cost: Vec<f64>,
+    skus_offsets: Vec<i32>,
+    skus: Option<StrCol>,
+    id_group: Vec<i32>,
+    cls_group: Vec<i32>,
+    keys: Vec<u128>,
+}
+
+/// Distinct values of a key within a batch, numbered in order of first appearance.
+struct Groups<T> {
+    index: HashMap<String, i32>,
+    values: Vec<T>,
+}
+
+impl<T> Groups<T> {
+    fn new() -> Self {
+        Groups {
+            index: HashMap::default(),
+            values: Vec::new(),
+        }
+    }
+    fn id(&mut self, key: String, make: impl FnOnce() -> T) -> i32 {
+        let next = self.values.len() as i32;
+        *self.index.entry(key).or_insert_with(|| {
+            self.values.push(make());
+            next
+        })
+    }
+}
+
+type Ids = (Vec<Option<String>>, bool, Option<(String, String)>, bool); // identities, crm_verified, social, shared
+type Class = [Option<String>; 6]; // type, property network, social network, utm_medium, utm_source, referrer
+
+fn text<'a>(v: Option<&J<'a>>) -> Option<&'a str> {
+    v.and_then(J::as_str)
+}
+
+/// A non-empty text field of a sub-struct (``getattr(x, name) or ""`` reads empty as absent).
+type Sub<'a> = (Option<&'a [(&'a str, J<'a>)]>, usize);
+
+fn field<'a>(spec: &'a Spec, (o, i): Sub<'a>, name: &str) -> Option<&'a str> {
+    o.and_then(|o| text(spec.get(o, i, name)))
+        .filter(|s| !s.is_empty())
+}
+
+/// The first of two optional texts, else "": Python's ``a or b or ""``.
+fn or<'a>(a: Option<&'a str>, b: Option<&'a str>) -> &'a str {
+    a.or(b).unwrap_or("")
+}
+
+fn key_of(parts: &[Option<&str>]) -> String {
+    let mut k = String::new();
+    for p in parts {
+        match p {
+            Some(s) => {
+                k.push('\u{1}');
+                k.push_str(s);
+            }
+            None => k.push('\u{2}'),
+        }
+    }
+    k
+}
+
+#[pyclass(frozen)]
+struct Decoder {
+    spec: Spec,
+    max_skew: i64,
+    future: i64,
+    late: i64,
+    max_correctable: i64,
+}
+
+impl Decoder {
+    /// One event into ``out``; false (and nothing pushed) when it steps aside.
+    fn one(
+        &self,
+        raw: &[u8],
+        arrived: i64,
+        out: &mut Out,
+        ids: &mut Groups<Ids>,
+        cls: &mut Groups<Class>,
+    ) -> bool {
+        let spec = &self.spec;
+        if raw.len() > spec.max_bytes {
+            return false;
+        }
+        let Some(J::Obj(ev)) = json::parse(raw) else {
+            return false;
+        };
+        let Some(etype) = text(json::lookup(&ev, "type")) else {
+            return false;
+        };
+        let Some(es) = spec.events.get(etype) else {
+            return false;
+        };
+        if !es.native || !spec.valid_struct(&ev, es.st) {
+            return false;
+        }
+        let st = es.st;
+        let get = |name: &str| spec.get(&ev, st, name);
+        let sub = |name: &str| -> Sub {
+            let s = &spec.structs[st];
+            let i = struct_of(&s.fields[s.index[name]].ty).unwrap_or(0);
+            (get(name).and_then(J::as_object), i)
+        };
+        let field = |at, name: &str| field(spec, at, name);
+        let (idn, ctx, consent_o) = (sub("identities"), sub("context"), sub("consent"));
+        let channel = text(get("channel")).unwrap_or("");
+        // The store events' model validator: a store event names its store.
+        if channel == "store" && field(ctx, "store_id").is_none() {
+            return false;
+        }
+        let Some(event_id) = text(get("event_id")) else {
+            return false;
+        };
+        let Some(key) = uuid_key(event_id) else {
+            return false;
+        };
+
+        // Times, as ``eventtime.derive``; any refusal steps aside so the reference path names it.
+        let dt = |name: &str| text(get(name)).map(parse_datetime);
+        let Some(Some(occurred)) = dt("occurred_at") else {
+            return false;
+        };
+        let sent = match dt("sent_at") {
+            Some(None) => return false,
+            Some(Some(x)) => Some(x),
+            None => None,
+        };
+        let received = match dt("received_at") {
+            Some(None) => return false,
+            Some(Some(x)) => x,
+            None => arrived,
+        };
+        let mut t = occurred;
+        if let Some(s) = sent {
+            let skew = received - s;
+            if skew.abs() > self.max_correctable {
+                return false;
+            }
+            if skew.abs() > self.max_skew {
+                t = occurred + skew;
+            }
+        }
+        let mut ahead = t - received;
+        if ahead > self.future || t < EARLIEST_US || !(MIN_US..=MAX_US).contains(&t) {
+            return false;
+        }
+        if ahead > 0 {
+            (t, ahead) = (received, 0);
+        }
+
+        // Properties: the columns they feed, and their JSON as the model dumps it.
+        let props_ty = &spec.structs[st].fields[spec.structs[st].index["properties"]].ty;
+        let props_v = get("properties");
+        let mut props_json = String::with_capacity(128);
+        if !spec.encode(props_v, props_ty, &mut props_json) {
+            return false;
+        }
+        let props_o = props_v.and_then(J::as_object);
+        let prop = |name: &str| -> Option<&J> {
+            let (o, p) = (props_o?, es.props?);
+            spec.get(o, p, name)
+        };
+        let prop_text = |name: &str| text(prop(name)).filter(|s| !s.is_empty());
+        let prop_float = |name: &str| prop(name).and_then(float_of).unwrap_or(0.0);
+        debug_assert!(PROP_COLUMNS.len() == 16);
+
+        let consent = consent_o
+            .0
+            .and_then(|o| spec.get(o, consent_o.1, "analytics"))
+            .and_then(J::as_bool);
+        let Some(consent) = consent else { return false };
+        let social_o = idn
+            .0
+            .and_then(|o| spec.get(o, idn.1, "social"))
+            .and_then(J::as_object);
+        let social_i = {
+            let s = &spec.structs[idn.1];
+            s.index
+                .get("social")
+                .and_then(|&i| struct_of(&s.fields[i].ty))
+                .unwrap_or(0)
+        };
+        let social_text = |name: &str| social_o.and_then(|o| text(spec.get(o, social_i, name)));
+        let (net, handle) = (social_text("network"), social_text("handle"));
+        let device_kind = field(ctx, "device_kind");
+        let shared = device_kind.is_some_and(|k| spec.shared_kinds.iter().any(|s| s == k));
+
+        // Identity: one group per distinct set of identities in the batch (Python extracts once).
+        let id_group = if consent {
+            let raw_ids: Vec<Option<&str>> = IDENTITIES
+                .iter()
+                .map(|&n| {
+                    if n == "social" {
+                        None
+                    } else {
+                        idn.0.and_then(|o| text(spec.get(o, idn.1, n)))
+                    }
+                })
+                .collect();
+            let verified = idn
+                .0
+                .and_then(|o| spec.get(o, idn.1, "crm_verified"))
+                .and_then(J::as_bool)
+                .unwrap_or(false);
+            let mut parts = raw_ids.clone();
+            parts.extend([
+                net,
+                handle,
+                Some(if verified { "v" } else { "-" }),
+                Some(if shared { "s" } else { "-" }),
+            ]);
+            ids.id(key_of(&parts), || {
+                let owned = raw_ids.iter().map(|x| x.map(str::to_owned)).collect();
+                let social = net.zip(handle).map(|(a, b)| (a.to_owned(), b.to_owned()));
+                (owned, verified, social, shared)
+            })
+        } else {
+            -1
+        };
+        let class_parts = [
+            Some(etype),
+            prop_text("network"),
+            net,
+            field(ctx, "utm_medium"),
+            field(ctx, "utm_source"),
+            field(ctx, "referrer"),
+        ];
+        let cls_group = cls.id(key_of(&class_parts), || {
+            class_parts.map(|x| x.map(str::to_owned))
+        });
+
+        // All checks passed: push the row.
+        let ident = |name: &str| {
+            if consent {
+                field(idn, name).unwrap_or("")
+            } else {
+                ""
+            }
+        };
+        let ctx_text = |name: &str| field(ctx, name).unwrap_or("");
+        let values: [&str; 27] = [
+            event_id,
+            etype,
+            channel,
+            ident("anonymous_id"),
+            ident("user_id"),
+            ident("email_hash"),
+            ident("phone_hash"),
+            if consent { net.unwrap_or("") } else { "" },
+            if consent { handle.unwrap_or("") } else { "" },
+            ident("device_id"),
+            device_kind.unwrap_or(""),
+            ident("loyalty_id"),
+            or(prop_text("currency"), None),
+            or(prop_text("order_id"), None),
+            ctx_text("store_id"),
+            ctx_text("fitting_room_id"),
+            or(prop_text("session_id"), None),
+            or(prop_text("sku"), None),
+            or(prop_text("post_id"), None),
+            or(prop_text("reply_to_id"), prop_text("question_id")),
+            or(prop_text("network"), None),
+            or(prop_text("spot_id"), field(ctx, "tv_spot_id")),
+            or(prop_text("tv_channel"), None),
+            or(prop_text("programme"), field(ctx, "tv_programme")),
+            ctx_text("utm_source"),
+            ctx_text("utm_medium"),
+            or(field(ctx, "utm_campaign"), prop_text("campaign")),
+        ];
+        for (col, v) in out.strs.iter_mut().zip(values) {
+            col.push(v);
+        }
+        out.strs[27].push(&props_json);
+        let skus = out.skus.get_or_insert_with(StrCol::new);
+        for s in prop("skus").and_then(J::as_array).into_iter().flatten() {
+            skus.push(s.as_str().unwrap_or(""));
+        }
+        out.skus_offsets.push((skus.offsets.len() - 1) as i32);
+        let version = get("schema_version").and_then(J::as_i64).unwrap_or(1);
+        out.schema_version.push(version as u16);
+        // The table keeps milliseconds; Python's conversion truncates, as integer division does here
+        // (times are after 2000, so positive).
+        out.occurred.push(occurred / 1000);
+        out.sent.push(sent.unwrap_or(0) / 1000);
+        out.sent_valid.push(sent.is_some() as u8);
+        out.received.push(received / 1000);
+        out.event_time.push(t / 1000);
+        out.event_time_us.push(t);
+        out.late.push((-ahead > self.late) as u8);
+        out.consent.push(consent as u8);
+        out.revenue.push(prop_float("revenue"));
+        out.cost.push(prop_float("cost") + prop_float("spend"));
+        out.id_group.push(id_group);
+        out.cls_group.push(cls_group);
+        out.keys.push(key);
+        true
+    }
+}
+
+fn le_bytes<'py, T: Copy, const N: usize>(
+    py: Python<'py>,
+    v: &[T],
+    f: impl Fn(T) -> [u8; N],
+) -> Bound<'py, PyBytes> {
+    let mut b = Vec::with_capacity(v.len() * N);
+    for &x in v {
+        b.extend_from_slice(&f(x));
+    }
+    PyBytes::new(py, &b)
+}
+
+fn bitmap(valid: &[u8]) -> Vec<u8> {
+    let mut b = vec![0u8; valid.len().div_ceil(8)];
+    for (i, &v) in valid.iter().enumerate() {
+        b[i / 8] |= v << (i % 8);
+    }
+    b
+}
+
+#[pymethods]
+impl Decoder {
+    #[new]
+    #[pyo3(signature = (spec, *, max_skew_us, future_tolerance_us, late_allowance_us, max_correctable_skew_us))]
+    fn new(
+        spec: &str,
+        max_skew_us: i64,
+        future_tolerance_us: i64,
+        late_allowance_us: i64,
+        max_correctable_skew_us: i64,
+    ) -> PyResult<Self> {
+        Ok(Decoder {
+            spec: Spec::parse(spec).map_err(PyValueError::new_err)?,
+            max_skew: max_skew_us,
+            future: future_tolerance_us,
+            late: late_allowance_us,
+            max_correctable: max_correctable_skew_us,
+        })
+    }
+
+    /// Decode a batch: ``payloads[i]`` arrived at ``arrived_us[i]`` (our clock, µs since the epoch).
+    fn decode<'py>(
+        &self,
+        py: Python<'py>,
+        payloads: Vec<Bound<'py, PyBytes>>,
+        arrived_us: Vec<i64>,
+    ) -> PyResult<Bound<'py, PyDict>> {
+        if payloads.len() != arrived_us.len() {
+            return Err(PyValueError::new_err(
+                "payloads and arrived_us differ in length",
+            ));
+        }
+        let mut out = Out {
+            strs: (0..STR_COLS.len()).map(|_| StrCol::new()).collect(),
+            ..Default::default()
+        };
+        out.skus_offsets.push(0);
+        let mut ids = Groups::<Ids>::new();
+        let mut cls = Groups::<Class>::new();
+        let mut native = Vec::with_capacity(payloads.len());
+        for (p, &at) in payloads.iter().zip(&arrived_us) {
+            native.push(self.one(p.as_bytes(), at, &mut out, &mut ids, &mut cls) as u8);
+        }
+        let d = PyDict::new(py);
+        d.set_item("native", PyBytes::new(py, &native))?;
+        d.set_item("rows", out.keys.len())?;
+        d.set_item("keys", PyList::new(py, &out.keys)?)?;
+        let cols = PyDict::new(py);
+        for (name, c) in STR_COLS.iter().zip(&out.strs) {
+            let offsets = le_bytes(py, &c.offsets, i32::to_le_bytes);
+            cols.set_item(
+                *name,
+                PyTuple::new(py, [offsets, PyBytes::new(py, &c.data)])?,
+            )?;
+        }
+        let skus = out.skus.unwrap_or_else(StrCol::new);
+        cols.set_item(
+            "skus",
+            (
+                le_bytes(py, &out.skus_offsets, i32::to_le_bytes),
+                le_bytes(py, &skus.offsets, i32::to_le_bytes),
+                PyBytes::new(py, &skus.data),
+            ),
+        )?;
+        for (name, v) in [
+            ("occurred_at", &out.occurred),
+            ("received_at", &out.received),
+            ("event_time", &out.event_time),
+            ("event_time_us", &out.event_time_us),
+        ] {
+            cols.set_item(name, le_bytes(py, v, i64::to_le_bytes))?;
+        }
+        cols.set_item(
+            "sent_at",
+            (
+                le_bytes(py, &out.sent, i64::to_le_bytes),
+                PyBytes::new(py, &bitmap(&out.sent_valid)),
+            ),
+        )?;
+        cols.set_item(
+            "schema_version",
+            le_bytes(py, &out.schema_version, u16::to_le_bytes),
+        )?;
+        cols.set_item("late", PyBytes::new(py, &out.late))?;
+        cols.set_item("consent_analytics", PyBytes::new(py, &out.consent))?;
+        cols.set_item("revenue", le_bytes(py, &out.revenue, f64::to_le_bytes))?;
+        cols.set_item("cost", le_bytes(py, &out.cost, f64::to_le_bytes))?;
+        d.set_item("columns", cols)?;
+        d.set_item("id_group", le_bytes(py, &out.id_group, i32::to_le_bytes))?;
+        d.set_item("cls_group", le_bytes(py, &out.cls_group, i32::to_le_bytes))?;
+        let id_groups = PyList::empty(py);
+        for (idents, verified, social, shared) in ids.values {
+            id_groups.append((idents, verified, social, shared))?;
+        }
+        d.set_item("id_groups", id_groups)?;
+        let cls_groups = PyList::empty(py);
+        for parts in cls.values {
+            cls_groups.append(PyTuple::new(py, parts)?)?;
+        }
+        d.set_item("cls_groups", cls_groups)?;
+        Ok(d)
+    }
+}
+
+#[pymodule]
+fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<Decoder>()?;
+    Ok(())
+}

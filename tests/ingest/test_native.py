@@ -1,0 +1,195 @@
+"""The native decoder against the reference path: the same stored rows, links and dead letters, or it
+steps aside (``streams.ingest.native``)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import orjson
+import pyarrow as pa
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from bench.common import corpus
+from schemas.events import EVENT_TYPES
+from streams.ingest import native
+from streams.ingest.normalize import Normalized, Normalizer, RawItem
+from streams.settings import Settings
+from streams.store.columns import events_table_or_quarantine
+from tests.ingest.test_fuzz import mutated_sample
+from tests.samples import SAMPLES
+
+pytestmark = pytest.mark.skipif(not native.AVAILABLE, reason="the native decoder is not built")
+
+NOW = datetime(2026, 3, 2, 12, tzinfo=UTC)
+
+
+def _run(normalizer: Normalizer, payloads: list[bytes], *, batch: int = 1000) -> tuple[Normalized, pa.Table]:
+    items = [RawItem(p, f"t/0/{i}", NOW + timedelta(milliseconds=i)) for i, p in enumerate(payloads)]
+    out = Normalized()
+    for i in range(0, len(items), batch):
+        out.extend(normalizer.normalize(items[i : i + batch]))
+    table = events_table_or_quarantine(out, normalizer)
+    # The last column is the batch's wall-clock ingestion time; rows are compared by event id.
+    return out, table.drop_columns(["ingested_at"]).sort_by("event_id")
+
+
+def _same(payloads: list[bytes], **kw: Any) -> tuple[Normalized, Normalized]:
+    a, ta = _run(Normalizer(Settings()), payloads, **kw)
+    b, tb = _run(Normalizer(Settings(), native=False), payloads, **kw)
+    assert ta.to_pylist() == tb.to_pylist()
+    key = lambda link: link["event_id"]  # noqa: E731
+    assert sorted(a.links, key=key) == sorted(b.links, key=key)
+    assert [(d.dl_id, d.reason, d.detail, d.payload) for d in a.dead] == [
+        (d.dl_id, d.reason, d.detail, d.payload) for d in b.dead
+    ]
+    assert a.duplicates == b.duplicates
+    return a, b
+
+
+def _native_rows(out: Normalized) -> int:
+    return sum(t.num_rows for t in out.native)
+
+
+def _sample(etype: str, **over: Any) -> dict[str, Any]:
+    return {**SAMPLES[etype], "event_id": str(uuid.uuid4()), **over}
+
+
+def test_the_simulated_corpus_takes_the_native_path_and_stores_the_same_rows() -> None:
+    payloads = corpus(6000, persons=400)
+    payloads += payloads[:300]  # redeliveries: the dedupe window sees native and reference rows alike
+    a, _ = _same(payloads)
+    assert a.duplicates == 300
+    assert _native_rows(a) > 0.95 * len(a)
+    assert len(a.links) > 1000
+
+
+def test_every_event_type_is_read_natively() -> None:
+    payloads = [orjson.dumps(_sample(t)) for t in sorted(EVENT_TYPES)]
+    a, _ = _same(payloads)
+    assert _native_rows(a) == len(payloads) == len(a)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"identities": {"anonymous_id": "  ck-abc123  "}},  # pydantic strips
+        {"identities": {"anonymous_id": "ck-\u00e9t\u00e9"}},  # non-ASCII: characters, not bytes
+        {"identities": {"anonymous_id": "ck-\\u0041"}},  # an escape
+        {"occurred_at": "2026-03-02T10:00Z"},
+        {"occurred_at": "2026-03-02T10:00:00.1234567Z"},
+        {"occurred_at": "2026-02-30T10:00:00Z"},
+        {"occurred_at": "1999-12-31T23:59:59Z"},  # before EARLIEST: refused, named by the reference path
+        {"occurred_at": "2026-03-03T12:00:00Z"},  # in the future
+        {"sent_at": "2020-01-01T00:00:00Z"},  # a skew beyond any correction
+        {"event_id": "6F9619FF-8B86-D011-B42D-00C04FC964FF"},
+        {"schema_version": 2},
+        {"schema_version": 1.0},
+        {"type": "teleport"},
+        {"channel": "tv"},
+        {"properties": {"title": "x", "extra": [1, {"a": None}]}},
+        {"consent": {"analytics": False}},
+        {"context": {"device_kind": "mirror"}, "identities": {"device_id": "mirror-01", "anonymous_id": "ck-abc123"}},
+    ],
+)
+def test_what_the_native_path_leaves_or_reads_is_what_the_reference_path_stores(change: dict[str, Any]) -> None:
+    raw = orjson.dumps(_sample("page_view", **change)).replace(b"\\\\u", b"\\u")
+    _same([raw])
+
+
+@pytest.mark.parametrize(
+    ("etype", "props"),
+    [
+        ("order_completed", {"revenue": 1e-5}),  # Python writes 1e-05: the native path steps aside
+        ("order_completed", {"revenue": 1e15}),
+        ("order_completed", {"revenue": 12}),  # an integer in a float field is written 12.0
+        ("order_completed", {"revenue": 0.1 + 0.2}),
+        ("order_completed", {"revenue": 2**53 + 1}),
+        ("order_completed", {"revenue": -0.0}),
+        ("loyalty_scan", {"b": "2", "a": "1"}),  # a free-form dict keeps its order
+    ],
+)
+def test_numbers_and_free_form_properties_are_written_as_the_reference_path_writes_them(
+    etype: str, props: dict[str, Any]
+) -> None:
+    ev = _sample(etype)
+    ev["properties"] = {**ev.get("properties", {}), **props} if etype != "loyalty_scan" else props
+    _same([orjson.dumps(ev)])
+
+
+def test_a_repeated_key_is_left_to_the_reference_path() -> None:
+    raw = orjson.dumps(_sample("page_view")).replace(b'"type":', b'"type":"like","type":', 1)
+    a, _ = _same([raw])
+    assert _native_rows(a) == 0
+
+
+def test_a_conflicting_duplicate_is_refused_whichever_path_read_the_first() -> None:
+    first = _sample("like")
+    same_id = {**_sample("search"), "event_id": first["event_id"]}
+    unicode_twin = {**first, "properties": {**first.get("properties", {}), "text": "\u00e9"}}
+    for pair in ([first, same_id], [unicode_twin, first], [first, unicode_twin]):
+        a, _ = _same([orjson.dumps(e) for e in pair])
+        assert [d.reason for d in a.dead] == ["conflicting_duplicate"]
+
+
+def test_a_native_failure_falls_back_to_the_reference_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(self: native.NativeDecoder, payloads: list[bytes], arrived_us: list[int]) -> native.Decoded:
+        raise RuntimeError("simulated")
+
+    monkeypatch.setattr(native.NativeDecoder, "decode", broken)
+    a, _ = _same(corpus(300, persons=50))
+    assert _native_rows(a) == 0 and len(a) > 250
+
+
+def test_a_failure_after_native_decoding_turns_those_events_into_dead_letters(monkeypatch: pytest.MonkeyPatch) -> None:
+    n = Normalizer(Settings())
+
+    def broken(*a: Any, **kw: Any) -> None:
+        raise KeyError("simulated bug")
+
+    monkeypatch.setattr(n, "_emit_native", broken)
+    payloads = corpus(50, persons=10)
+    out = n.normalize([RawItem(p, f"t/0/{i}", NOW) for i, p in enumerate(payloads)])
+    assert len(out) + len(out.dead) == len(payloads) and not out.native
+    assert {d.reason for d in out.dead} == {"processing_error"}
+    assert sorted(d.payload for d in out.dead) == sorted(p for p in payloads if p in {d.payload for d in out.dead})
+
+
+@given(st.data())
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow], deadline=None)
+def test_mutated_events_read_the_same_on_both_paths(data: st.DataObject) -> None:
+    _same([orjson.dumps(mutated_sample(data), option=orjson.OPT_NON_STR_KEYS)])
+
+
+money = st.floats(min_value=0, max_value=1e9, allow_nan=False) | st.integers(0, 10**9)
+texts = st.text(max_size=40) | st.text(st.characters(min_codepoint=32, max_codepoint=126), max_size=12)
+
+
+@given(
+    st.sampled_from(sorted(EVENT_TYPES)),
+    st.dictionaries(
+        st.sampled_from(["sku", "skus", "price", "revenue", "cost", "spend", "network", "post_id", "spot_id"]),
+        money | texts | st.lists(texts, max_size=3),
+        max_size=4,
+    ),
+    st.dictionaries(
+        st.sampled_from(["anonymous_id", "user_id", "device_id", "loyalty_id", "email_hash", "crm_verified"]),
+        texts | st.booleans(),
+        max_size=3,
+    ),
+    st.dictionaries(
+        st.sampled_from(["utm_medium", "utm_source", "referrer", "device_kind", "store_id"]), texts, max_size=3
+    ),
+)
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow], deadline=None)
+def test_random_field_values_read_the_same_on_both_paths(
+    etype: str, props: dict[str, Any], ids: dict[str, Any], ctx: dict[str, Any]
+) -> None:
+    ev = _sample(etype)
+    ev["properties"] = {**(ev.get("properties") or {}), **props}
+    ev["identities"] = {**(ev.get("identities") or {}), **ids}
+    ev["context"] = {**(ev.get("context") or {}), **ctx}
+    _same([orjson.dumps(ev)])
