@@ -109,7 +109,7 @@ def _store(table_rows: Sequence[tuple[str, list[dict[str, Any]]]]) -> None:
         b.insert(table, rows)
 
 
-normalizer = Normalizer(settings)
+normalizer = Normalizer(settings, native=settings.native_decoder)
 
 
 def _batches(stream: faust.StreamT[bytes], size: int) -> AsyncIterator[Sequence[EventT[bytes]]]:
@@ -123,7 +123,10 @@ class _Prepared:
     events: pa.Table
 
 
-PREPARE_SLICE = 1000  # events normalized between two yields to the loop (~30-50 ms of work)
+# Events normalized between two yields to the loop. With the native decoder a slice of 4,000 takes
+# ~30-60 ms, what 1,000 took before; alternating 200k-event drains: 24,251 / 21,430 events/s at
+# 4,000 against 21,424 / 19,243 at 1,000 (fewer per-slice calls, more identities shared per slice).
+PREPARE_SLICE = 4000
 
 
 def _arrival(timestamp_ms: int) -> datetime:

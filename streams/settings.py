@@ -48,6 +48,11 @@ class Settings(BaseSettings):
     data_dir: Path = Field(Path("var"), description="local state: chDB data, Faust tables")
     web_port: int = Field(6066, description="worker HTTP port: collector, health, read endpoints")
     web_host: str = Field("127.0.0.1", description="bind address of the worker's HTTP server")
+    native_decoder: bool = Field(
+        True,
+        description="read raw events with the native batch decoder (streams/ingest/native.py); false: the "
+        "Python path for every event (same rows, slower), e.g. to rule the decoder out while diagnosing",
+    )
     batch_size: int = Field(
         20_000,
         ge=1,

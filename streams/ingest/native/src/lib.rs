@@ -444,17 +444,23 @@ impl Decoder {
                 "payloads and arrived_us differ in length",
             ));
         }
-        let mut out = Out {
-            strs: (0..STR_COLS.len()).map(|_| StrCol::new()).collect(),
-            ..Default::default()
-        };
-        out.skus_offsets.push(0);
-        let mut ids = Groups::<Ids>::new();
-        let mut cls = Groups::<Class>::new();
-        let mut native = Vec::with_capacity(payloads.len());
-        for (p, &at) in payloads.iter().zip(&arrived_us) {
-            native.push(self.one(p.as_bytes(), at, &mut out, &mut ids, &mut cls) as u8);
-        }
+        // Read the batch without the GIL: the identity stage's thread and the store's run meanwhile.
+        // The slices borrow bytes objects that `payloads` keeps alive, and bytes are immutable.
+        let raws: Vec<&[u8]> = payloads.iter().map(|p| p.as_bytes()).collect();
+        let (out, ids, cls, native) = py.detach(|| {
+            let mut out = Out {
+                strs: (0..STR_COLS.len()).map(|_| StrCol::new()).collect(),
+                ..Default::default()
+            };
+            out.skus_offsets.push(0);
+            let mut ids = Groups::<Ids>::new();
+            let mut cls = Groups::<Class>::new();
+            let mut native = Vec::with_capacity(raws.len());
+            for (raw, &at) in raws.iter().zip(&arrived_us) {
+                native.push(self.one(raw, at, &mut out, &mut ids, &mut cls) as u8);
+            }
+            (out, ids, cls, native)
+        });
         let d = PyDict::new(py);
         d.set_item("native", PyBytes::new(py, &native))?;
         d.set_item("rows", out.keys.len())?;
