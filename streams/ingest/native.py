@@ -45,6 +45,13 @@ except ImportError:  # not built (``pip install -e .`` builds it; needs cargo)
     _native = None
 
 AVAILABLE = _native is not None
+
+
+def new_window(size: int) -> Any:
+    """The native dedupe window (``streams.ingest.dedupe``), None when the module is not built."""
+    return _native.Window(size) if _native is not None else None
+
+
 _TEXT_KINDS = {"event_id": "uuid", "occurred_at": "datetime", "sent_at": "datetime", "received_at": "datetime"}
 
 
@@ -135,7 +142,9 @@ class Decoded:
     """A batch as the decoder read it. Rows are the events it kept, in input order."""
 
     native: np.ndarray  # bool per input payload: read here (else: the reference path's)
-    keys: list[int]  # per row: event_id as a 128-bit int (the dedupe window's key)
+    flagged: np.ndarray  # bool per input payload: matched the screen (scrubbed, then the reference path)
+    keys: bytes  # per row: event_id as a 128-bit little-endian int (the dedupe window's key)
+    digests: bytes  # per row: the payload's CRC-32, 4 bytes little-endian (the window's body digest)
     arrays: dict[str, pa.Array]  # per row: the events table's columns it fills
     event_time_us: np.ndarray  # per row: event time, µs since the epoch (links carry it)
     id_group: np.ndarray  # per row: index into id_groups, -1 without analytics consent
@@ -144,7 +153,7 @@ class Decoded:
     cls_groups: list[ClassGroup]
 
     def __len__(self) -> int:
-        return len(self.keys)
+        return len(self.event_time_us)
 
 
 def _buf(b: bytes) -> pa.Buffer:
@@ -152,11 +161,15 @@ def _buf(b: bytes) -> pa.Buffer:
 
 
 class NativeDecoder:
-    def __init__(self, settings: Settings) -> None:
+    """``screen``: a regex over raw payloads (RE2 syntax as pyarrow reads bytes, which Rust's regex
+    shares for what it is used for); payloads it matches are left to the reference path."""
+
+    def __init__(self, settings: Settings, *, screen: str) -> None:
         if _native is None:
             raise RuntimeError("the native decoder is not built: `make install` (needs cargo)")
         self._d = _native.Decoder(
             spec(),
+            screen=screen,
             max_skew_us=_us(timedelta(seconds=settings.max_skew_s)),
             future_tolerance_us=_us(timedelta(seconds=settings.future_tolerance_s)),
             late_allowance_us=_us(timedelta(seconds=settings.late_allowance_s)),
@@ -188,11 +201,13 @@ class NativeDecoder:
                 arrays[name] = pa.Array.from_buffers(t, n, [None, _buf(value)])
         return Decoded(
             native=np.frombuffer(r["native"], np.uint8).astype(bool),
+            flagged=np.frombuffer(r["flagged"], np.uint8).astype(bool),
             keys=r["keys"],
+            digests=r["digests"],
             arrays=arrays,
             event_time_us=np.frombuffer(cols["event_time_us"], np.int64),
             id_group=np.frombuffer(r["id_group"], np.int32),
-            id_groups=[(tuple(ids), verified, social, shared) for ids, verified, social, shared in r["id_groups"]],
+            id_groups=r["id_groups"],
             cls_group=np.frombuffer(r["cls_group"], np.int32),
             cls_groups=r["cls_groups"],
         )

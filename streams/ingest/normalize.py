@@ -25,7 +25,7 @@ from pydantic import BaseModel
 from schemas.events import Envelope, Reason, Rejection, fast, parse_event
 from streams.identity.identifiers import Extracted, extract, extract_values
 from streams.ingest import native as native_decoder
-from streams.ingest.dedupe import DedupeWindow, Seen
+from streams.ingest.dedupe import DedupeWindow, Seen, pack
 from streams.ingest.eventtime import derive
 from streams.ingest.native import Decoded, IdGroup, NativeDecoder
 from streams.ingest.pii import SCRUB_TRIGGERS, junk_hashes, scrub_payload
@@ -92,6 +92,7 @@ class DeadLetter:
 
 
 _WIDTH = len(EVENT_COLUMNS)
+_NEW, _DUPLICATE, _CONFLICT = Seen.NEW.value, Seen.DUPLICATE.value, Seen.CONFLICT.value
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _US = timedelta(microseconds=1)
 _MS = timedelta(milliseconds=1)
@@ -280,20 +281,22 @@ class Normalizer:
         self._native: NativeDecoder | None = None
         if fast and native:
             if native_decoder.AVAILABLE:
-                self._native = NativeDecoder(settings)
+                self._native = NativeDecoder(settings, screen=_SCREEN)
             else:
                 log.warning("the native decoder is not built; every event takes the Python path (slower)")
 
     def normalize(self, items: Iterable[RawItem]) -> Normalized:
         out = Normalized()
-        kept: list[_Kept] = []
         batch = list(items)
-        flagged = _flagged([i.payload for i in batch])
+        # The native decoder screens the raw payloads itself and leaves the flagged ones (to scrub).
+        decoded = self._decode_native(batch)
+        if decoded is not None:
+            flagged, native = decoded.flagged.tolist(), decoded.native.tolist()
+        else:
+            flagged, native = _flagged([i.payload for i in batch]), [False] * len(batch)
         payloads = [
             scrub_payload(i.payload, self._pepper) if f else i.payload for i, f in zip(batch, flagged, strict=True)
         ]
-        decoded = self._decode_native(batch, payloads)
-        native = decoded.native.tolist() if decoded is not None else [False] * len(batch)
         aside = [i for i, n in enumerate(native) if not n]
         # The fast decoder steps aside (None) for anything pydantic must judge: refusals included.
         fast_events: list[fast.FastEvent | None] = [None] * len(aside)
@@ -303,35 +306,36 @@ class Normalizer:
             except Exception:
                 log.exception("fast decoder failed on a batch; validating it with pydantic")
         by_index = dict(zip(aside, fast_events, strict=True))
-        rows: list[int] = []  # native rows kept
-        row = 0
-        keys = decoded.keys if decoded is not None else []
-        check = self._window.check
-        for i, (item, payload, is_native) in enumerate(zip(batch, payloads, native, strict=True)):
-            if is_native:  # already read and checked; what is left is the dedupe window, in order
-                seen = check(keys[row], zlib.crc32(payload))
-                if seen is Seen.NEW:
-                    rows.append(row)
-                elif seen is Seen.DUPLICATE:
-                    out.duplicates += 1
-                else:
-                    event_id = str(UUID(int=keys[row]))
-                    detail = f"event_id: {event_id} was already used by a different event"
-                    out.dead.append(self._dead(item, payload, Reason.CONFLICTING_DUPLICATE.value, detail))
-                row += 1
-                continue
+        # The reference path: read, checked and timed here; the dedupe window comes next, for all.
+        dead: list[tuple[int, DeadLetter]] = []  # with their input positions: dead letters keep input order
+        candidates: list[tuple[int, _Kept]] = []
+        for i in aside:
+            item, payload = batch[i], payloads[i]
             try:
-                k = self._one(item, payload, by_index[i] or parse_event(payload))
+                candidates.append((i, self._timed(item, payload, by_index[i] or parse_event(payload))))
             except Rejection as rej:
-                out.dead.append(self._dead(item, payload, rej.reason.value, rej.detail))
-                continue
+                dead.append((i, self._dead(item, payload, rej.reason.value, rej.detail)))
             except Exception as err:  # noqa: BLE001 — one bad record must not stop the stream
-                out.dead.append(self._bug(item, payload, err))
-                continue
-            if k is None:
+                dead.append((i, self._bug(item, payload, err)))
+        native_at = np.flatnonzero(native)  # input position of each native row
+        native_seen, seen = self._dedupe(decoded, native_at, candidates)
+        kept: list[_Kept] = []
+        for (i, k), status in zip(candidates, seen, strict=True):
+            if status == _NEW:
+                kept.append(k)
+            elif status == _DUPLICATE:
                 out.duplicates += 1
             else:
-                kept.append(k)
+                dead.append((i, self._conflict(k.origin[0], k.origin[1], str(k.event.event_id))))
+        rows = np.flatnonzero(native_seen == _NEW).tolist()  # native rows kept
+        out.duplicates += int(np.count_nonzero(native_seen == _DUPLICATE))
+        if decoded is not None:
+            for row in np.flatnonzero(native_seen == _CONFLICT).tolist():
+                i = int(native_at[row])
+                key = int.from_bytes(decoded.keys[16 * row : 16 * row + 16], "little")
+                dead.append((i, self._conflict(batch[i], payloads[i], str(UUID(int=key)))))
+        dead.sort(key=lambda d: d[0])
+        out.dead += [d for _, d in dead]
         now = datetime.now(UTC)
         try:
             self._emit(kept, now, out)
@@ -351,11 +355,11 @@ class Normalizer:
                 out.dead += [self._bug(batch[at[r]], payloads[at[r]], err) for r in rows]
         return out
 
-    def _decode_native(self, batch: list[RawItem], payloads: list[bytes]) -> Decoded | None:
+    def _decode_native(self, batch: list[RawItem]) -> Decoded | None:
         if self._native is None or not batch:
             return None
         try:
-            return self._native.decode(payloads, [(i.received_at - _EPOCH) // _US for i in batch])
+            return self._native.decode([i.payload for i in batch], [(i.received_at - _EPOCH) // _US for i in batch])
         except Exception:
             log.exception("native decoder failed on a batch; reading it in Python")
             return None
@@ -378,7 +382,7 @@ class Normalizer:
         gi = pa.array(np.where(g < 0, len(extracted), g), pa.int32())
         ci = pa.array(c, pa.int32())
         idents = [list(ex.identifiers) for ex in extracted] + [[]]
-        arrays = {name: a.take(take) for name, a in d.arrays.items()}
+        arrays = d.arrays if len(rows) == len(d) else {name: a.take(take) for name, a in d.arrays.items()}
         arrays["identifiers"] = pa.array(idents, pa.list_(pa.string())).take(gi)
         arrays["primary_identifier"] = pa.array([x[0] if x else "" for x in idents], pa.string()).take(gi)
         arrays["touch_channel"] = pa.array(channels, pa.string()).take(ci)
@@ -450,8 +454,8 @@ class Normalizer:
             received_at=item.received_at,
         )
 
-    def _one(self, item: RawItem, payload: bytes, event: Envelope | fast.FastEvent) -> _Kept | None:
-        """The event's times, or None for a duplicate; raises ``Rejection``."""
+    def _timed(self, item: RawItem, payload: bytes, event: Envelope | fast.FastEvent) -> _Kept:
+        """The event with its times; raises ``Rejection``."""
         # Each operation on pydantic's parsed datetimes calls its tzinfo back (~0.4 µs); in UTC
         # once, the arithmetic below, the record and the Arrow column are plain C.
         occurred = event.occurred_at.astimezone(UTC)
@@ -469,15 +473,35 @@ class Normalizer:
             future_tolerance=self._future,
             late_allowance=self._late,
         )
-        # The body as sent identifies a retry: the edge keeps arrival times out of the payload.
-        seen = self._window.check(_uuid_key(event.event_id), zlib.crc32(payload))
-        if seen is Seen.DUPLICATE:
-            return None
-        if seen is Seen.CONFLICT:
-            raise Rejection(
-                Reason.CONFLICTING_DUPLICATE, f"event_id: {event.event_id} was already used by a different event"
-            )
         return _Kept(event, occurred, sent, received, et.value, et.late, (item, payload))
+
+    def _dedupe(
+        self, decoded: Decoded | None, native_at: np.ndarray, candidates: list[tuple[int, _Kept]]
+    ) -> tuple[np.ndarray, list[int]]:
+        """The window's verdict (``Seen`` values) on the native rows and on the reference path's
+        events, checked in input order. A retry is the same id with the same body as sent (the
+        edge keeps arrival times out of the payload): the digest is the body's CRC-32."""
+        keys, digests = pack(
+            [_uuid_key(k.event.event_id) for _, k in candidates], [zlib.crc32(k.origin[1]) for _, k in candidates]
+        )
+        if decoded is None or not len(native_at):
+            return np.zeros(0, np.uint8), list(self._window.check_many(keys, digests))
+        if not candidates:
+            return np.frombuffer(self._window.check_many(decoded.keys, decoded.digests), np.uint8), []
+        # Both kinds in one batch: merge them into input order, check, and split the verdicts back.
+        at = np.concatenate([native_at, np.array([i for i, _ in candidates])])
+        order = np.argsort(at, kind="stable")
+        key_rows = np.concatenate([np.frombuffer(decoded.keys, "V16"), np.frombuffer(keys, "V16")])
+        digest_rows = np.concatenate([np.frombuffer(decoded.digests, "<u4"), np.frombuffer(digests, "<u4")])
+        verdict = np.empty(len(at), np.uint8)
+        verdict[order] = np.frombuffer(
+            self._window.check_many(key_rows[order].tobytes(), digest_rows[order].tobytes()), np.uint8
+        )
+        return verdict[: len(native_at)], verdict[len(native_at) :].tolist()
+
+    def _conflict(self, item: RawItem, payload: bytes, event_id: str) -> DeadLetter:
+        detail = f"event_id: {event_id} was already used by a different event"
+        return self._dead(item, payload, Reason.CONFLICTING_DUPLICATE.value, detail)
 
     def quarantine(self, out: Normalized, indices: Iterable[int], detail: str) -> None:
         """Move records the store cannot take to dead letters (``processing_error``), in place."""

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from bench.common import corpus
 from schemas.events import EVENT_TYPES
 from streams.ingest import native
-from streams.ingest.normalize import Normalized, Normalizer, RawItem
+from streams.ingest.normalize import _SCREEN, Normalized, Normalizer, RawItem, _flagged
 from streams.settings import Settings
 from streams.store.columns import events_table_or_quarantine
 from tests.ingest.test_fuzz import mutated_sample
@@ -67,10 +67,12 @@ def test_the_simulated_corpus_takes_the_native_path_and_stores_the_same_rows() -
     assert len(a.links) > 1000
 
 
-def test_every_event_type_is_read_natively() -> None:
+def test_every_event_type_is_read_natively_unless_the_pii_screen_flags_it() -> None:
     payloads = [orjson.dumps(_sample(t)) for t in sorted(EVENT_TYPES)]
     a, _ = _same(payloads)
-    assert _native_rows(a) == len(payloads) == len(a)
+    flagged = _flagged(payloads)
+    assert sum(flagged) == 1  # the mention's "@brand": scrubbed, then read by the reference path
+    assert _native_rows(a) == len(payloads) - 1 and len(a) == len(payloads)
 
 
 @pytest.mark.parametrize(
@@ -193,3 +195,16 @@ def test_random_field_values_read_the_same_on_both_paths(
     ev["identities"] = {**(ev.get("identities") or {}), **ids}
     ev["context"] = {**(ev.get("context") or {}), **ctx}
     _same([orjson.dumps(ev)])
+
+
+_TRIGGERS = [b'"email" :', b'"phone"\x0b:', b'"email"x:', b"@", b"\\", b"\xc3\xa9", b'" x', b'x "', b"\x80", b'"a":"b"']
+
+
+@given(
+    st.lists(st.binary(max_size=40) | st.text(max_size=20).map(str.encode) | st.sampled_from(_TRIGGERS), max_size=12)
+)
+@settings(max_examples=300, deadline=None)
+def test_the_native_screen_flags_exactly_what_the_python_screen_flags(parts: list[bytes]) -> None:
+    payloads = [b"".join(parts[:i]) for i in range(len(parts) + 1)]
+    decoded = native.NativeDecoder(Settings(), screen=_SCREEN).decode(payloads, [0] * len(payloads))
+    assert decoded.flagged.tolist() == _flagged(payloads)
