@@ -400,21 +400,23 @@ class Normalizer:
         wanted = np.flatnonzero((g >= 0) & (linked_group[gidx] | conv_class[c]))
         rows_np = np.asarray(rows)[wanted]
         event_ids = d.arrays["event_id"].take(pa.array(rows_np, pa.int32())).to_pylist()
-        times = d.event_time_us[rows_np].tolist()
-        links = []
-        for w, event_id, t_us in zip(wanted.tolist(), event_ids, times, strict=True):
-            ex = extracted[g[w]]
-            is_conv = conv[c[w]]
-            links.append(
-                {
-                    "event_id": event_id,
-                    "identifiers": list(ex.identifiers),
-                    "refused": [list(r) for r in ex.refused],
-                    "verified_crm": ex.verified_crm,
-                    "event_time": (_EPOCH + timedelta(microseconds=t_us)).isoformat(),
-                    "conversion": is_conv,
-                }
+        # isoformat() of the UTC datetimes the reference path holds: fraction only when non-zero.
+        stamps = np.datetime_as_string(d.event_time_us[rows_np].astype("datetime64[us]"), unit="us").tolist()
+        times = [f"{t[:-7] if t.endswith('.000000') else t}+00:00" for t in stamps]
+        refused = [[list(r) for r in ex.refused] for ex in extracted]
+        links = [
+            {
+                "event_id": event_id,
+                "identifiers": idents[group],  # shared by the group's links: read-only from here on
+                "refused": refused[group],
+                "verified_crm": extracted[group].verified_crm,
+                "event_time": time_,
+                "conversion": conv[cls_],
+            }
+            for event_id, time_, group, cls_ in zip(
+                event_ids, times, g[wanted].tolist(), c[wanted].tolist(), strict=True
             )
+        ]
         out.native.append(table)
         out.links += links
 
