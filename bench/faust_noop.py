@@ -2,7 +2,8 @@
 
 Run as a subprocess by ``bench.pipeline`` beside the bare aiokafka consumer, on the same topics;
 it is why the worker's ingest stage reads fetches from aiokafka instead of a Faust stream.
-Environment: NOOP_BOOTSTRAP, NOOP_TOPICS (comma-separated), NOOP_EXPECTED, NOOP_RESULT (file).
+Environment: NOOP_BOOTSTRAP, NOOP_TOPICS (comma-separated), NOOP_EXPECTED, NOOP_RESULT (file),
+NOOP_DATADIR (Faust's data directory; by default Faust makes one in the working directory).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ app = faust.App(
     f"noop-{uuid.uuid4().hex[:6]}",
     broker="kafka://" + os.environ.get("NOOP_BOOTSTRAP", "localhost:9092"),
     store="memory://",
+    datadir=os.environ.get("NOOP_DATADIR", "noop-data"),
     web_enabled=False,
     consumer_auto_offset_reset="earliest",
     broker_max_poll_records=10_000,

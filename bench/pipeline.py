@@ -129,6 +129,7 @@ def faust_noop_rate(bootstrap: str, topics: list[str], expected: int, root: Path
         "NOOP_TOPICS": ",".join(topics),
         "NOOP_EXPECTED": str(expected),
         "NOOP_RESULT": str(result),
+        "NOOP_DATADIR": str(root / "faust-noop-data"),  # the run's temporary root, not the checkout
     }
     subprocess.run(
         [sys.executable, "-m", "bench.faust_noop", "worker", "-l", "warn"],
