@@ -514,7 +514,7 @@ class Normalizer:
         for i in sorted(bad):
             item, payload = out.origins[i]
             out.dead.append(self._dead(item, payload, Reason.PROCESSING_ERROR.value, detail[:500]))
-        keep = [i for i in range(len(out)) if i not in bad]
+        keep = [i for i in range(len(out.columns[0])) if i not in bad]  # the reference path's rows
         out.columns = [[col[i] for i in keep] for col in out.columns]
         out.origins = [out.origins[i] for i in keep]
         out.links = [link for link in out.links if link["event_id"] not in ids]

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from bench.common import corpus
 from schemas.events import EVENT_TYPES
 from streams.ingest import native
-from streams.ingest.normalize import _SCREEN, Normalized, Normalizer, RawItem, _flagged
+from streams.ingest.normalize import _SCREEN, EVENT_COLUMNS, Normalized, Normalizer, RawItem, _flagged
 from streams.settings import Settings
 from streams.store.columns import events_table_or_quarantine
 from tests.ingest.test_fuzz import mutated_sample
@@ -208,3 +208,14 @@ def test_the_native_screen_flags_exactly_what_the_python_screen_flags(parts: lis
     payloads = [b"".join(parts[:i]) for i in range(len(parts) + 1)]
     decoded = native.NativeDecoder(Settings(), screen=_SCREEN).decode(payloads, [0] * len(payloads))
     assert decoded.flagged.tolist() == _flagged(payloads)
+
+
+def test_a_reference_row_the_store_refuses_is_quarantined_beside_native_rows() -> None:
+    n = Normalizer(Settings())
+    payloads = [orjson.dumps(_sample(t)) for t in ("mention", "like", "page_view")]  # mention: "@", reference path
+    out = n.normalize([RawItem(p, f"raw/0/{i}", NOW) for i, p in enumerate(payloads)])
+    assert len(out.columns[0]) == 1 and _native_rows(out) == 2
+    out.columns[EVENT_COLUMNS.index("schema_version")][0] = 70_000  # past UInt16: Arrow refuses it
+    table = events_table_or_quarantine(out, n)
+    assert table.num_rows == 2 and len(out) == 2
+    assert [(d.reason, d.payload) for d in out.dead] == [("processing_error", payloads[0])]
