@@ -2,7 +2,9 @@
 
 1. ``app.py``      — the Faust app, its topics and one stage each;
 2. ``ingest/``     — the edge (publisher, collector), the raw topics' batch ``consumer`` and
-                     ``normalize``: validate, event time, dedupe;
+                     ``normalize``: validate, event time, dedupe; ``native.py`` and ``native/``
+                     (Rust): the batch decoder that does most of it, with the reference path
+                     in Python for whatever it steps aside on;
 3. ``identity/``   — identifiers and their guards, the union-find graph, the single-writer stage;
 4. ``journeys/``   — channel taxonomy and journeys cut from stitched timelines;
 5. ``attribution/``— rule-based and data-driven models, live and batch;
