@@ -379,10 +379,11 @@ class Normalizer:
             for (t, pn, sn, um, us, ref), is_conv in zip(d.cls_groups, conv, strict=True)
         ]
         # Group -1 (no analytics consent) reads the extra last entry: no identifiers.
-        gi = pa.array(np.where(g < 0, len(extracted), g), pa.int32())
+        gidx = np.where(g < 0, len(extracted), g)
+        gi = pa.array(gidx, pa.int32())
         ci = pa.array(c, pa.int32())
         idents = [list(ex.identifiers) for ex in extracted] + [[]]
-        arrays = d.arrays if len(rows) == len(d) else {name: a.take(take) for name, a in d.arrays.items()}
+        arrays = dict(d.arrays) if len(rows) == len(d) else {name: a.take(take) for name, a in d.arrays.items()}
         arrays["identifiers"] = pa.array(idents, pa.list_(pa.string())).take(gi)
         arrays["primary_identifier"] = pa.array([x[0] if x else "" for x in idents], pa.string()).take(gi)
         arrays["touch_channel"] = pa.array(channels, pa.string()).take(ci)
@@ -396,7 +397,6 @@ class Normalizer:
         # Links, as ``_emit`` makes them: events with several identifiers, a refusal, or a conversion.
         linked_group = np.array([len(ex.identifiers) > 1 or bool(ex.refused) for ex in extracted] + [False])
         conv_class = np.array(conv, bool)
-        gidx = np.where(g < 0, len(extracted), g)
         wanted = np.flatnonzero((g >= 0) & (linked_group[gidx] | conv_class[c]))
         rows_np = np.asarray(rows)[wanted]
         event_ids = d.arrays["event_id"].take(pa.array(rows_np, pa.int32())).to_pylist()
