@@ -3,10 +3,12 @@
 Why: after every Python-side saving, a worker still spent ~56 µs of interpreter time an event, which
 caps one worker near 17,700 events/s whatever else the machine has (``make bench``'s CPU accounting,
 bench/README.md). Most of it went to per-field Python objects: decoding, checks, one list per column,
-then Arrow arrays built back from those lists. This decoder reads a batch in one call and returns the
-columns as Arrow buffers; Python keeps what needs Python's judgement, once per *distinct* value in the
-batch rather than once per event: identity extraction (``identity.identifiers``) and the channel
-taxonomy (``journeys.taxonomy``), plus the dedupe window, which must see every event in order.
+then Arrow arrays built back from those lists. This decoder reads a batch in one call, without the
+GIL, and returns the columns as Arrow buffers, with the PII screen's verdict and each body's digest.
+Python keeps what needs Python's judgement, once per *distinct* value in the batch rather than once
+per event: identity extraction (``identity.identifiers``) and the channel taxonomy
+(``journeys.taxonomy``). The dedupe window (``ingest.dedupe``) is native too, and sees the native
+rows and the reference path's in input order. The whole loop: ``Normalizer.normalize``.
 
 The contract, the same as the msgspec path's (``schemas.events.fast``):
 - The pydantic models stay the spec. The decoder is handed the models as data (``spec()``, built from
@@ -15,9 +17,10 @@ The contract, the same as the msgspec path's (``schemas.events.fast``):
   "step aside": the event goes through the reference path, which names the reason of a dead letter.
   It steps aside on anything it is not sure of: a string with a space at either end, an escape or a
   non-ASCII byte (pydantic strips and counts characters), a float Python would spell with an exponent,
-  an implausible time (the reference path names the reason), an unknown type.
+  an implausible time (the reference path names the reason), an unknown type, a repeated key, and
+  whatever the PII screen flags (scrubbed first, then read by the reference path).
 - tests/ingest/test_native.py checks that both paths produce the same table, links and dead letters on
-  the simulator's corpus and on fuzzed payloads.
+  the simulator's corpus, every event type and fuzzed payloads, and the screen against pyarrow's RE2.
 """
 
 from __future__ import annotations
