@@ -219,3 +219,11 @@ def test_a_reference_row_the_store_refuses_is_quarantined_beside_native_rows() -
     table = events_table_or_quarantine(out, n)
     assert table.num_rows == 2 and len(out) == 2
     assert [(d.reason, d.payload) for d in out.dead] == [("processing_error", payloads[0])]
+
+
+def test_an_object_with_thousands_of_keys_is_left_to_the_reference_path() -> None:
+    # Keys are found by scanning: linear for an event's dozen, quadratic for a hostile thousand.
+    ev = _sample("page_view")
+    ev["properties"] = {**ev.get("properties", {}), **{f"k{i}": i for i in range(3000)}}
+    a, _ = _same([orjson.dumps(ev)])
+    assert _native_rows(a) == 0 and len(a) == 1

@@ -3,8 +3,9 @@
 //!
 //! Strict means RFC 8259: no trailing commas, no leading zeros, no NaN, no control bytes in strings.
 //! It never accepts a document the reference parsers refuse; it refuses (steps aside on) a few they
-//! accept: a repeated key (they keep the last one; here it is simpler not to guess) and nesting
-//! deeper than `MAX_DEPTH`.
+//! accept: a repeated key (they keep the last one; here it is simpler not to guess), nesting
+//! deeper than `MAX_DEPTH` and objects of more than `MAX_KEYS` keys (keys are found by scanning,
+//! which is fastest for the dozen an event object has, and quadratic for a hostile thousand).
 
 pub enum J<'a> {
     Null,
@@ -18,6 +19,7 @@ pub enum J<'a> {
 }
 
 const MAX_DEPTH: usize = 32;
+const MAX_KEYS: usize = 64;
 
 impl<'a> J<'a> {
     pub fn is_null(&self) -> bool {
@@ -179,7 +181,7 @@ impl<'a> Parser<'a> {
                         return None;
                     }
                     let v = self.value(depth + 1)?;
-                    if fields.iter().any(|(k, _)| *k == key) {
+                    if fields.len() == MAX_KEYS || fields.iter().any(|(k, _)| *k == key) {
                         return None;
                     }
                     fields.push((key, v));
@@ -250,5 +252,16 @@ mod tests {
         assert!(ok(" [ ] "));
         let deep = "[".repeat(40) + &"]".repeat(40);
         assert!(!ok(&deep));
+        let keys = |n: usize| {
+            format!(
+                "{{{}}}",
+                (0..n)
+                    .map(|i| format!("\"k{i}\":1"))
+                    .collect::<Vec<_>>()
+                    .join(",")
+            )
+        };
+        assert!(ok(&keys(MAX_KEYS)));
+        assert!(!ok(&keys(MAX_KEYS + 1)));
     }
 }
