@@ -360,7 +360,9 @@ class Normalizer:
             return None
         try:
             return self._native.decode([i.payload for i in batch], [(i.received_at - _EPOCH) // _US for i in batch])
-        except Exception:
+        except (KeyboardInterrupt, SystemExit):
+            raise
+        except BaseException:  # a Rust panic arrives as pyo3's PanicException, a BaseException
             log.exception("native decoder failed on a batch; reading it in Python")
             return None
 

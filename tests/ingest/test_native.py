@@ -137,9 +137,16 @@ def test_a_conflicting_duplicate_is_refused_whichever_path_read_the_first() -> N
         assert [d.reason for d in a.dead] == ["conflicting_duplicate"]
 
 
-def test_a_native_failure_falls_back_to_the_reference_path(monkeypatch: pytest.MonkeyPatch) -> None:
+class _Panic(BaseException):
+    """What a panic in Rust arrives as (pyo3's PanicException derives from BaseException)."""
+
+
+@pytest.mark.parametrize("failure", [RuntimeError("simulated"), _Panic("simulated")], ids=["error", "panic"])
+def test_a_native_failure_falls_back_to_the_reference_path(
+    monkeypatch: pytest.MonkeyPatch, failure: BaseException
+) -> None:
     def broken(self: native.NativeDecoder, payloads: list[bytes], arrived_us: list[int]) -> native.Decoded:
-        raise RuntimeError("simulated")
+        raise failure
 
     monkeypatch.setattr(native.NativeDecoder, "decode", broken)
     a, _ = _same(corpus(300, persons=50))
