@@ -25,6 +25,7 @@ The contract, the same as the msgspec path's (``schemas.events.fast``):
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass
 from datetime import timedelta
@@ -115,6 +116,7 @@ class _SpecBuilder:
         return {"k": "unsupported"}
 
 
+@functools.cache  # the models do not change in a process; a worker's normalizers share it
 def spec() -> str:
     """The event models as the decoder reads them (JSON): structs, fields, types, defaults."""
     b = _SpecBuilder()

@@ -351,8 +351,7 @@ class Normalizer:
                 self._emit_native(decoded, rows, now, out)
             except Exception as err:
                 log.exception("native rows failed; %d events become dead letters", len(rows))
-                at = np.flatnonzero(decoded.native)
-                out.dead += [self._bug(batch[at[r]], payloads[at[r]], err) for r in rows]
+                out.dead += [self._bug(batch[native_at[r]], payloads[native_at[r]], err) for r in rows]
         return out
 
     def _decode_native(self, batch: list[RawItem]) -> Decoded | None:
@@ -426,7 +425,7 @@ class Normalizer:
         known = self._extracted
         ex = known.get(group)
         if ex is None:
-            (anon, user, email, phone, _social, device, loyalty), verified, social, shared = group
+            (anon, user, email, phone, device, loyalty), verified, social, shared = group
             if len(known) >= _EXTRACTED_CACHE:
                 known.clear()
             ex = known[group] = extract_values(

@@ -14,7 +14,7 @@ use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList, PyTuple};
 use rustc_hash::FxHashMap as HashMap;
-use spec::{struct_of, Spec, PROP_COLUMNS};
+use spec::{struct_of, Spec};
 
 /// The events table's text columns this module fills, in this order.
 const STR_COLS: [&str; 28] = [
@@ -47,12 +47,12 @@ const STR_COLS: [&str; 28] = [
     "utm_campaign",
     "properties",
 ];
-const IDENTITIES: [&str; 7] = [
+/// The identities read as text, in the order the id groups hand them to Python (social apart).
+const IDENTITIES: [&str; 6] = [
     "anonymous_id",
     "user_id",
     "email_hash",
     "phone_hash",
-    "social",
     "device_id",
     "loyalty_id",
 ];
@@ -261,7 +261,6 @@ impl Decoder {
         };
         let prop_text = |name: &str| text(prop(name)).filter(|s| !s.is_empty());
         let prop_float = |name: &str| prop(name).and_then(float_of).unwrap_or(0.0);
-        debug_assert!(PROP_COLUMNS.len() == 16);
 
         let consent = consent_o
             .0
@@ -288,13 +287,7 @@ impl Decoder {
         let id_group = if consent {
             let raw_ids: Vec<Option<&str>> = IDENTITIES
                 .iter()
-                .map(|&n| {
-                    if n == "social" {
-                        None
-                    } else {
-                        idn.0.and_then(|o| text(spec.get(o, idn.1, n)))
-                    }
-                })
+                .map(|&n| idn.0.and_then(|o| text(spec.get(o, idn.1, n))))
                 .collect();
             let verified = idn
                 .0
@@ -369,7 +362,7 @@ impl Decoder {
         for (col, v) in out.strs.iter_mut().zip(values) {
             col.push(v);
         }
-        out.strs[27].push(&props_json);
+        out.strs[STR_COLS.len() - 1].push(&props_json); // "properties", the last
         let skus = out.skus.get_or_insert_with(StrCol::new);
         for s in prop("skus").and_then(J::as_array).into_iter().flatten() {
             skus.push(s.as_str().unwrap_or(""));
