@@ -22,6 +22,7 @@ from bench.common import Timer, chunks, corpus, fresh_copy, live_copy, median_of
 from bench.cpu import CpuMeter, broker_pid
 from bench.kafka_fill import drain_rate, fill
 from streams.devstack import KafkaBroker, Worker, consumer_committed, consumer_lag, worker_env
+from streams.identity.links import Links
 from streams.identity.stage import IdentityStage
 from streams.ingest.normalize import Normalizer, RawItem
 from streams.kafka import ensure_topics
@@ -51,7 +52,9 @@ def stage_profile(payloads: list[bytes], root: Path) -> dict[str, Any]:
     with Timer() as t_norm:
         outs = [norm.normalize(c) for c in chunks(items, 10_000)]
     records = sum(len(o) for o in outs)
-    links = [link for o in outs for link in o.links]
+    links = Links()
+    for o in outs:
+        links.extend(o.links)
     native_rows = sum(t.num_rows for o in outs for t in o.native)
     with Timer() as t_arrow:  # what normalize left as Python lists; the native decoder's rows are Arrow
         tables = [events_table_or_quarantine(o, norm) for o in outs]
@@ -62,14 +65,14 @@ def stage_profile(payloads: list[bytes], root: Path) -> dict[str, Any]:
             store.insert_arrow("events", t)
     stage = IdentityStage(settings, store)
     with Timer() as t_identity:
-        for c in chunks(links, 2000):
-            stage.process(c, live_credits=False)
+        for start in range(0, len(links), 2000):
+            stage.process([links.take(range(start, min(start + 2000, len(links))))], live_credits=False)
     from streams.identity.graph import IdentityGraph
 
     graph = IdentityGraph()
     with Timer() as t_graph:
-        for link in links:
-            graph.link(list(link["identifiers"]), link.get("verified_crm"))
+        for g in links.group:
+            graph.link(links.groups[g].identifiers, links.groups[g].verified_crm)
     store.close()
     n = len(payloads)
     return {

@@ -34,6 +34,7 @@ from faust.streams import Stream
 from faust.types import EventT
 
 from streams.errors import TransientError
+from streams.identity.links import LINKS_PER_MESSAGE, Links, Part, parse_message
 from streams.identity.stage import IdentityStage
 from streams.ingest import consumer as consumer_loop
 from streams.ingest.normalize import DeadLetter, Normalized, Normalizer, RawItem
@@ -74,7 +75,7 @@ app = faust.App(
     broker_commit_interval=1.0,
     # The agents read dead letters and chunks of links, not raw events: their buffers count
     # messages, and a chunk carries LINKS_PER_MESSAGE links, so these stay small (memory bound).
-    stream_buffer_maxsize=1024,
+    stream_buffer_maxsize=256,
     broker_max_poll_records=500,
     logging_config=None,
 )
@@ -85,8 +86,6 @@ dead_letter_topic = app.topic(
 links_topic = app.topic(
     names.identity_links, partitions=1, value_type=bytes, key_type=bytes, value_serializer="raw", key_serializer="raw"
 )
-
-LINKS_PER_MESSAGE = 100  # ~30 KB a message: one send per 100 links, a bounded agent buffer
 
 _backend: Backend | None = None
 _backend_lock = threading.Lock()
@@ -161,10 +160,6 @@ async def _prepare(records: list[Any]) -> _Prepared:
     return _Prepared(out, table)
 
 
-def _chunks(seq: Sequence[Any], n: int) -> list[Sequence[Any]]:
-    return [seq[i : i + n] for i in range(0, len(seq), n)]
-
-
 def _insert_events(table: pa.Table) -> None:
     t0 = time.perf_counter()
     backend().insert_arrow("events", table)
@@ -177,12 +172,10 @@ async def _store_prepared(prepared: _Prepared) -> None:
     t0 = time.perf_counter()
     # All sends are enqueued in one turn of the loop. Awaited one by one, each send let a slice of
     # the next batch's preparation run first: 35 sends a batch took ~10 ms each (bench/README.md).
-    # Links travel in chunks (a JSON array per message): one send per event cost more than storing it.
+    # Links travel as columns in chunks (``streams.identity.links``): one send per event cost more
+    # than storing it.
     sends = [dead_letter_topic.send(key=d.dl_id.encode(), value=d.message(), force=True) for d in out.dead]
-    sends += [
-        links_topic.send(key=b"links", value=orjson.dumps(chunk), force=True)
-        for chunk in _chunks(out.links, LINKS_PER_MESSAGE)
-    ]
+    sends += [links_topic.send(key=b"links", value=m, force=True) for m in out.links.messages()]
     deliveries = await asyncio.gather(*sends)
     t1 = time.perf_counter()
     await asyncio.gather(*deliveries)
@@ -286,15 +279,19 @@ async def _reload_identity(sender: Any, *args: Any, signal: Any = None, **kw: An
 
 
 async def _identity_batch(events: Sequence[Any]) -> None:
-    links: list[dict[str, Any]] = []
+    parts: list[Part] = []
     for ev in events:
-        value = orjson.loads(ev.message.value)
-        links.extend(value if isinstance(value, list) else [value])  # ingest sends chunks of links
+        try:
+            parts.append(parse_message(ev.message.value))
+        except ValueError as err:  # orjson's decode error is a ValueError too
+            # Not ours to link (someone wrote junk to the topic): say so, and go on.
+            m = ev.message
+            log.error("links message %s/%s/%s skipped: %s", m.topic, m.partition, m.offset, err)
     stage = await with_retry(identity_owner.get, what="loading identity map")
     t0 = time.perf_counter()
-    stats = await with_retry(stage.process, links, what="storing identity map")
+    stats = await with_retry(stage.process, parts, what="storing identity map")
     HEALTH.spent("identity.process", time.perf_counter() - t0)
-    HEALTH.count("identity_links", len(links))
+    HEALTH.count("identity_links", sum(len(p) for p in parts if isinstance(p, Links)))
     HEALTH.count("live_credited", stats["credited"])
 
 

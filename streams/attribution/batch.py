@@ -14,7 +14,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from streams.attribution.credits import credit_rows
+import pyarrow as pa
+
+from streams.attribution.credits import credit_tables
 from streams.attribution.markov import markov_attribution
 from streams.attribution.rules import RULE_MODELS
 from streams.attribution.shapley import shapley_simplified
@@ -76,7 +78,7 @@ def run_batch(
         if progress and i % 500 == 0:
             progress(i, len(timelines))
     now = datetime.now(UTC)
-    jrows, crows = credit_rows(
+    jtable, ctable = credit_tables(
         journeys, RULE_MODELS, source="batch", half_life=timedelta(days=settings.half_life_days), now=now
     )
     totals = data_driven_totals(journeys)
@@ -95,9 +97,9 @@ def run_batch(
         "AND period_end = {hi:DateTime64(3, 'UTC')}",
         rng,
     )
-    backend.insert("journeys", jrows)
-    for k in range(0, len(crows), 50_000):
-        backend.insert("attribution_credits", crows[k : k + 50_000])
+    backend.insert_arrow("journeys", jtable)
+    for batch in ctable.to_batches(max_chunksize=50_000):
+        backend.insert_arrow("attribution_credits", pa.Table.from_batches([batch]))
     backend.insert(
         "attribution_channel_totals",
         [
@@ -117,7 +119,8 @@ def run_batch(
     )
     if progress:
         progress(len(timelines), len(timelines))
-    return BatchResult(run_id, len(jrows), sum(1 for j in journeys if j.conversion is None), len(crows), totals)
+    null_paths = sum(1 for j in journeys if j.conversion is None)
+    return BatchResult(run_id, jtable.num_rows, null_paths, ctable.num_rows, totals)
 
 
 def channel_credits(

@@ -14,6 +14,7 @@ Guards (each refusal is a recorded decision, shown as an ingestion warning):
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from streams.identity.identifiers import kind_of, singleton_person
@@ -96,7 +97,7 @@ class IdentityGraph:
             self._dirty[identifier] = Mapping(identifier, pid, True)
         return pid
 
-    def link(self, identifiers: list[str], verified_crm: str | None = None) -> list[Decision]:
+    def link(self, identifiers: Sequence[str], verified_crm: str | None = None) -> list[Decision]:
         """Link the identifiers of one event. Returns the decisions that merged or refused a pair:
         a pair already in one component changes nothing and is most pairs on a returning person,
         so it makes no Decision (the identity stage ran ~30% faster without them)."""

@@ -24,6 +24,7 @@ from pydantic import BaseModel
 
 from schemas.events import Envelope, Reason, Rejection, fast, parse_event
 from streams.identity.identifiers import Extracted, extract, extract_values
+from streams.identity.links import Links
 from streams.ingest import native as native_decoder
 from streams.ingest.dedupe import DedupeWindow, Seen, pack
 from streams.ingest.eventtime import derive
@@ -108,7 +109,7 @@ class Normalized:
     # Events the native decoder read: tables in EVENTS_SCHEMA, stored beside ``columns``.
     native: list[pa.Table] = field(default_factory=list)
     dead: list[DeadLetter] = field(default_factory=list)
-    links: list[dict[str, Any]] = field(default_factory=list)
+    links: Links = field(default_factory=Links)
     duplicates: int = 0
     # Where each record came from (raw item, scrubbed payload), to turn one into a dead letter
     # should storage refuse it (``Normalizer.quarantine``).
@@ -124,7 +125,7 @@ class Normalized:
             mine += theirs
         self.native += other.native
         self.dead += other.dead
-        self.links += other.links
+        self.links.extend(other.links)
         self.duplicates += other.duplicates
         self.origins += other.origins
 
@@ -340,7 +341,7 @@ class Normalizer:
         try:
             self._emit(kept, now, out)
         except Exception:  # noqa: BLE001 — find the record that fails, keep the others
-            out.columns, out.links, out.origins = [[] for _ in range(_WIDTH)], [], []
+            out.columns, out.links, out.origins = [[] for _ in range(_WIDTH)], Links(), []
             for k in kept:
                 try:
                     self._emit([k], now, out)
@@ -400,26 +401,17 @@ class Normalizer:
         conv_class = np.array(conv, bool)
         wanted = np.flatnonzero((g >= 0) & (linked_group[gidx] | conv_class[c]))
         rows_np = np.asarray(rows)[wanted]
-        event_ids = d.arrays["event_id"].take(pa.array(rows_np, pa.int32())).to_pylist()
-        # isoformat() of the UTC datetimes the reference path holds: fraction only when non-zero.
-        stamps = np.datetime_as_string(d.event_time_us[rows_np].astype("datetime64[us]"), unit="us").tolist()
-        times = [f"{t[:-7] if t.endswith('.000000') else t}+00:00" for t in stamps]
-        refused = [[list(r) for r in ex.refused] for ex in extracted]
-        links = [
-            {
-                "event_id": event_id,
-                "identifiers": idents[group],  # shared by the group's links: read-only from here on
-                "refused": refused[group],
-                "verified_crm": extracted[group].verified_crm,
-                "event_time": time_,
-                "conversion": conv[cls_],
-            }
-            for event_id, time_, group, cls_ in zip(
-                event_ids, times, g[wanted].tolist(), c[wanted].tolist(), strict=True
+        used, group = np.unique(g[wanted], return_inverse=True)
+        out.links.extend(
+            Links(
+                [extracted[u] for u in used.tolist()],
+                group.tolist(),
+                d.arrays["event_id"].take(pa.array(rows_np, pa.int32())).to_pylist(),
+                d.event_time_us[rows_np].tolist(),
+                conv_class[c[wanted]].tolist(),
             )
-        ]
+        )
         out.native.append(table)
-        out.links += links
 
     def _extract_group(self, group: IdGroup) -> Extracted:
         known = self._extracted
@@ -518,7 +510,7 @@ class Normalizer:
         keep = [i for i in range(len(out.columns[0])) if i not in bad]  # the reference path's rows
         out.columns = [[col[i] for i in keep] for col in out.columns]
         out.origins = [out.origins[i] for i in keep]
-        out.links = [link for link in out.links if link["event_id"] not in ids]
+        out.links = out.links.without(ids)
 
     def _emit(self, kept: list[_Kept], now: datetime, out: Normalized) -> None:
         """Append the kept events' columns, identity links and origins to ``out``."""
@@ -534,6 +526,8 @@ class Normalizer:
         event_ids = [str(e.event_id) for e in events]
         identifiers: list[list[str]] = []
         known = self._extracted
+        links = Links()
+        group_of: dict[Extracted, int] = {}
         for e, event_id, k, ok, conv in zip(events, event_ids, kept, consent, is_conv, strict=True):
             ex = None
             if ok:
@@ -547,16 +541,14 @@ class Normalizer:
             found = list(ex.identifiers) if ex else []
             identifiers.append(found)
             if ex and (len(found) > 1 or ex.refused or conv):
-                out.links.append(
-                    {
-                        "event_id": event_id,
-                        "identifiers": found,
-                        "refused": [list(r) for r in ex.refused],
-                        "verified_crm": ex.verified_crm,
-                        "event_time": k.event_time.isoformat(),
-                        "conversion": conv,
-                    }
-                )
+                g = group_of.get(ex)
+                if g is None:
+                    g = group_of[ex] = len(links.groups)
+                    links.groups.append(ex)
+                links.group.append(g)
+                links.event_id.append(event_id)
+                links.event_time_us.append((k.event_time - _EPOCH) // _US)
+                links.conversion.append(conv)
         social = [x.social if ok else None for x, ok in zip(ids, consent, strict=True)]
 
         def ident(name: str) -> list[str]:
@@ -620,3 +612,4 @@ class Normalizer:
         for mine, new in zip(out.columns, columns, strict=True):
             mine += new
         out.origins += [k.origin for k in kept]
+        out.links.extend(links)

@@ -46,8 +46,9 @@ def run_offline(records: Iterable[tuple[bytes, int]], settings: Settings) -> Off
     out = Normalizer(settings).normalize(items)
     graph = IdentityGraph(max_ids_per_type=settings.max_ids_per_type)
     run = OfflineRun(graph, out)
-    for link in out.links:
-        run.decisions.extend(graph.link(list(link["identifiers"]), link.get("verified_crm")))
+    links = out.links
+    for g in links.group:
+        run.decisions.extend(graph.link(links.groups[g].identifiers, links.groups[g].verified_crm))
     return run
 
 

@@ -48,7 +48,7 @@ def backfill(
         out = normalizer.normalize(chunk)
         backend.insert("events", out.rows)
         backend.insert("dead_letters", [d.row() for d in out.dead])
-        stage.process(out.links, live_credits=live_credits)
+        stage.process([out.links], live_credits=live_credits)
         stats.events += len(out.rows)
         stats.dead_letters += len(out.dead)
         stats.duplicates += out.duplicates

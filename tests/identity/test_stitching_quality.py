@@ -43,7 +43,8 @@ def test_zero_merges_through_shared_store_devices() -> None:
     assert sim.truth.shared_devices, "the simulation must exercise shared mirrors"
     for device in sim.truth.shared_devices:
         assert run.graph.members(run.graph.person_of(device)) == set(), device
-    refused = sum(1 for link in run.normalized.links for _, why in link["refused"] if why == "refused_shared_device")
+    links = run.normalized.links.dicts()
+    refused = sum(1 for link in links for _, why in link["refused"] if why == "refused_shared_device")
     assert refused > 100
     # and no stitched person holds identifiers of two real persons
     owners: dict[str, set[int]] = {}

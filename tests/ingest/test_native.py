@@ -42,7 +42,7 @@ def _same(payloads: list[bytes], **kw: Any) -> tuple[Normalized, Normalized]:
     b, tb = _run(Normalizer(Settings(), native=False), payloads, **kw)
     assert ta.to_pylist() == tb.to_pylist()
     key = lambda link: link["event_id"]  # noqa: E731
-    assert sorted(a.links, key=key) == sorted(b.links, key=key)
+    assert sorted(a.links.dicts(), key=key) == sorted(b.links.dicts(), key=key)
     assert [(d.dl_id, d.reason, d.detail, d.payload) for d in a.dead] == [
         (d.dl_id, d.reason, d.detail, d.payload) for d in b.dead
     ]

@@ -48,7 +48,7 @@ def test_row_fields(settings: Settings) -> None:
     assert row["primary_identifier"] == "crm:crm-77"
     assert row["identifiers"] == ["crm:crm-77", "anon:ck-abc123"]
     assert row["event_time"].tzinfo is UTC
-    assert out.links[0]["conversion"] is True
+    assert out.links.dicts()[0]["conversion"] is True
 
 
 def test_touchpoint_classification_and_links(settings: Settings) -> None:
@@ -56,15 +56,15 @@ def test_touchpoint_classification_and_links(settings: Settings) -> None:
     assert out.rows[0]["touch_channel"] == "web/paid-search"
     assert out.rows[1]["touch_channel"] == ""
     # the page view carries one identifier: nothing to link; the login links cookie and CRM id
-    assert [link["identifiers"] for link in out.links] == [["crm:crm-77", "anon:ck-abc123"]]
-    assert out.links[0]["verified_crm"] == "crm:crm-77"
+    assert [link["identifiers"] for link in out.links.dicts()] == [["crm:crm-77", "anon:ck-abc123"]]
+    assert out.links.dicts()[0]["verified_crm"] == "crm:crm-77"
 
 
 def test_shared_device_never_becomes_an_identifier(settings: Settings) -> None:
     ev = event("loyalty_scan", identities={"loyalty_id": "loy-9", "device_id": "mirror-paris-1"})
     out = Normalizer(settings).normalize(items(orjson.dumps(ev)))
     assert out.rows[0]["identifiers"] == ["loyalty:loy-9"]
-    assert out.links[0]["refused"] == [["device:mirror-paris-1", "refused_shared_device"]]
+    assert out.links.dicts()[0]["refused"] == [["device:mirror-paris-1", "refused_shared_device"]]
 
 
 def test_no_analytics_consent_keeps_the_event_but_no_person(settings: Settings) -> None:
@@ -72,7 +72,7 @@ def test_no_analytics_consent_keeps_the_event_but_no_person(settings: Settings) 
     out = Normalizer(settings).normalize(items(orjson.dumps(ev)))
     row = out.rows[0]
     assert row["consent_analytics"] == 0 and row["identifiers"] == [] and row["user_id"] == ""
-    assert out.links == []
+    assert len(out.links) == 0
 
 
 def test_junk_identifiers_are_refused(settings: Settings) -> None:
@@ -82,7 +82,7 @@ def test_junk_identifiers_are_refused(settings: Settings) -> None:
     )
     out = Normalizer(settings).normalize(items(orjson.dumps(ev)))
     assert out.rows[0]["identifiers"] == ["crm:crm-77"]
-    assert sorted(r[1] for r in out.links[0]["refused"]) == ["refused_junk", "refused_junk"]
+    assert sorted(r[1] for r in out.links.dicts()[0]["refused"]) == ["refused_junk", "refused_junk"]
 
 
 def test_dead_letter_message_round_trips_any_bytes() -> None:

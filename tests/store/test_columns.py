@@ -62,11 +62,11 @@ def test_a_record_the_store_cannot_hold_becomes_a_dead_letter_and_the_batch_goes
     payloads = [orjson.dumps(event(t)) for t in ("order_completed", "like", "page_view")]
     out = n.normalize([RawItem(p, f"raw/0/{i}", NOW) for i, p in enumerate(payloads)])
     bad_id = out.column("event_id")[0]
-    assert len(out.links) >= 1 and out.links[0]["event_id"] == bad_id
+    assert len(out.links) >= 1 and out.links.event_id[0] == bad_id
     out.column("schema_version")[0] = 70_000  # past UInt16: Arrow refuses it
     table = events_table_or_quarantine(out, n)
     assert table.num_rows == 2 and len(out) == 2 == len(out.origins) == len(out.records)
     [dl] = out.dead
     assert dl.reason == "processing_error" and "storage refused" in dl.detail
     assert dl.payload == payloads[0] and dl.dl_id == "raw/0/0"
-    assert all(link["event_id"] != bad_id for link in out.links)
+    assert all(link["event_id"] != bad_id for link in out.links.dicts())
