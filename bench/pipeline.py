@@ -281,7 +281,7 @@ def pipeline(n_events: int = 1_000_000, n_memory: int = 5_000_000) -> dict[str, 
             out["freshness_after_5m"] = freshness(bootstrap, prefix, reader, rate=rate, seconds=30, payloads=payloads)
             phase("freshness_after_5m")
             # How far the identity stage (sharing the worker's interpreter) was behind as the raw
-            # drain ended, and how fast it caught up meanwhile (a links message carries ~100 links).
+            # drain ended, and how fast it caught up meanwhile (a links message carries up to 500 links).
             links_after = (time.perf_counter(), consumer_lag(bootstrap, app_id, links))
             consumed = consumer_committed(bootstrap, app_id, links) - links_done_before
             out["identity_backlog_after_5m"] = {

@@ -99,7 +99,7 @@ def report() -> str:
         if ib:
             rows.append(
                 (
-                    "identity stage behind as the 5M drain ended (links messages, ~100 links each)",
+                    "identity stage behind as the 5M drain ended (links messages, up to 500 links each)",
                     f"{ib['links_messages_behind_at_drain_end']:,}; consumed "
                     f"{ib['links_messages_per_s_meanwhile']:,.1f} messages/s during the freshness run after it",
                     "—",

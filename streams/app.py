@@ -22,6 +22,7 @@ import os
 import threading
 import time
 from collections.abc import AsyncIterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, cast
@@ -37,7 +38,7 @@ from streams.errors import TransientError
 from streams.identity.links import LINKS_PER_MESSAGE, Links, Part, parse_message
 from streams.identity.stage import IdentityStage
 from streams.ingest import consumer as consumer_loop
-from streams.ingest.normalize import DeadLetter, Normalized, Normalizer, RawItem
+from streams.ingest.normalize import DeadLetter, Normalized, Normalizer
 from streams.kafka import aiokafka_kwargs, faust_credentials
 from streams.runtime import EXIT_TERMINAL, HEALTH, complete_or_die, tune_gc, with_retry
 from streams.settings import Settings, get_settings
@@ -67,14 +68,15 @@ app = faust.App(
     broker_session_timeout=settings.kafka_session_timeout_s,
     broker_heartbeat_interval=min(3.0, settings.kafka_session_timeout_s / 4),
     producer_acks=-1,
-    # A links message is ~30 KB: with the default 16 KB batches each went out in a request of its
-    # own, one round trip after another on the single links partition (~10 ms each while the
-    # loop prepares the next batch). 512 KB batches carry ~17; the broker takes up to 1 MB.
+    # A links message is ~60 KB (500 links as columns): with the default 16 KB batches each went
+    # out in a request of its own, one round trip after another on the single links partition
+    # (~10 ms each while the loop prepares the next batch). 512 KB batches carry ~8; the broker
+    # takes up to 1 MB.
     producer_max_batch_size=512 * 1024,
     broker_commit_every=1000,
     broker_commit_interval=1.0,
     # The agents read dead letters and chunks of links, not raw events: their buffers count
-    # messages, and a chunk carries LINKS_PER_MESSAGE links, so these stay small (memory bound).
+    # messages, and a chunk carries up to LINKS_PER_MESSAGE links (256 chunks: ~15 MB, 128k links).
     stream_buffer_maxsize=256,
     broker_max_poll_records=500,
     logging_config=None,
@@ -128,8 +130,8 @@ class _Prepared:
 PREPARE_SLICE = 4000
 
 
-def _arrival(timestamp_ms: int) -> datetime:
-    return datetime.fromtimestamp(timestamp_ms / 1000, UTC)
+# The native decoder's thread: it reads slice k+1 (GIL released) while the loop finishes slice k.
+_decoder_thread = ThreadPoolExecutor(1, thread_name_prefix="parcours-decode")
 
 
 async def _prepare(records: list[Any]) -> _Prepared:
@@ -137,22 +139,19 @@ async def _prepare(records: list[Any]) -> _Prepared:
     releases the GIL) overlaps it instead of contending with it. It yields to the loop between
     slices: the batch in flight sends its links and dead letters and awaits acks on this loop,
     and holding the loop for a whole 10,000-event batch left those waiting (bench/README.md)."""
-    now = datetime.now(UTC)
+    now_us = time.time_ns() // 1000
     out = Normalized()
-    # Record timestamps (ms) repeat across a producer's batch: one datetime per distinct value.
-    arrived: dict[int, datetime] = {}
-    for start in range(0, len(records), PREPARE_SLICE):
-        items = [
-            RawItem(
-                r.value if isinstance(r.value, bytes) else b"",
-                f"{r.topic}/{r.partition}/{r.offset}",
-                (arrived.get(r.timestamp) or arrived.setdefault(r.timestamp, _arrival(r.timestamp)))
-                if r.timestamp and r.timestamp > 0
-                else now,
-            )
-            for r in records[start : start + PREPARE_SLICE]
-        ]
-        out.extend(normalizer.normalize(items))
+    slices = [
+        consumer_loop.raw_batch(records[start : start + PREPARE_SLICE], now_us)
+        for start in range(0, len(records), PREPARE_SLICE)
+    ]
+    loop = asyncio.get_running_loop()
+    decoding = loop.run_in_executor(_decoder_thread, normalizer.decode, slices[0])
+    for k, items in enumerate(slices):
+        decoded = await decoding  # the loop serves the batch in flight meanwhile
+        if k + 1 < len(slices):
+            decoding = loop.run_in_executor(_decoder_thread, normalizer.decode, slices[k + 1])
+        out.extend(normalizer.finish(items, decoded))
         await asyncio.sleep(0)
     t0 = time.perf_counter()
     table = events_table_or_quarantine(out, normalizer)

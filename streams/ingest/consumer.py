@@ -20,15 +20,30 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import numpy as np
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError, RebalanceInProgressError
 
+from streams.ingest.normalize import RawBatch
 from streams.runtime import HEALTH, complete_or_die
 
 log = logging.getLogger("parcours")
 
 Records = list[Any]  # aiokafka ConsumerRecord: topic, partition, offset, timestamp (ms), value
 Offsets = dict[TopicPartition, int]
+
+
+def raw_batch(records: Records, now_us: int) -> RawBatch:
+    """The records as the normalizer reads them: payloads, and arrival times from the records'
+    Kafka timestamps (ms; ``now_us`` where a record has none). A record's source,
+    "topic/partition/offset", is only spelled out if it is needed (a dead letter)."""
+    stamps = np.fromiter((r.timestamp or 0 for r in records), np.int64, len(records)) * 1000
+    stamps[stamps <= 0] = now_us
+    return RawBatch(
+        [r.value if isinstance(r.value, bytes) else b"" for r in records],
+        stamps.tolist(),
+        lambda i: f"{records[i].topic}/{records[i].partition}/{records[i].offset}",
+    )
 
 
 class ShowAssignment(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafka ships no stubs

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import zlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple, cast
@@ -41,6 +41,34 @@ class RawItem(NamedTuple):  # one per event: a tuple is cheaper to build than a 
     payload: bytes
     source: str  # where it came from, unique per input: "raw.web/2/1234" or "collector/<uuid>/3"
     received_at: datetime  # our clock: collector arrival, or the Kafka record timestamp
+
+
+class RawBatch:
+    """Raw records as the decoder reads them — payloads, and arrival times in µs since the epoch —
+    with a record's ``RawItem`` built only when one is needed (the reference path, a dead letter):
+    one per record cost the worker's loop ~7% of its time. ``source(i)`` names record ``i``."""
+
+    __slots__ = ("_items", "_source", "arrived_us", "payloads")
+
+    def __init__(self, payloads: list[bytes], arrived_us: list[int], source: Callable[[int], str]) -> None:
+        self.payloads = payloads
+        self.arrived_us = arrived_us
+        self._source = source
+        self._items: Sequence[RawItem] | None = None
+
+    @classmethod
+    def of(cls, items: Sequence[RawItem]) -> RawBatch:
+        batch = cls([i.payload for i in items], [(i.received_at - _EPOCH) // _US for i in items], str)
+        batch._items = items
+        return batch
+
+    def __len__(self) -> int:
+        return len(self.payloads)
+
+    def __getitem__(self, i: int) -> RawItem:
+        if self._items is not None:
+            return self._items[i]
+        return RawItem(self.payloads[i], self._source(i), _EPOCH + self.arrived_us[i] * _US)
 
 
 @dataclass(frozen=True, slots=True)
@@ -287,17 +315,27 @@ class Normalizer:
                 log.warning("the native decoder is not built; every event takes the Python path (slower)")
 
     def normalize(self, items: Iterable[RawItem]) -> Normalized:
+        batch = RawBatch.of(list(items))
+        return self.finish(batch, self.decode(batch))
+
+    def decode(self, batch: RawBatch) -> Decoded | None:
+        """The native decoder's pass over a batch (None: no native decoder, or it failed). It holds
+        no state of the normalizer and releases the GIL while it reads, so the worker runs it in a
+        thread of its own for the next slice while ``finish`` runs on this one."""
+        return self._decode_native(batch)
+
+    def finish(self, batch: RawBatch, decoded: Decoded | None) -> Normalized:
+        """Normalize ``batch`` given its ``decode``: batches must be finished in input order (the
+        dedupe window sees them in that order)."""
         out = Normalized()
-        batch = list(items)
         # The native decoder screens the raw payloads itself and leaves the flagged ones (to scrub).
-        decoded = self._decode_native(batch)
         if decoded is not None:
             flagged, native = decoded.flagged.tolist(), decoded.native.tolist()
         else:
-            flagged, native = _flagged([i.payload for i in batch]), [False] * len(batch)
-        payloads = [
-            scrub_payload(i.payload, self._pepper) if f else i.payload for i, f in zip(batch, flagged, strict=True)
-        ]
+            flagged, native = _flagged(batch.payloads), [False] * len(batch)
+        payloads = list(batch.payloads)
+        for i in np.flatnonzero(flagged).tolist():
+            payloads[i] = scrub_payload(payloads[i], self._pepper)
         aside = [i for i, n in enumerate(native) if not n]
         # The fast decoder steps aside (None) for anything pydantic must judge: refusals included.
         fast_events: list[fast.FastEvent | None] = [None] * len(aside)
@@ -355,11 +393,11 @@ class Normalizer:
                 out.dead += [self._bug(batch[native_at[r]], payloads[native_at[r]], err) for r in rows]
         return out
 
-    def _decode_native(self, batch: list[RawItem]) -> Decoded | None:
-        if self._native is None or not batch:
+    def _decode_native(self, batch: RawBatch) -> Decoded | None:
+        if self._native is None or not len(batch):
             return None
         try:
-            return self._native.decode([i.payload for i in batch], [(i.received_at - _EPOCH) // _US for i in batch])
+            return self._native.decode(batch.payloads, batch.arrived_us)
         except (KeyboardInterrupt, SystemExit):
             raise
         except BaseException:  # a Rust panic arrives as pyo3's PanicException, a BaseException

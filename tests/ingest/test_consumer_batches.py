@@ -64,3 +64,35 @@ def test_an_idle_topic_returns_an_empty_batch_after_one_poll() -> None:
     c = Scripted([{}])
     assert take(c, 1000, 0.3) == ([], {})
     assert len(c.calls) == 1
+
+
+def test_raw_batch_reads_records_and_names_a_dead_letter_by_its_offset() -> None:
+    from datetime import UTC, datetime
+
+    import orjson
+    from aiokafka.structs import ConsumerRecord
+
+    from streams.ingest.consumer import raw_batch
+    from streams.ingest.normalize import Normalizer, RawItem
+    from streams.settings import Settings
+    from tests.conftest import event
+
+    def rec(offset: int, value: bytes | None, ts: int) -> ConsumerRecord:  # type: ignore[type-arg]
+        return ConsumerRecord("p.raw.web", 2, offset, ts, 0, None, value, None, 0, len(value or b""), ())
+
+    good = orjson.dumps(event("page_view"))
+    records = [rec(7, good, 1_772_452_800_123), rec(8, b"{not json", 0), rec(9, None, 1_772_452_801_000)]
+    now_us = 1_772_452_900_000_000
+    batch = raw_batch(records, now_us)
+    assert batch.payloads == [good, b"{not json", b""]
+    assert batch.arrived_us == [1_772_452_800_123_000, now_us, 1_772_452_801_000_000]
+    assert batch[1] == RawItem(b"{not json", "p.raw.web/2/8", datetime(2026, 3, 2, 12, 1, 40, tzinfo=UTC))
+    # The same records as RawItems normalize alike: rows, and dead letters named by their offsets.
+    norm = Normalizer(Settings())
+    out = norm.finish(batch, norm.decode(batch))
+    ref = Normalizer(Settings()).normalize([batch[i] for i in range(len(batch))])
+    [row] = [{k: v for k, v in r.items() if k != "ingested_at"} for r in out.rows]  # ingested_at: wall clock
+    assert [row] == [{k: v for k, v in r.items() if k != "ingested_at"} for r in ref.rows]
+    assert row["received_at"] == datetime(2026, 3, 2, 12, 0, 0, 123000, tzinfo=UTC)
+    assert [(d.dl_id, d.reason) for d in out.dead] == [(d.dl_id, d.reason) for d in ref.dead]
+    assert [d.dl_id for d in out.dead] == ["p.raw.web/2/8", "p.raw.web/2/9"]
