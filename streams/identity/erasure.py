@@ -14,7 +14,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from streams.identity.graph import IdentityGraph
+from streams.identity.graph import Graph
 from streams.settings import Settings
 from streams.store.backend import Backend
 
@@ -33,7 +33,7 @@ def control_message(key: str, erasure_id: str) -> dict[str, Any]:
     return {"control": "forget", "key": key, "erasure_id": erasure_id, "requested_at": datetime.now(UTC).isoformat()}
 
 
-def erase(backend: Backend, graph: IdentityGraph, msg: dict[str, Any]) -> dict[str, Any]:
+def erase(backend: Backend, graph: Graph, msg: dict[str, Any]) -> dict[str, Any]:
     key = str(msg["key"])
     pid = key if ":" not in key else graph.person_of(key)
     ids = sorted(graph.forget(pid) | ({key} if ":" in key else set()))

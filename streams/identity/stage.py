@@ -16,7 +16,7 @@ import pyarrow as pa
 
 from streams.attribution.credits import credit_tables
 from streams.identity.erasure import erase
-from streams.identity.graph import MERGED, IdentityGraph
+from streams.identity.graph import MERGED, new_graph
 from streams.identity.links import Links, Part, event_time
 from streams.journeys.build import build_journeys
 from streams.journeys.query import timelines_for_identifiers
@@ -48,7 +48,7 @@ class IdentityStage:
     def __init__(self, settings: Settings, backend: Backend) -> None:
         self._s = settings
         self._b = backend
-        self.graph = IdentityGraph(max_ids_per_type=settings.max_ids_per_type)
+        self.graph = new_graph(max_ids_per_type=settings.max_ids_per_type, native=settings.native_decoder)
         self._version = 0
 
     def load(self) -> int:
@@ -109,8 +109,8 @@ class IdentityStage:
             if g not in settled:
                 made = link_graph(ex.identifiers, ex.verified_crm)
                 if made:
-                    decisions += [(event_id, d.a, d.b, d.decision, d.person_id, us) for d in made]
-                if all(d.decision == MERGED for d in made):
+                    decisions += [(event_id, a, b, decision, pid, us) for a, b, decision, pid in made]
+                if all(d[2] == MERGED for d in made):
                     settled.add(g)
                 for ident in ex.identifiers:
                     via.setdefault(ident, event_id)
@@ -133,13 +133,13 @@ class IdentityStage:
                 "identity_map",
                 pa.table(
                     [
-                        [m.identifier for m in maps],
-                        [m.person_id for m in maps],
+                        [m[0] for m in maps],
+                        [m[1] for m in maps],
                         pa.array(range(first, first + len(maps)), pa.uint64()),
                         pa.array([now] * len(maps), _TS),
-                        ["linked" if size(m.person_id) > 1 else "seen" for m in maps],
-                        pa.array([int(m.verified) for m in maps], pa.uint8()),
-                        [via.get(m.identifier, "") for m in maps],
+                        ["linked" if size(m[1]) > 1 else "seen" for m in maps],
+                        pa.array([int(m[2]) for m in maps], pa.uint8()),
+                        [via.get(m[0], "") for m in maps],
                     ],
                     schema=_MAP_SCHEMA,
                 ),

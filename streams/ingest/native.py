@@ -56,6 +56,11 @@ def new_window(size: int) -> Any:
     return _native.Window(size) if _native is not None else None
 
 
+def new_graph(max_ids_per_type: int) -> Any:
+    """The native identity graph (``streams.identity.graph.new_graph``), or None when not built."""
+    return _native.Graph(max_ids_per_type=max_ids_per_type) if _native is not None else None
+
+
 _TEXT_KINDS = {"event_id": "uuid", "occurred_at": "datetime", "sent_at": "datetime", "received_at": "datetime"}
 
 

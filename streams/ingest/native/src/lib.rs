@@ -5,6 +5,7 @@
 //! field, and steps aside (leaves the event to the reference path) on anything it is not sure of.
 
 mod check;
+mod graph;
 mod json;
 mod spec;
 
@@ -593,5 +594,6 @@ impl Window {
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Decoder>()?;
     m.add_class::<Window>()?;
+    m.add_class::<graph::Graph>()?;
     Ok(())
 }
