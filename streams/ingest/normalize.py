@@ -314,19 +314,10 @@ class Normalizer:
             else:
                 log.warning("the native decoder is not built; every event takes the Python path (slower)")
 
-    def normalize(self, items: Iterable[RawItem]) -> Normalized:
-        batch = RawBatch.of(list(items))
-        return self.finish(batch, self.decode(batch))
-
-    def decode(self, batch: RawBatch) -> Decoded | None:
-        """The native decoder's pass over a batch (None: no native decoder, or it failed). It holds
-        no state of the normalizer and releases the GIL while it reads, so the worker runs it in a
-        thread of its own for the next slice while ``finish`` runs on this one."""
-        return self._decode_native(batch)
-
-    def finish(self, batch: RawBatch, decoded: Decoded | None) -> Normalized:
-        """Normalize ``batch`` given its ``decode``: batches must be finished in input order (the
-        dedupe window sees them in that order)."""
+    def normalize(self, items: RawBatch | Iterable[RawItem]) -> Normalized:
+        """A batch's rows, links, dead letters; batches in input order (the dedupe window's)."""
+        batch = items if isinstance(items, RawBatch) else RawBatch.of(list(items))
+        decoded = self._decode_native(batch)
         out = Normalized()
         # The native decoder screens the raw payloads itself and leaves the flagged ones (to scrub).
         if decoded is not None:

@@ -89,7 +89,7 @@ def test_raw_batch_reads_records_and_names_a_dead_letter_by_its_offset() -> None
     assert batch[1] == RawItem(b"{not json", "p.raw.web/2/8", datetime(2026, 3, 2, 12, 1, 40, tzinfo=UTC))
     # The same records as RawItems normalize alike: rows, and dead letters named by their offsets.
     norm = Normalizer(Settings())
-    out = norm.finish(batch, norm.decode(batch))
+    out = norm.normalize(batch)
     ref = Normalizer(Settings()).normalize([batch[i] for i in range(len(batch))])
     [row] = [{k: v for k, v in r.items() if k != "ingested_at"} for r in out.rows]  # ingested_at: wall clock
     assert [row] == [{k: v for k, v in r.items() if k != "ingested_at"} for r in ref.rows]
