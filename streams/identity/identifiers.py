@@ -81,7 +81,7 @@ def extract_values(
     device_shared: bool,
     junk_hashes: frozenset[str] = frozenset(),
 ) -> Extracted:
-    """``extract`` from the identities' values (the native decoder hands them over as such)."""
+    """``extract`` from the identities' values: the reference ``native/src/extract.rs`` restates."""
     raw: list[tuple[str, str]] = []
     if user_id:
         raw.append(("crm", user_id))

@@ -39,7 +39,9 @@ import pyarrow as pa
 from schemas.events import fast
 from schemas.events.envelope import SHARED_DEVICE_KINDS
 from schemas.events.registry import ALL_EVENTS, MAX_EVENT_BYTES
+from streams.identity.identifiers import JUNK_VALUES, Extracted
 from streams.ingest.eventtime import MAX_CORRECTABLE_SKEW
+from streams.ingest.pii import junk_hashes
 from streams.settings import Settings
 from streams.store.layout import EVENTS_SCHEMA
 
@@ -143,7 +145,6 @@ def _us(d: timedelta) -> int:
     return d // timedelta(microseconds=1)
 
 
-IdGroup = tuple[tuple[str | None, ...], bool, tuple[str, str] | None, bool]  # identities, verified, social, shared
 ClassGroup = tuple[str, str | None, str | None, str | None, str | None, str | None]
 
 
@@ -158,7 +159,7 @@ class Decoded:
     arrays: dict[str, pa.Array]  # per row: the events table's columns it fills
     event_time_us: np.ndarray  # per row: event time, µs since the epoch (links carry it)
     id_group: np.ndarray  # per row: index into id_groups, -1 without analytics consent
-    id_groups: list[IdGroup]
+    id_groups: list[Extracted]  # the identifiers and refusals of each distinct set of identities
     cls_group: np.ndarray  # per row: index into cls_groups
     cls_groups: list[ClassGroup]
 
@@ -184,6 +185,8 @@ class NativeDecoder:
             future_tolerance_us=_us(timedelta(seconds=settings.future_tolerance_s)),
             late_allowance_us=_us(timedelta(seconds=settings.late_allowance_s)),
             max_correctable_skew_us=_us(MAX_CORRECTABLE_SKEW),
+            junk_values=sorted(JUNK_VALUES),
+            junk_hashes=sorted(junk_hashes(settings.pii_pepper.get_secret_value())),
         )
 
     def decode(self, payloads: list[bytes], arrived_us: list[int]) -> Decoded:
@@ -217,7 +220,7 @@ class NativeDecoder:
             arrays=arrays,
             event_time_us=np.frombuffer(cols["event_time_us"], np.int64),
             id_group=np.frombuffer(r["id_group"], np.int32),
-            id_groups=r["id_groups"],
+            id_groups=list(map(Extracted._make, r["id_groups"])),
             cls_group=np.frombuffer(r["cls_group"], np.int32),
             cls_groups=r["cls_groups"],
         )

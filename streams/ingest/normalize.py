@@ -23,12 +23,12 @@ import pyarrow.compute as pc
 from pydantic import BaseModel
 
 from schemas.events import Envelope, Reason, Rejection, fast, parse_event
-from streams.identity.identifiers import Extracted, extract, extract_values
+from streams.identity.identifiers import Extracted, extract
 from streams.identity.links import Links
 from streams.ingest import native as native_decoder
 from streams.ingest.dedupe import DedupeWindow, Seen, pack
 from streams.ingest.eventtime import derive
-from streams.ingest.native import Decoded, IdGroup, NativeDecoder
+from streams.ingest.native import Decoded, NativeDecoder
 from streams.ingest.pii import SCRUB_TRIGGERS, junk_hashes, scrub_payload
 from streams.journeys.taxonomy import Taxonomy
 from streams.settings import Settings
@@ -401,7 +401,7 @@ class Normalizer:
         take = pa.array(rows, pa.int32())
         g = d.id_group[rows]
         c = d.cls_group[rows]
-        extracted = [self._extract_group(x) for x in d.id_groups]
+        extracted = d.id_groups
         conversions = self._conversion_types
         conv = [t in conversions for t, *_ in d.cls_groups]
         classify = self._tax.classify_values
@@ -441,27 +441,6 @@ class Normalizer:
             )
         )
         out.native.append(table)
-
-    def _extract_group(self, group: IdGroup) -> Extracted:
-        known = self._extracted
-        ex = known.get(group)
-        if ex is None:
-            (anon, user, email, phone, device, loyalty), verified, social, shared = group
-            if len(known) >= _EXTRACTED_CACHE:
-                known.clear()
-            ex = known[group] = extract_values(
-                user_id=user,
-                loyalty_id=loyalty,
-                email_hash=email,
-                phone_hash=phone,
-                social=social,
-                device_id=device,
-                anonymous_id=anon,
-                crm_verified=verified,
-                device_shared=shared,
-                junk_hashes=self._junk,
-            )
-        return ex
 
     def _bug(self, item: RawItem, payload: bytes, err: Exception) -> DeadLetter:
         # A bug, not bad input: keep the event as a dead letter that says what failed.

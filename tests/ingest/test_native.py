@@ -234,3 +234,32 @@ def test_an_object_with_thousands_of_keys_is_left_to_the_reference_path() -> Non
     ev["properties"] = {**ev.get("properties", {}), **{f"k{i}": i for i in range(3000)}}
     a, _ = _same([orjson.dumps(ev)])
     assert _native_rows(a) == 0 and len(a) == 1
+
+
+def test_identifier_guards_decide_alike_on_both_paths() -> None:
+    """Junk values in every spelling the guard knows, junk hashes, a shared device, social handles
+    in capitals and with a leading @ (the screen sends those to the reference path), a verified
+    CRM id that is junk: the same identifiers, refusals and links on both paths."""
+    from streams.ingest.pii import junk_hashes
+
+    junk_hash = sorted(junk_hashes(Settings().pii_pepper.get_secret_value()))[0]
+    variants: list[dict[str, Any]] = [
+        {"anonymous_id": "NULL", "user_id": "crm-1"},
+        {"anonymous_id": "Undefined", "user_id": "ab"},
+        {"anonymous_id": "zzzzzz", "email_hash": junk_hash},
+        {"anonymous_id": "ck-1", "user_id": "n/a", "crm_verified": True},
+        {"anonymous_id": "ck-2", "user_id": "crm-2", "crm_verified": True, "loyalty_id": "LOY-9"},
+        {"anonymous_id": "ck-3", "device_id": "mirror-1"},
+        {"anonymous_id": "ck-4", "social": {"network": "instagram", "handle": "Ana_Style"}},
+        {"anonymous_id": "ck-5", "social": {"network": "tiktok", "handle": "@ana"}},
+        {"anonymous_id": "ck-6", "social": {"network": "x", "handle": "aa"}},
+        {"anonymous_id": "[object Object]", "user_id": "crm-7"},
+    ]
+    payloads = []
+    for ids in variants:
+        for etype in ("page_view", "mirror_interaction"):  # the mirror is a shared device
+            payloads.append(orjson.dumps({**_sample(etype), "identities": ids}))
+    a, _ = _same(payloads)
+    assert _native_rows(a) >= len(payloads) - 4  # the handle with @ (and its pair) go the reference way
+    reasons = {r for link in a.links.dicts() for _, r in link["refused"]}
+    assert reasons == {"refused_junk", "refused_shared_device"}

@@ -5,6 +5,7 @@
 //! field, and steps aside (leaves the event to the reference path) on anything it is not sure of.
 
 mod check;
+mod extract;
 mod graph;
 mod json;
 mod spec;
@@ -122,7 +123,7 @@ impl<T> Groups<T> {
     }
 }
 
-type Ids = (Vec<Option<String>>, bool, Option<(String, String)>, bool); // identities, crm_verified, social, shared
+type Ids = extract::Extracted;
 type Class = [Option<String>; 6]; // type, property network, social network, utm_medium, utm_source, referrer
 
 fn text<'a>(v: Option<&J<'a>>) -> Option<&'a str> {
@@ -166,6 +167,7 @@ struct Decoder {
     future: i64,
     late: i64,
     max_correctable: i64,
+    junk: extract::Junk,
 }
 
 impl Decoder {
@@ -303,9 +305,14 @@ impl Decoder {
                 Some(if shared { "s" } else { "-" }),
             ]);
             ids.id(key_of(&parts), || {
-                let owned = raw_ids.iter().map(|x| x.map(str::to_owned)).collect();
-                let social = net.zip(handle).map(|(a, b)| (a.to_owned(), b.to_owned()));
-                (owned, verified, social, shared)
+                let [anon, user, email, phone, device, loyalty] =
+                    [0, 1, 2, 3, 4, 5].map(|i| raw_ids[i]);
+                self.junk.extract(
+                    [user, loyalty, email, phone, device, anon],
+                    net.zip(handle),
+                    verified,
+                    shared,
+                )
             })
         } else {
             -1
@@ -415,7 +422,8 @@ fn bitmap(valid: &[u8]) -> Vec<u8> {
 #[pymethods]
 impl Decoder {
     #[new]
-    #[pyo3(signature = (spec, *, screen, max_skew_us, future_tolerance_us, late_allowance_us, max_correctable_skew_us))]
+    #[pyo3(signature = (spec, *, screen, max_skew_us, future_tolerance_us, late_allowance_us, max_correctable_skew_us, junk_values, junk_hashes))]
+    #[allow(clippy::too_many_arguments)]
     fn new(
         spec: &str,
         screen: &str,
@@ -423,6 +431,8 @@ impl Decoder {
         future_tolerance_us: i64,
         late_allowance_us: i64,
         max_correctable_skew_us: i64,
+        junk_values: Vec<String>,
+        junk_hashes: Vec<String>,
     ) -> PyResult<Self> {
         Ok(Decoder {
             spec: Spec::parse(spec).map_err(PyValueError::new_err)?,
@@ -434,6 +444,10 @@ impl Decoder {
             future: future_tolerance_us,
             late: late_allowance_us,
             max_correctable: max_correctable_skew_us,
+            junk: extract::Junk {
+                values: junk_values.into_iter().collect(),
+                hashes: junk_hashes.into_iter().collect(),
+            },
         })
     }
 
@@ -519,8 +533,12 @@ impl Decoder {
         d.set_item("id_group", le_bytes(py, &out.id_group, i32::to_le_bytes))?;
         d.set_item("cls_group", le_bytes(py, &out.cls_group, i32::to_le_bytes))?;
         let id_groups = PyList::empty(py);
-        for (idents, verified, social, shared) in ids.values {
-            id_groups.append((PyTuple::new(py, idents)?, verified, social, shared))?;
+        for (kept, refused, verified) in ids.values {
+            id_groups.append((
+                PyTuple::new(py, kept)?,
+                PyTuple::new(py, refused)?,
+                verified,
+            ))?;
         }
         d.set_item("id_groups", id_groups)?;
         let cls_groups = PyList::empty(py);
