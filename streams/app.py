@@ -282,7 +282,7 @@ async def _identity_batch(events: Sequence[Any]) -> None:
     for ev in events:
         try:
             parts.append(parse_message(ev.message.value))
-        except ValueError as err:  # orjson's decode error is a ValueError too
+        except ValueError as err:  # anything parse_message cannot read
             # Not ours to link (someone wrote junk to the topic): say so, and go on.
             m = ev.message
             log.error("links message %s/%s/%s skipped: %s", m.topic, m.partition, m.offset, err)

@@ -150,16 +150,31 @@ Part = Links | dict[str, Any]  # what the identity stage processes, in order: li
 
 def parse_message(raw: bytes) -> Part:
     """A links-topic message: ``Links``, or a control object. Raises ValueError on anything else."""
-    value = orjson.loads(raw)
+    try:
+        return _parse(orjson.loads(raw))  # orjson's decode error is a ValueError
+    except (KeyError, TypeError, IndexError, ValueError) as err:  # not JSON, a field missing or ill-typed
+        raise ValueError(f"links message: {type(err).__name__}: {err}") from err
+
+
+def _parse(value: Any) -> Part:
     if isinstance(value, dict) and value.get("format") == LINKS_FORMAT:
         groups = [
             Extracted(tuple(ids), tuple((i, r) for i, r in refused), crm) for ids, refused, crm in value["groups"]
         ]
         links = Links(groups, value["group"], value["event_id"], value["event_time_us"], value["conversion"])
         if not len(links.group) == len(links.event_id) == len(links.event_time_us) == len(links.conversion):
-            raise ValueError("links message: columns of different lengths")
+            raise ValueError("columns of different lengths")
         if links.group and not 0 <= min(links.group) <= max(links.group) < len(groups):
-            raise ValueError("links message: a group index out of range")
+            raise ValueError("a group index out of range")
+        # Typed as the stage and the native graph read them: a wrong type must not reach them.
+        if not (
+            all(isinstance(i, str) for g in groups for i in (*g.identifiers, *(x for r in g.refused for x in r)))
+            and all(g.verified_crm is None or isinstance(g.verified_crm, str) for g in groups)
+            and all(isinstance(e, str) for e in links.event_id)
+            and all(isinstance(t, int) for t in links.event_time_us)
+            and all(isinstance(g, int) for g in links.group)
+        ):
+            raise ValueError("a value of the wrong type")
         return links
     if isinstance(value, dict) and "control" in value:
         return value
@@ -167,7 +182,7 @@ def parse_message(raw: bytes) -> Part:
         value = [value]
     if isinstance(value, list):
         return Links.from_dicts(value)
-    raise ValueError(f"links message: unexpected {type(value).__name__}")
+    raise ValueError(f"unexpected {type(value).__name__}")
 
 
 def event_time(us: int) -> datetime:
