@@ -5,10 +5,12 @@ caps one worker near 17,700 events/s whatever else the machine has (``make bench
 bench/README.md). Most of it went to per-field Python objects: decoding, checks, one list per column,
 then Arrow arrays built back from those lists. This decoder reads a batch in one call, without the
 GIL, and returns the columns as Arrow buffers, with the PII screen's verdict and each body's digest.
-Python keeps what needs Python's judgement, once per *distinct* value in the batch rather than once
-per event: identity extraction (``identity.identifiers``) and the channel taxonomy
-(``journeys.taxonomy``). The dedupe window (``ingest.dedupe``) is native too, and sees the native
-rows and the reference path's in input order. The whole loop: ``Normalizer.normalize``.
+Each distinct identity group's identifiers and refusals are decided natively too (``native/src/
+extract.rs``, the rules of ``identity.identifiers.extract_values`` with the junk lists handed over
+from Python); Python keeps the channel taxonomy (``journeys.taxonomy``), once per *distinct* value in
+the batch rather than once per event. The dedupe window (``ingest.dedupe``) is native too, and sees
+the native rows and the reference path's in input order; so is the identity graph
+(``identity.graph.new_graph``). The whole loop: ``Normalizer.normalize``.
 
 The contract, the same as the msgspec path's (``schemas.events.fast``):
 - The pydantic models stay the spec. The decoder is handed the models as data (``spec()``, built from
