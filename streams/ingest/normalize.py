@@ -58,6 +58,7 @@ class RawBatch:
 
     @classmethod
     def of(cls, items: Sequence[RawItem]) -> RawBatch:
+        # Items at hand: ``__getitem__`` returns them, so no source is ever spelled out (``str``).
         batch = cls([i.payload for i in items], [(i.received_at - _EPOCH) // _US for i in items], str)
         batch._items = items
         return batch

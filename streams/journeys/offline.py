@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from streams.identity.graph import IdentityGraph
+from streams.identity.graph import Graph, new_graph
 from streams.identity.identifiers import singleton_person
 from streams.ingest.normalize import Normalized, Normalizer, RawItem
 from streams.journeys.build import Journey, PersonTimeline, build_journeys, group_rows
@@ -20,7 +20,7 @@ from streams.settings import Settings
 
 @dataclass
 class OfflineRun:
-    graph: IdentityGraph
+    graph: Graph
     normalized: Normalized
     decisions: list[Any] = field(default_factory=list)
 
@@ -44,7 +44,7 @@ def run_offline(records: Iterable[tuple[bytes, int]], settings: Settings) -> Off
     """records: (payload, arrival ms) in arrival order."""
     items = [RawItem(p, f"offline/0/{i}", datetime.fromtimestamp(ts / 1000, UTC)) for i, (p, ts) in enumerate(records)]
     out = Normalizer(settings).normalize(items)
-    graph = IdentityGraph(max_ids_per_type=settings.max_ids_per_type)
+    graph = new_graph(max_ids_per_type=settings.max_ids_per_type, native=settings.native_decoder)
     run = OfflineRun(graph, out)
     links = out.links
     for g in links.group:
