@@ -8,6 +8,7 @@ mod check;
 mod extract;
 mod graph;
 mod json;
+mod screen;
 mod spec;
 
 use check::{float_of, parse_datetime, uuid_key, MAX_US, MIN_US};
@@ -73,6 +74,14 @@ impl StrCol {
             data: Vec::new(),
         }
     }
+    fn with_rows(n: usize) -> Self {
+        let mut offsets = Vec::with_capacity(n + 1);
+        offsets.push(0);
+        StrCol {
+            offsets,
+            data: Vec::with_capacity(16 * n),
+        }
+    }
     fn push(&mut self, s: &str) {
         self.data.extend_from_slice(s.as_bytes());
         self.offsets.push(self.data.len() as i32);
@@ -99,6 +108,9 @@ struct Out {
     cls_group: Vec<i32>,
     keys: Vec<u128>,
     digests: Vec<u32>,
+    /// Reused for each row: a group's key, the properties' JSON.
+    key: String,
+    props: String,
 }
 
 /// Distinct values of a key within a batch, numbered in order of first appearance.
@@ -114,12 +126,15 @@ impl<T> Groups<T> {
             values: Vec::new(),
         }
     }
-    fn id(&mut self, key: String, make: impl FnOnce() -> T) -> i32 {
+    /// The key's number; a new key is copied (most rows repeat a group, and allocate nothing).
+    fn id(&mut self, key: &str, make: impl FnOnce() -> T) -> i32 {
+        if let Some(&i) = self.index.get(key) {
+            return i;
+        }
         let next = self.values.len() as i32;
-        *self.index.entry(key).or_insert_with(|| {
-            self.values.push(make());
-            next
-        })
+        self.values.push(make());
+        self.index.insert(key.to_owned(), next);
+        next
     }
 }
 
@@ -143,8 +158,9 @@ fn or<'a>(a: Option<&'a str>, b: Option<&'a str>) -> &'a str {
     a.or(b).unwrap_or("")
 }
 
-fn key_of(parts: &[Option<&str>]) -> String {
-    let mut k = String::new();
+/// ``parts`` as one text into ``k`` (cleared first), absent parts distinct from empty ones.
+fn key_of<'k>(k: &'k mut String, parts: &[Option<&str>]) -> &'k str {
+    k.clear();
     for p in parts {
         match p {
             Some(s) => {
@@ -154,7 +170,7 @@ fn key_of(parts: &[Option<&str>]) -> String {
             None => k.push('\u{2}'),
         }
     }
-    k
+    k.as_str()
 }
 
 #[pyclass(frozen)]
@@ -162,7 +178,7 @@ struct Decoder {
     spec: Spec,
     /// Payloads the PII scrub could change or this path would step aside for: they take the
     /// reference path, scrubbed (``normalize._SCREEN``; bytes, not UTF-8, as RE2 reads them there).
-    screen: regex::bytes::Regex,
+    screen: screen::Screen,
     max_skew: i64,
     future: i64,
     late: i64,
@@ -171,7 +187,8 @@ struct Decoder {
 }
 
 impl Decoder {
-    /// One event into ``out``; false (and nothing pushed) when it steps aside.
+    /// One event into ``out``; false (and nothing pushed) when it steps aside. ``raw`` has passed
+    /// the screen.
     fn one(
         &self,
         raw: &[u8],
@@ -184,7 +201,7 @@ impl Decoder {
         if raw.len() > spec.max_bytes {
             return false;
         }
-        let Some(J::Obj(ev)) = json::parse(raw) else {
+        let Some(J::Obj(ev)) = json::parse(raw, self.screen.implies_plain()) else {
             return false;
         };
         let Some(etype) = text(json::lookup(&ev, "type")) else {
@@ -253,8 +270,11 @@ impl Decoder {
         // Properties: the columns they feed, and their JSON as the model dumps it.
         let props_ty = &spec.structs[st].fields[spec.structs[st].index["properties"]].ty;
         let props_v = get("properties");
-        let mut props_json = String::with_capacity(128);
-        if !spec.encode(props_v, props_ty, &mut props_json) {
+        let mut props_json = std::mem::take(&mut out.props);
+        props_json.clear();
+        let encoded = spec.encode(props_v, props_ty, &mut props_json);
+        out.props = props_json;
+        if !encoded {
             return false;
         }
         let props_o = props_v.and_then(J::as_object);
@@ -288,23 +308,27 @@ impl Decoder {
 
         // Identity: one group per distinct set of identities in the batch (Python extracts once).
         let id_group = if consent {
-            let raw_ids: Vec<Option<&str>> = IDENTITIES
-                .iter()
-                .map(|&n| idn.0.and_then(|o| text(spec.get(o, idn.1, n))))
-                .collect();
+            let raw_ids: [Option<&str>; 6] =
+                IDENTITIES.map(|n| idn.0.and_then(|o| text(spec.get(o, idn.1, n))));
             let verified = idn
                 .0
                 .and_then(|o| spec.get(o, idn.1, "crm_verified"))
                 .and_then(J::as_bool)
                 .unwrap_or(false);
-            let mut parts = raw_ids.clone();
-            parts.extend([
+            let [a, b, c, d, e, f] = raw_ids;
+            let parts = [
+                a,
+                b,
+                c,
+                d,
+                e,
+                f,
                 net,
                 handle,
                 Some(if verified { "v" } else { "-" }),
                 Some(if shared { "s" } else { "-" }),
-            ]);
-            ids.id(key_of(&parts), || {
+            ];
+            ids.id(key_of(&mut out.key, &parts), || {
                 let [anon, user, email, phone, device, loyalty] =
                     [0, 1, 2, 3, 4, 5].map(|i| raw_ids[i]);
                 self.junk.extract(
@@ -325,7 +349,7 @@ impl Decoder {
             field(ctx, "utm_source"),
             field(ctx, "referrer"),
         ];
-        let cls_group = cls.id(key_of(&class_parts), || {
+        let cls_group = cls.id(key_of(&mut out.key, &class_parts), || {
             class_parts.map(|x| x.map(str::to_owned))
         });
 
@@ -370,7 +394,7 @@ impl Decoder {
         for (col, v) in out.strs.iter_mut().zip(values) {
             col.push(v);
         }
-        out.strs[STR_COLS.len() - 1].push(&props_json); // "properties", the last
+        out.strs[STR_COLS.len() - 1].push(&out.props); // "properties", the last
         let skus = out.skus.get_or_insert_with(StrCol::new);
         for s in prop("skus").and_then(J::as_array).into_iter().flatten() {
             skus.push(s.as_str().unwrap_or(""));
@@ -436,10 +460,7 @@ impl Decoder {
     ) -> PyResult<Self> {
         Ok(Decoder {
             spec: Spec::parse(spec).map_err(PyValueError::new_err)?,
-            screen: regex::bytes::RegexBuilder::new(screen)
-                .unicode(false)
-                .build()
-                .map_err(|e| PyValueError::new_err(e.to_string()))?,
+            screen: screen::Screen::new(screen).map_err(PyValueError::new_err)?,
             max_skew: max_skew_us,
             future: future_tolerance_us,
             late: late_allowance_us,
@@ -449,6 +470,13 @@ impl Decoder {
                 hashes: junk_hashes.into_iter().collect(),
             },
         })
+    }
+
+    /// True when the screen is the hand-written scanner (for the pattern Python sends today) rather
+    /// than a compiled regex.
+    #[getter]
+    fn hand_screen(&self) -> bool {
+        self.screen.implies_plain()
     }
 
     /// Decode a batch: ``payloads[i]`` arrived at ``arrived_us[i]`` (our clock, µs since the epoch).
@@ -468,7 +496,9 @@ impl Decoder {
         let raws: Vec<&[u8]> = payloads.iter().map(|p| p.as_bytes()).collect();
         let (out, ids, cls, native, flagged) = py.detach(|| {
             let mut out = Out {
-                strs: (0..STR_COLS.len()).map(|_| StrCol::new()).collect(),
+                strs: (0..STR_COLS.len())
+                    .map(|_| StrCol::with_rows(raws.len()))
+                    .collect(),
                 ..Default::default()
             };
             out.skus_offsets.push(0);

@@ -210,7 +210,10 @@ impl Spec {
                     .get("default_json")
                     .and_then(Value::as_str)
                     .and_then(|text| {
-                        json::parse(Box::leak(text.to_owned().into_boxed_str()).as_bytes())
+                        json::parse(
+                            Box::leak(text.to_owned().into_boxed_str()).as_bytes(),
+                            false,
+                        )
                     });
                 index.insert(name.clone(), fields.len());
                 fields.push(Field { name, ty, default });
