@@ -189,7 +189,14 @@ async def ingest() -> None:
         os._exit(EXIT_TERMINAL)
 
 
+def _warm_arrow() -> None:
+    # pyarrow imports pandas (installed: chdb-core requires it) at its first conversion of a Python
+    # list, ~0.45 s that otherwise delay the first batch. Here it overlaps the group join.
+    pa.array([0])
+
+
 async def _open_store_early() -> None:
+    await asyncio.to_thread(_warm_arrow)
     try:
         await asyncio.to_thread(backend)
     except Exception as err:  # noqa: BLE001 — the first batch's store step retries it and reports

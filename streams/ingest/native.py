@@ -161,16 +161,37 @@ class Decoded:
     arrays: dict[str, pa.Array]  # per row: the events table's columns it fills
     event_time_us: np.ndarray  # per row: event time, µs since the epoch (links carry it)
     id_group: np.ndarray  # per row: index into id_groups, -1 without analytics consent
-    id_groups: list[Extracted]  # the identifiers and refusals of each distinct set of identities
+    id_groups: list[tuple[Any, ...]]  # per group, its ``Extracted`` fields (``group(i)``)
+    # Per group and one more, empty, for group -1: the events table's identifier columns, and
+    # whether the group's events are linked (several identifiers, or one refused).
+    group_identifiers: pa.ListArray
+    group_primary: pa.StringArray
+    group_linked: np.ndarray  # bool
     cls_group: np.ndarray  # per row: index into cls_groups
     cls_groups: list[ClassGroup]
 
     def __len__(self) -> int:
         return len(self.event_time_us)
 
+    def group(self, i: int) -> Extracted:
+        # Built for the groups that link only: most of a batch's groups need no Python object.
+        return Extracted._make(self.id_groups[i])
+
 
 def _buf(b: bytes) -> pa.Buffer:
     return pa.py_buffer(b)
+
+
+def _string_array(offsets: bytes, data: bytes) -> pa.StringArray:
+    return cast(
+        pa.StringArray, pa.Array.from_buffers(pa.string(), len(offsets) // 4 - 1, [None, _buf(offsets), _buf(data)])
+    )
+
+
+def _list_array(lists: bytes, offsets: bytes, data: bytes) -> pa.ListArray:
+    """A list<string> column from its three buffers: list offsets, string offsets, bytes."""
+    starts = pa.Array.from_buffers(pa.int32(), len(lists) // 4, [None, _buf(lists)])
+    return pa.ListArray.from_arrays(starts, _string_array(offsets, data))
 
 
 class NativeDecoder:
@@ -201,11 +222,7 @@ class NativeDecoder:
                 continue
             t = EVENTS_SCHEMA.field(name).type
             if name == "skus":
-                lists, offsets, data = value
-                items = pa.Array.from_buffers(pa.string(), len(offsets) // 4 - 1, [None, _buf(offsets), _buf(data)])
-                arrays[name] = pa.ListArray.from_arrays(
-                    pa.Array.from_buffers(pa.int32(), n + 1, [None, _buf(lists)]), items
-                )
+                arrays[name] = _list_array(*value)
             elif name == "sent_at":
                 data, valid = value
                 arrays[name] = pa.Array.from_buffers(t, n, [_buf(valid), _buf(data)])
@@ -222,7 +239,10 @@ class NativeDecoder:
             arrays=arrays,
             event_time_us=np.frombuffer(cols["event_time_us"], np.int64),
             id_group=np.frombuffer(r["id_group"], np.int32),
-            id_groups=list(map(Extracted._make, r["id_groups"])),
+            id_groups=r["id_groups"],
+            group_identifiers=_list_array(*r["group_identifiers"]),
+            group_primary=_string_array(*r["group_primary"]),
+            group_linked=np.frombuffer(r["group_linked"], np.uint8).astype(bool),
             cls_group=np.frombuffer(r["cls_group"], np.int32),
             cls_groups=r["cls_groups"],
         )

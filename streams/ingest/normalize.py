@@ -402,7 +402,6 @@ class Normalizer:
         take = pa.array(rows, pa.int32())
         g = d.id_group[rows]
         c = d.cls_group[rows]
-        extracted = d.id_groups
         conversions = self._conversion_types
         conv = [t in conversions for t, *_ in d.cls_groups]
         classify = self._tax.classify_values
@@ -411,13 +410,12 @@ class Normalizer:
             for (t, pn, sn, um, us, ref), is_conv in zip(d.cls_groups, conv, strict=True)
         ]
         # Group -1 (no analytics consent) reads the extra last entry: no identifiers.
-        gidx = np.where(g < 0, len(extracted), g)
+        gidx = np.where(g < 0, len(d.id_groups), g)
         gi = pa.array(gidx, pa.int32())
         ci = pa.array(c, pa.int32())
-        idents = [list(ex.identifiers) for ex in extracted] + [[]]
         arrays = dict(d.arrays) if len(rows) == len(d) else {name: a.take(take) for name, a in d.arrays.items()}
-        arrays["identifiers"] = pa.array(idents, pa.list_(pa.string())).take(gi)
-        arrays["primary_identifier"] = pa.array([x[0] if x else "" for x in idents], pa.string()).take(gi)
+        arrays["identifiers"] = d.group_identifiers.take(gi)
+        arrays["primary_identifier"] = d.group_primary.take(gi)
         arrays["touch_channel"] = pa.array(channels, pa.string()).take(ci)
         arrays["is_conversion"] = pa.array([int(x) for x in conv], pa.uint8()).take(ci)
         stamp = np.full(len(rows), (now - _EPOCH) // _MS, np.int64)
@@ -427,14 +425,14 @@ class Normalizer:
         table = pa.Table.from_arrays([arrays[n] for n in EVENT_COLUMNS], schema=EVENTS_SCHEMA)
 
         # Links, as ``_emit`` makes them: events with several identifiers, a refusal, or a conversion.
-        linked_group = np.array([len(ex.identifiers) > 1 or bool(ex.refused) for ex in extracted] + [False])
+        linked_group = d.group_linked
         conv_class = np.array(conv, bool)
         wanted = np.flatnonzero((g >= 0) & (linked_group[gidx] | conv_class[c]))
         rows_np = np.asarray(rows)[wanted]
         used, group = np.unique(g[wanted], return_inverse=True)
         out.links.extend(
             Links(
-                [extracted[u] for u in used.tolist()],
+                [d.group(u) for u in used.tolist()],
                 group.tolist(),
                 d.arrays["event_id"].take(pa.array(rows_np, pa.int32())).to_pylist(),
                 d.event_time_us[rows_np].tolist(),

@@ -122,6 +122,16 @@ def test_numbers_and_free_form_properties_are_written_as_the_reference_path_writ
     _same([orjson.dumps(ev)])
 
 
+def test_integers_in_free_form_properties_are_written_as_python_writes_them() -> None:
+    # The native path copies an integer's token: right for every i64 spelling JSON allows but "-0".
+    for dwell, written in ((b"-0", 0), (b"0", 0), (b"86400", 86_400)):
+        ev = _sample("store_visit")
+        ev["properties"] = {**ev.get("properties", {}), "dwell_s": 12345}
+        a, _ = _same([orjson.dumps(ev).replace(b'"dwell_s":12345', b'"dwell_s":' + dwell)])
+        assert _native_rows(a) == 1
+        assert orjson.loads(a.native[0].column("properties")[0].as_py())["dwell_s"] == written
+
+
 def test_a_repeated_key_is_left_to_the_reference_path() -> None:
     raw = orjson.dumps(_sample("page_view")).replace(b'"type":', b'"type":"like","type":', 1)
     a, _ = _same([raw])

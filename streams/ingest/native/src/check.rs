@@ -3,6 +3,8 @@
 //! Every check may refuse more than pydantic, never less: a refusal here only means "step aside",
 //! and the reference path (msgspec, then pydantic) decides, names the reason and keeps the payload.
 
+use std::fmt::Write;
+
 use crate::json::{lookup, J};
 use crate::spec::{Spec, Ty};
 
@@ -143,8 +145,9 @@ fn encode_plain(v: &J, out: &mut String) -> bool {
     match v {
         J::Null => out.push_str("null"),
         J::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-        J::Int(_) => match v.as_i64() {
-            Some(i) => out.push_str(&i.to_string()),
+        // An i64 token is already spelled as Python writes the int, except "-0".
+        J::Int(s) => match v.as_i64() {
+            Some(_) => out.push_str(if *s == "-0" { "0" } else { s }),
             None => return false,
         },
         J::Float(_) => return float_of(v).is_some_and(|x| push_float(x, out)),
@@ -207,8 +210,7 @@ fn push_float(x: f64, out: &mut String) -> bool {
     if a != 0.0 && !(1e-4..1e15).contains(&a) {
         return false;
     }
-    out.push_str(&format!("{x:?}"));
-    true
+    write!(out, "{x:?}").is_ok()
 }
 
 /// The UUID's 128 bits from its canonical lowercase text (what ``str(UUID)`` gives), else None.

@@ -562,6 +562,38 @@ impl Decoder {
         d.set_item("columns", cols)?;
         d.set_item("id_group", le_bytes(py, &out.id_group, i32::to_le_bytes))?;
         d.set_item("cls_group", le_bytes(py, &out.cls_group, i32::to_le_bytes))?;
+        // Per group, and one more (empty) for rows without analytics consent: the events table's
+        // identifier columns and whether its events link, so that Python does nothing per group.
+        let mut lists = vec![0i32];
+        let (mut idents, mut primary) = (StrCol::new(), StrCol::new());
+        let mut linked = Vec::with_capacity(ids.values.len() + 1);
+        for (kept, refused, _) in &ids.values {
+            for k in kept {
+                idents.push(k);
+            }
+            lists.push((idents.offsets.len() - 1) as i32);
+            primary.push(kept.first().map_or("", String::as_str));
+            linked.push((kept.len() > 1 || !refused.is_empty()) as u8);
+        }
+        lists.push((idents.offsets.len() - 1) as i32);
+        primary.push("");
+        linked.push(0);
+        d.set_item(
+            "group_identifiers",
+            (
+                le_bytes(py, &lists, i32::to_le_bytes),
+                le_bytes(py, &idents.offsets, i32::to_le_bytes),
+                PyBytes::new(py, &idents.data),
+            ),
+        )?;
+        d.set_item(
+            "group_primary",
+            (
+                le_bytes(py, &primary.offsets, i32::to_le_bytes),
+                PyBytes::new(py, &primary.data),
+            ),
+        )?;
+        d.set_item("group_linked", PyBytes::new(py, &linked))?;
         let id_groups = PyList::empty(py);
         for (kept, refused, verified) in ids.values {
             id_groups.append((
