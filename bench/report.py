@@ -21,7 +21,9 @@ def report() -> str:
     so = _load("scaleout")
     if p:
         bare = p["bare_consumer_events_per_s"]["median"]
-        rate = p["pipeline"]["events_per_s"]
+        pipe = p["pipeline"]
+        rate = pipe.get("events_per_s_median", pipe["events_per_s"])
+        runs = ", ".join(f"{r:,.0f}" for r in pipe.get("events_per_s_runs", []))
         ins, sp = p["bare_chdb_insert_rows_per_s"], p["stage_profile"]
         rows += [
             ("bare aiokafka consumer, no work (ceiling)", f"{bare:,.0f} events/s", "—"),
@@ -36,17 +38,17 @@ def report() -> str:
                 "—",
             ),
             (
-                "one worker draining 1,000,000 events",
-                f"{rate:,.0f} events/s ({rate / bare:.1%} of bare)",
+                "one worker draining 1,000,000 events" + (" (median of three drains)" if runs else ""),
+                f"{rate:,.0f} events/s ({rate / bare:.1%} of bare)" + (f"; runs {runs}" if runs else ""),
                 "≥ 50,000/s and ≥ 50% of bare",
             ),
         ]
         if "events_per_s_after_first_commit" in p["pipeline"]:
-            steady = p["pipeline"]["events_per_s_after_first_commit"]
-            first_commit = p["pipeline"]["seconds_to_first_commit"]
+            steady = pipe.get("events_per_s_after_first_commit_median", pipe["events_per_s_after_first_commit"])
+            first_commit = pipe["seconds_to_first_commit"]
             rows.append(
                 (
-                    f"the same, after its start-up (first batch committed at {first_commit:.1f} s)",
+                    f"the same, after its start-up (the first run committed its first batch at {first_commit:.1f} s)",
                     f"{steady:,.0f} events/s ({steady / bare:.1%} of bare)",
                     "—",
                 )
