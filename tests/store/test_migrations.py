@@ -2,12 +2,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from streams.errors import QueryError
 from streams.store.backend import ChdbBackend, chdb_params
-from streams.store.migrations import migrate, sql_files, statements
+from streams.store.migrations import MERGE_SELECTOR_BASE, migrate, sql_files, statements, tune_merges
 
 
 @pytest.fixture
@@ -34,6 +35,34 @@ def test_migrate_applies_once(chdb: ChdbBackend) -> None:
     assert migrate(chdb) == []
     tables = {r["name"] for r in chdb.query("SELECT name FROM system.tables WHERE database = currentDatabase()")}
     assert {"events", "dead_letters", "identity_map", "journeys", "attribution_credits"} <= tables
+
+
+def test_merges_of_the_tables_every_event_reaches_are_tuned(chdb: ChdbBackend) -> None:
+    migrate(chdb)
+    for table in ("events", "touches_by_identifier"):
+        [row] = chdb.query(f"SHOW CREATE TABLE {table}")
+        assert f"merge_selector_base = {MERGE_SELECTOR_BASE}" in next(iter(row.values()))
+    [row] = chdb.query("SHOW CREATE TABLE journeys")
+    assert "merge_selector_base" not in next(iter(row.values()))
+
+
+class _OlderServer:
+    """Answers as a server that does not know the setting; records what it was asked to run."""
+
+    def __init__(self) -> None:
+        self.executed: list[str] = []
+
+    def query(self, sql: str, params: Any = None) -> list[dict[str, Any]]:
+        return [{"n": 0}]
+
+    def execute(self, sql: str) -> None:
+        self.executed.append(sql)
+
+
+def test_a_server_without_the_merge_setting_keeps_its_default() -> None:
+    server = _OlderServer()
+    assert tune_merges(server) is False  # type: ignore[arg-type]  # only query and execute are used
+    assert server.executed == []
 
 
 def test_redelivered_rows_count_once(chdb: ChdbBackend) -> None:
