@@ -191,7 +191,7 @@ async def ingest() -> None:
 
 def _warm_arrow() -> None:
     # pyarrow imports pandas (installed: chdb-core requires it) at its first conversion of a Python
-    # list, ~0.45 s that otherwise delay the first batch. Here it overlaps the group join.
+    # list, ~0.33 s that otherwise delayed the first batch. Here it overlaps the group join.
     pa.array([0])
 
 
