@@ -17,33 +17,38 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import numpy as np
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError, RebalanceInProgressError
 
+from streams.ingest.fetch import RecordSet
 from streams.ingest.normalize import RawBatch
 from streams.runtime import HEALTH, complete_or_die
 
 log = logging.getLogger("parcours")
 
-Records = list[Any]  # aiokafka ConsumerRecord: topic, partition, offset, timestamp (ms), value
 Offsets = dict[TopicPartition, int]
 
 
-def raw_batch(records: Records, now_us: int) -> RawBatch:
-    """The records as the normalizer reads them: payloads, and arrival times from the records'
+def raw_batch(sets: Sequence[RecordSet], now_us: int) -> RawBatch:
+    """The record sets as the normalizer reads them: payloads, and arrival times from the records'
     Kafka timestamps (ms; ``now_us`` where a record has none). A record's source,
     "topic/partition/offset", is only spelled out if it is needed (a dead letter)."""
-    stamps = np.fromiter((r.timestamp or 0 for r in records), np.int64, len(records)) * 1000
+    if not sets:
+        return RawBatch([], [], str)
+    stamps = np.concatenate([s.timestamps_ms for s in sets]) * 1000
     stamps[stamps <= 0] = now_us
-    return RawBatch(
-        [r.value if isinstance(r.value, bytes) else b"" for r in records],
-        stamps.tolist(),
-        lambda i: f"{records[i].topic}/{records[i].partition}/{records[i].offset}",
-    )
+    offsets = np.concatenate([s.offsets for s in sets])
+    set_of = np.repeat(np.arange(len(sets)), [len(s) for s in sets])
+
+    def source(i: int) -> str:
+        s = sets[set_of[i]]
+        return f"{s.topic}/{s.partition}/{offsets[i]}"
+
+    return RawBatch([v for s in sets for v in s.values], stamps.tolist(), source)
 
 
 class ShowAssignment(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafka ships no stubs
@@ -56,27 +61,35 @@ class ShowAssignment(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokaf
         HEALTH.ingest_partitions = sorted(f"{tp.topic}/{tp.partition}" for tp in assigned)
 
 
-async def take_batch(consumer: AIOKafkaConsumer, max_records: int, within_s: float) -> tuple[Records, Offsets]:
-    """Up to ``max_records`` records, waiting at most ``within_s`` after the first arrived.
+async def take_batch(
+    consumer: AIOKafkaConsumer, max_records: int, within_s: float, *, whole_sets: bool = False
+) -> tuple[list[RecordSet], Offsets]:
+    """About ``max_records`` records, waiting at most ``within_s`` after the first arrived.
 
     A backlog fills a batch at once; a trickle is flushed ``within_s`` after its first event,
-    which bounds both freshness and the number of small parts written to ClickHouse."""
-    records: Records = []
+    which bounds both freshness and the number of small parts written to ClickHouse.
+    ``whole_sets``: the consumer returns record sets (``streams.ingest.fetch``), one partition's
+    fetch each, so ``getmany`` is asked for one at a time and the batch passes ``max_records`` by
+    less than one fetch (``max_partition_fetch_bytes``)."""
+    sets: list[RecordSet] = []
     offsets: Offsets = {}
+    n = 0
     deadline: float | None = None
-    while len(records) < max_records:
+    while n < max_records:
         wait = 1.0 if deadline is None else deadline - time.monotonic()
         if wait <= 0:
             break
-        fetched = await consumer.getmany(timeout_ms=int(wait * 1000), max_records=max_records - len(records))
+        fetched = await consumer.getmany(timeout_ms=int(wait * 1000), max_records=1 if whole_sets else max_records - n)
         if not fetched and deadline is None:
-            return records, offsets  # idle: let the caller look around (shutdown, health)
-        for tp, msgs in fetched.items():
-            records.extend(msgs)
-            offsets[tp] = msgs[-1].offset + 1
-        if records and deadline is None:
+            return sets, offsets  # idle: let the caller look around (shutdown, health)
+        for tp, got in fetched.items():
+            for s in got if isinstance(got[0], RecordSet) else [RecordSet.of(tp, got)]:
+                sets.append(s)
+                n += len(s)
+                offsets[tp] = int(s.offsets[-1]) + 1
+        if sets and deadline is None:
             deadline = time.monotonic() + within_s
-    return records, offsets
+    return sets, offsets
 
 
 async def _retrying(call: Callable[[], Awaitable[None]], what: str, max_delay: float) -> None:
@@ -112,10 +125,11 @@ async def start(consumer: AIOKafkaConsumer, *, max_delay: float = 10.0) -> None:
 async def run(
     consumer: AIOKafkaConsumer,
     *,
-    prepare: Callable[[Records], Awaitable[Any]],
+    prepare: Callable[[list[RecordSet]], Awaitable[Any]],
     store: Callable[[Any], Awaitable[None]],
     batch_size: int,
     within_s: float,
+    whole_sets: bool = False,
 ) -> None:
     """Fetch → ``prepare`` (CPU, on the loop) → ``store`` (I/O, off the loop) → commit, with one
     stored batch in flight while the next is prepared. Batches are stored in fetch order.
@@ -135,7 +149,7 @@ async def run(
     try:
         while True:
             t0 = time.perf_counter()
-            records, offsets = await take_batch(consumer, batch_size, within_s)
+            records, offsets = await take_batch(consumer, batch_size, within_s, whole_sets=whole_sets)
             if not records:
                 continue
             t1 = time.perf_counter()

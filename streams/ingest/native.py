@@ -246,3 +246,12 @@ class NativeDecoder:
             cls_group=np.frombuffer(r["cls_group"], np.int32),
             cls_groups=r["cls_groups"],
         )
+
+
+def read_records(raw: bytes, fetch_offset: int, *, check_crc: bool) -> tuple[list[bytes], bytes, bytes, int] | None:
+    """A fetched Kafka record set → values, timestamps (ms) and offsets (little-endian int64 bytes) and
+    the next fetch offset; None where aiokafka must read it (``streams.ingest.fetch``)."""
+    return cast(
+        "tuple[list[bytes], bytes, bytes, int] | None",
+        _native.read_records(raw, fetch_offset, check_crc=check_crc),
+    )

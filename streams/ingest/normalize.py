@@ -66,6 +66,14 @@ class RawBatch:
     def __len__(self) -> int:
         return len(self.payloads)
 
+    def section(self, start: int, stop: int) -> RawBatch:
+        """Records ``start`` to ``stop``, their sources still named by the whole batch's positions."""
+        source = self._source
+        part = RawBatch(self.payloads[start:stop], self.arrived_us[start:stop], lambda i: source(start + i))
+        if self._items is not None:
+            part._items = self._items[start:stop]
+        return part
+
     def __getitem__(self, i: int) -> RawItem:
         if self._items is not None:
             return self._items[i]

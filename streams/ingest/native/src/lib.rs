@@ -8,6 +8,7 @@ mod check;
 mod extract;
 mod graph;
 mod json;
+mod records;
 mod screen;
 mod spec;
 
@@ -670,8 +671,33 @@ impl Window {
     }
 }
 
+/// A fetched record set (one partition's bytes) → ``(values, timestamps_ms, offsets, next_offset)``,
+/// the two arrays as little-endian i64 bytes; None where aiokafka must read it (``records.rs``).
+#[pyfunction]
+#[pyo3(signature = (set, fetch_offset, *, check_crc))]
+fn read_records<'py>(
+    py: Python<'py>,
+    set: &[u8],
+    fetch_offset: i64,
+    check_crc: bool,
+) -> PyResult<Option<Bound<'py, PyTuple>>> {
+    // The slice borrows the bytes object the caller holds; bytes are immutable.
+    let Some(r) = py.detach(|| records::read(set, fetch_offset, check_crc)) else {
+        return Ok(None);
+    };
+    let values = PyList::new(py, r.values.iter().map(|v| PyBytes::new(py, v)))?;
+    let out = (
+        values,
+        le_bytes(py, &r.timestamps_ms, i64::to_le_bytes),
+        le_bytes(py, &r.offsets, i64::to_le_bytes),
+        r.next_offset,
+    );
+    Ok(Some(out.into_pyobject(py)?))
+}
+
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(read_records, m)?)?;
     m.add_class::<Decoder>()?;
     m.add_class::<Window>()?;
     m.add_class::<graph::Graph>()?;
