@@ -50,12 +50,7 @@ def _consumer(kafka: str, **kw: Any) -> AIOKafkaConsumer:
 
 
 async def _plain(kafka: str, topic: str, n: int, start: int) -> tuple[Seen, set[type]]:
-    c = _consumer(kafka)
-    tps = [TopicPartition(topic, p) for p in (0, 1)]
-    c.assign(tps)
-    await c.start()
-    for tp in tps:
-        c.seek(tp, start)
+    c = await _consumer(kafka, topic, start)
     seen: Seen = {}
     kinds: set[type] = set()
     try:
@@ -72,12 +67,7 @@ async def _plain(kafka: str, topic: str, n: int, start: int) -> tuple[Seen, set[
 
 async def _whole(kafka: str, topic: str, n: int, start: int) -> tuple[Seen, list[int]]:
     # 64 KB fetches: several record sets a batch, uncompressed (a compressed batch comes whole).
-    c = _consumer(kafka, value_deserializer=fetch.whole_sets, max_partition_fetch_bytes=64 << 10)
-    tps = [TopicPartition(topic, p) for p in (0, 1)]
-    c.assign(tps)
-    await c.start()
-    for tp in tps:
-        c.seek(tp, start)
+    c = await _consumer(kafka, topic, start, value_deserializer=fetch.whole_sets, max_partition_fetch_bytes=64 << 10)
     seen: Seen = {}
     sizes = []
     try:
