@@ -45,8 +45,15 @@ def _topic(kafka: str, compression: str | None, n: int) -> str:
     return name
 
 
-def _consumer(kafka: str, **kw: Any) -> AIOKafkaConsumer:
-    return AIOKafkaConsumer(bootstrap_servers=kafka, enable_auto_commit=False, auto_offset_reset="earliest", **kw)
+async def _consumer(kafka: str, topic: str, start: int, **kw: Any) -> AIOKafkaConsumer:
+    """Started, reading both partitions of ``topic`` from ``start``."""
+    c = AIOKafkaConsumer(bootstrap_servers=kafka, enable_auto_commit=False, auto_offset_reset="earliest", **kw)
+    tps = [TopicPartition(topic, p) for p in (0, 1)]
+    c.assign(tps)
+    await c.start()
+    for tp in tps:
+        c.seek(tp, start)
+    return c
 
 
 async def _plain(kafka: str, topic: str, n: int, start: int) -> tuple[Seen, set[type]]:
