@@ -1,7 +1,8 @@
 """Parcours stream processing. Start reading here:
 
 1. ``app.py``      — the Faust app, its topics and one stage each;
-2. ``ingest/``     — the edge (publisher, collector), the raw topics' batch ``consumer`` and
+2. ``ingest/``     — the edge (publisher, collector), the raw topics' batch ``consumer`` (each
+                     partition's fetch read as one record set: ``fetch.py``) and
                      ``normalize``: validate, event time, dedupe; ``native.py`` and ``native/``
                      (Rust): the batch decoder that does most of it, with the reference path
                      in Python for whatever it steps aside on;
