@@ -83,7 +83,7 @@ async def take_batch(
         if not fetched and deadline is None:
             return sets, offsets  # idle: let the caller look around (shutdown, health)
         for tp, got in fetched.items():
-            for s in got if isinstance(got[0], RecordSet) else [RecordSet.of(tp, got)]:
+            for s in got if whole_sets else [RecordSet.of(tp, got)]:
                 sets.append(s)
                 n += len(s)
                 offsets[tp] = int(s.offsets[-1]) + 1

@@ -92,19 +92,16 @@ class _WholePartitionRecords(_PartitionRecords):  # type: ignore[misc]  # aiokaf
 
     def __init__(self, tp: TopicPartition, records: Any, aborted: Any, fetch_offset: int, *args: Any) -> None:
         super().__init__(tp, records, aborted, fetch_offset, *args)
-        if (
-            self._value_deserializer is whole_sets
-            and isinstance(records, _KeptBytes)
-            and self._isolation_level == _fetcher.READ_UNCOMMITTED
-        ):
-            self._records_iterator = self._whole(tp, records.raw, fetch_offset)
+        if self._value_deserializer is whole_sets:  # such a consumer only ever gets RecordSets
+            self._records_iterator = self._whole(tp, records, fetch_offset)
 
-    def _whole(self, tp: TopicPartition, raw: bytes, fetch_offset: int) -> Iterator[RecordSet]:
-        got = native.read_records(raw, fetch_offset, check_crc=self._check_crcs)
+    def _whole(self, tp: TopicPartition, records: Any, fetch_offset: int) -> Iterator[RecordSet]:
+        ours = isinstance(records, _KeptBytes) and self._isolation_level == _fetcher.READ_UNCOMMITTED
+        got = native.read_records(records.raw, fetch_offset, check_crc=self._check_crcs) if ours else None
         if got is None:  # not ours to read: aiokafka's records (and its errors), as one set
-            records = list(self._unpack_records())
-            if records:
-                yield RecordSet.of(tp, records)
+            read = list(self._unpack_records())
+            if read:
+                yield RecordSet.of(tp, read)
             return
         values, timestamps, offsets, next_offset = got
         # aiokafka moves its position to this once the iterator is exhausted (``FetchResult.getall``).
@@ -131,7 +128,14 @@ def install() -> bool:
 def _install() -> bool:
     if not native.AVAILABLE:
         return False
-    needed = ("_unpack_records", "_records_iterator", "next_fetch_offset", "_value_deserializer")
+    needed = (
+        "_unpack_records",
+        "_records_iterator",
+        "next_fetch_offset",
+        "_value_deserializer",
+        "_isolation_level",
+        "_check_crcs",
+    )
     probe = _PartitionRecords(TopicPartition("t", 0), _MemoryRecords(b""), None, 0, None, whole_sets, True, 0)
     if not all(hasattr(probe, n) for n in needed) or not hasattr(_fetcher, "READ_UNCOMMITTED"):
         log.warning("aiokafka's fetcher has changed: the ingest consumer reads record by record (slower)")
