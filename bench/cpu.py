@@ -32,7 +32,7 @@ def _stat(path: Path) -> tuple[str, float]:
 @dataclass(frozen=True, slots=True)
 class CpuSample:
     python_s: float  # the worker's threads named as its main thread: CPython's (it names none)
-    native_s: float  # the rest of the worker: chDB's threads, including exited ones
+    native_s: float  # the rest of the worker: chDB's threads and the decoder's second thread, including exited ones
     broker_s: float
 
 

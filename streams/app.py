@@ -141,6 +141,9 @@ async def _prepare(sets: list[RecordSet]) -> _Prepared:
     # The native decoder runs here, on the loop's thread, with the GIL released: in a thread of its
     # own (reading slice k+1 while the loop finished slice k) the worker's Python threads spent 25%
     # more CPU handing the GIL around, and 1M-event drains ran at 32,713 against 36,985 events/s.
+    # Within a slice the decoder reads half on a native thread of its own, which needs no GIL: 1M
+    # drains alternating with one thread ran at 85,856 / 83,564 / 78,031 against 78,599 / 73,479 /
+    # 77,777 events/s (bench/README.md, twelfth session).
     batch = consumer_loop.raw_batch(sets, now_us)
     for start in range(0, len(batch), PREPARE_SLICE):
         out.extend(normalizer.normalize(batch.section(start, start + PREPARE_SLICE)))

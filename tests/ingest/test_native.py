@@ -58,13 +58,29 @@ def _sample(etype: str, **over: Any) -> dict[str, Any]:
     return {**SAMPLES[etype], "event_id": str(uuid.uuid4()), **over}
 
 
-def test_the_simulated_corpus_takes_the_native_path_and_stores_the_same_rows() -> None:
+@pytest.mark.parametrize("batch", [1000, 4000])  # 4000, the worker's slice, is read on two threads
+def test_the_simulated_corpus_takes_the_native_path_and_stores_the_same_rows(batch: int) -> None:
     payloads = corpus(6000, persons=400)
     payloads += payloads[:300]  # redeliveries: the dedupe window sees native and reference rows alike
-    a, _ = _same(payloads)
+    a, _ = _same(payloads, batch=batch)
     assert a.duplicates == 300
     assert _native_rows(a) > 0.95 * len(a)
     assert len(a.links) > 1000
+
+
+@pytest.mark.parametrize("threads", [2, 3])
+def test_a_batch_read_on_several_threads_decodes_exactly_as_on_one(threads: int) -> None:
+    # Runs joined in order: rows, flags and group numbers (first appearance) as one thread reads them.
+    payloads = corpus(5000, persons=300)
+    payloads[1234] = b"{not json"  # a payload left to the reference path, inside the second run
+    arrived = [1_772_452_800_000_000 + i for i in range(len(payloads))]
+    decoder = Normalizer(Settings())._native
+    assert decoder is not None
+    one = decoder._d.decode(payloads, arrived, threads=1)
+    several = decoder._d.decode(payloads, arrived, threads=threads)
+    assert several == one
+    assert one["native"][1234] == 0 and sum(one["native"]) == one["rows"] > 0.95 * len(payloads)
+    assert len(one["id_groups"]) > 300
 
 
 def test_every_event_type_is_read_natively_unless_the_pii_screen_flags_it() -> None:

@@ -187,7 +187,119 @@ struct Decoder {
     junk: extract::Junk,
 }
 
+/// Batches of at least this many payloads are read in runs on several threads (below it, on one:
+/// starting a thread costs about what reading a few dozen events does).
+const SPLIT_AT: usize = 1024;
+
+/// What one thread reads of a batch: rows, their groups, and the per-payload flags.
+struct Part {
+    out: Out,
+    ids: Groups<Ids>,
+    cls: Groups<Class>,
+    native: Vec<u8>,
+    flagged: Vec<u8>,
+}
+
+impl StrCol {
+    fn append(&mut self, other: StrCol) {
+        let base = self.data.len() as i32;
+        self.offsets
+            .extend(other.offsets[1..].iter().map(|o| o + base));
+        self.data.extend_from_slice(&other.data);
+    }
+}
+
+impl<T> Groups<T> {
+    /// Takes ``other``'s groups in; returns where each of its numbers went (first appearance
+    /// order is kept: ours, then its new ones in its order).
+    fn absorb(&mut self, other: Groups<T>) -> Vec<i32> {
+        let mut keys = vec![String::new(); other.values.len()];
+        for (k, i) in other.index {
+            keys[i as usize] = k;
+        }
+        keys.into_iter()
+            .zip(other.values)
+            .map(|(k, v)| {
+                if let Some(&i) = self.index.get(&k) {
+                    return i;
+                }
+                let next = self.values.len() as i32;
+                self.values.push(v);
+                self.index.insert(k, next);
+                next
+            })
+            .collect()
+    }
+}
+
+impl Part {
+    /// ``other``'s rows after ours, its group numbers renumbered into ours.
+    fn append(&mut self, other: Part) {
+        let (a, b) = (&mut self.out, other.out);
+        for (col, o) in a.strs.iter_mut().zip(b.strs) {
+            col.append(o);
+        }
+        let sku_base = a.skus.as_ref().map_or(0, |s| s.offsets.len() - 1) as i32;
+        a.skus_offsets
+            .extend(b.skus_offsets[1..].iter().map(|o| o + sku_base));
+        if let Some(bs) = b.skus {
+            a.skus.get_or_insert_with(StrCol::new).append(bs);
+        }
+        a.schema_version.extend(b.schema_version);
+        a.occurred.extend(b.occurred);
+        a.sent.extend(b.sent);
+        a.sent_valid.extend(b.sent_valid);
+        a.received.extend(b.received);
+        a.event_time.extend(b.event_time);
+        a.event_time_us.extend(b.event_time_us);
+        a.late.extend(b.late);
+        a.consent.extend(b.consent);
+        a.revenue.extend(b.revenue);
+        a.cost.extend(b.cost);
+        a.keys.extend(b.keys);
+        a.digests.extend(b.digests);
+        let ids = self.ids.absorb(other.ids);
+        a.id_group.extend(
+            b.id_group
+                .iter()
+                .map(|&g| if g < 0 { g } else { ids[g as usize] }),
+        );
+        let cls = self.cls.absorb(other.cls);
+        a.cls_group
+            .extend(b.cls_group.iter().map(|&g| cls[g as usize]));
+        self.native.extend(other.native);
+        self.flagged.extend(other.flagged);
+    }
+}
+
 impl Decoder {
+    /// A run of payloads, in order, on the calling thread.
+    fn part(&self, raws: &[&[u8]], arrived_us: &[i64]) -> Part {
+        let mut out = Out {
+            strs: (0..STR_COLS.len())
+                .map(|_| StrCol::with_rows(raws.len()))
+                .collect(),
+            ..Default::default()
+        };
+        out.skus_offsets.push(0);
+        let mut ids = Groups::<Ids>::new();
+        let mut cls = Groups::<Class>::new();
+        let mut native = Vec::with_capacity(raws.len());
+        let mut flagged = Vec::with_capacity(raws.len());
+        for (raw, &at) in raws.iter().zip(arrived_us) {
+            let f = self.screen.is_match(raw);
+            flagged.push(f as u8);
+            native.push((!f && self.one(raw, at, &mut out, &mut ids, &mut cls)) as u8);
+        }
+        Part {
+            out,
+            ids,
+            cls,
+            native,
+            flagged,
+        }
+    }
+
     /// One event into ``out``; false (and nothing pushed) when it steps aside. ``raw`` has passed
     /// the screen.
     fn one(
@@ -481,11 +593,15 @@ impl Decoder {
     }
 
     /// Decode a batch: ``payloads[i]`` arrived at ``arrived_us[i]`` (our clock, µs since the epoch).
+    /// ``threads``: how many runs a batch of at least ``SPLIT_AT`` payloads is read in at once; the
+    /// result does not depend on it.
+    #[pyo3(signature = (payloads, arrived_us, *, threads = 2))]
     fn decode<'py>(
         &self,
         py: Python<'py>,
         payloads: Vec<Bound<'py, PyBytes>>,
         arrived_us: Vec<i64>,
+        threads: usize,
     ) -> PyResult<Bound<'py, PyDict>> {
         if payloads.len() != arrived_us.len() {
             return Err(PyValueError::new_err(
@@ -496,23 +612,32 @@ impl Decoder {
         // The slices borrow bytes objects that `payloads` keeps alive, and bytes are immutable.
         let raws: Vec<&[u8]> = payloads.iter().map(|p| p.as_bytes()).collect();
         let (out, ids, cls, native, flagged) = py.detach(|| {
-            let mut out = Out {
-                strs: (0..STR_COLS.len())
-                    .map(|_| StrCol::with_rows(raws.len()))
-                    .collect(),
-                ..Default::default()
+            let parts = if raws.len() >= SPLIT_AT {
+                threads.max(1)
+            } else {
+                1
             };
-            out.skus_offsets.push(0);
-            let mut ids = Groups::<Ids>::new();
-            let mut cls = Groups::<Class>::new();
-            let mut native = Vec::with_capacity(raws.len());
-            let mut flagged = Vec::with_capacity(raws.len());
-            for (raw, &at) in raws.iter().zip(&arrived_us) {
-                let f = self.screen.is_match(raw);
-                flagged.push(f as u8);
-                native.push((!f && self.one(raw, at, &mut out, &mut ids, &mut cls)) as u8);
-            }
-            (out, ids, cls, native, flagged)
+            let chunk = raws.len().div_ceil(parts).max(1);
+            // Runs of a batch on threads of their own, joined in order: the loop thread waits here
+            // with the GIL released, so the other core (often idle at this point) reads half.
+            let mut runs = raws.chunks(chunk).zip(arrived_us.chunks(chunk));
+            let (r0, a0) = runs.next().unwrap_or_default();
+            std::thread::scope(|scope| {
+                let others: Vec<_> = runs
+                    .map(|(r, a)| {
+                        // Named, so that per-thread CPU (bench/cpu.py) is not counted as Python's.
+                        std::thread::Builder::new()
+                            .name("parcours-decode".into())
+                            .spawn_scoped(scope, move || self.part(r, a))
+                            .expect("starting a decoder thread")
+                    })
+                    .collect();
+                let mut whole = self.part(r0, a0);
+                for h in others {
+                    whole.append(h.join().expect("decoder thread panicked"));
+                }
+                (whole.out, whole.ids, whole.cls, whole.native, whole.flagged)
+            })
         });
         let d = PyDict::new(py);
         d.set_item("native", PyBytes::new(py, &native))?;
