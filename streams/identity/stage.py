@@ -159,9 +159,10 @@ class IdentityStage:
         persons = {self.graph.person_of(first) for _, first, _ in conversions}
         person_of = {i: p for p in persons for i in (self.graph.members(p) or {p})}
         earliest = event_time(min(us for _, _, us in conversions)) - lookback
+        latest = event_time(max(us for _, _, us in conversions))
         journeys = [
             j
-            for tl in timelines_for_identifiers(self._b, person_of, since=earliest)
+            for tl in timelines_for_identifiers(self._b, person_of, since=earliest, until=latest)
             for j in build_journeys(tl, lookback=lookback, include_null=False)
             if j.conversion and j.conversion.event_id in wanted
         ]

@@ -13,8 +13,13 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)  # + timedelta(milliseconds=…): exac
 _COLUMNS = "person_id, toString(event_id) AS event_id, event_time, touch_channel, is_conversion, type, revenue"
 
 
-def timelines_for_identifiers(backend: Backend, person_of: dict[str, str], *, since: datetime) -> list[PersonTimeline]:
-    """Events of the given identifiers (primary identifier → person, from the live graph)."""
+def timelines_for_identifiers(
+    backend: Backend, person_of: dict[str, str], *, since: datetime, until: datetime
+) -> list[PersonTimeline]:
+    """Events of the given identifiers (primary identifier → person, from the live graph) from
+    ``since`` to ``until`` inclusive. A journey ends at its conversion, so events after the
+    latest conversion credited change none of them: without the bound, each live credit read
+    the converter's whole later history too."""
     if not person_of:
         return []
     # From the table sorted by identifier (007_touches.sql), not events: there a batch's converters
@@ -26,6 +31,7 @@ def timelines_for_identifiers(backend: Backend, person_of: dict[str, str], *, si
         "SELECT primary_identifier AS id, groupArray((toUnixTimestamp64Milli(event_time), toString(event_id), "
         "touch_channel, is_conversion, type, revenue)) AS events FROM touches_by_identifier "
         "WHERE primary_identifier IN {ids:Array(String)} AND event_time >= {since:DateTime64(3, 'UTC')} "
+        "AND event_time <= {until:DateTime64(3, 'UTC')} "
         "GROUP BY primary_identifier"
     )
     ids = list(person_of)
@@ -33,7 +39,7 @@ def timelines_for_identifiers(backend: Backend, person_of: dict[str, str], *, si
     people: dict[str, PersonTimeline] = {}
     seen: set[str] = set()
     for i in range(0, len(ids), n):
-        for row in backend.query(sql, {"ids": ids[i : i + n], "since": _ch(since)}):
+        for row in backend.query(sql, {"ids": ids[i : i + n], "since": _ch(since), "until": _ch(until)}):
             person = person_of[row["id"]]
             tl = people.get(person) or people.setdefault(person, PersonTimeline(person))
             for ms, event_id, channel, is_conversion, type_, revenue in row["events"]:

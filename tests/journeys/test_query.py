@@ -54,7 +54,9 @@ def test_a_thousand_identifiers_are_read_in_bounded_queries(tmp_path: Path) -> N
         ],
     )
     person_of = {f"anon:ck-{i}": f"p{i // 2}" for i in range(n)}  # two identifiers a person
-    timelines = timelines_for_identifiers(ch, person_of, since=datetime(2026, 1, 1, tzinfo=UTC))
+    timelines = timelines_for_identifiers(
+        ch, person_of, since=datetime(2026, 1, 1, tzinfo=UTC), until=datetime(2027, 1, 1, tzinfo=UTC)
+    )
     assert sorted(ch.sizes) == sorted([IDS_PER_QUERY, IDS_PER_QUERY, 123])
     assert len(timelines) == len(set(person_of.values()))
     assert sum(len(tl.touches) for tl in timelines) == n
@@ -88,3 +90,30 @@ def test_touches_by_identifier_holds_exactly_the_touchpoints_and_conversions(tmp
     ]
     [ddl] = ch.query("SELECT create_table_query AS q FROM system.tables WHERE name = 'touches_by_identifier'")
     assert "TTL" in ddl["q"] and "toIntervalDay(400)" in ddl["q"]
+
+
+def test_events_are_read_from_since_to_until_inclusive(tmp_path: Path) -> None:
+    ch = ChdbBackend(tmp_path / "ch")
+    migrate(ch)
+    at = {f"2026-03-0{d} 10:00:00.250": f"e{d}" for d in (1, 2, 3, 4)}
+    ch.insert(
+        "events",
+        [
+            {
+                "event_id": str(uuid.UUID(int=d)),
+                "type": "page_view",
+                "channel": "web",
+                "occurred_at": t,
+                "received_at": t,
+                "event_time": t,
+                "ingested_at": t,
+                "primary_identifier": "anon:a",
+                "touch_channel": f"web/{name}",
+            }
+            for d, (t, name) in enumerate(at.items(), 1)
+        ],
+    )
+    since = datetime(2026, 3, 2, 10, 0, 0, 250_000, tzinfo=UTC)
+    until = datetime(2026, 3, 3, 10, 0, 0, 250_999, tzinfo=UTC)  # µs past the stored ms: still in
+    [tl] = timelines_for_identifiers(ch, {"anon:a": "p"}, since=since, until=until)
+    assert [t.channel for t in tl.touches] == ["web/e2", "web/e3"]
