@@ -96,6 +96,25 @@ def chunks(items: list[Any], n: int) -> Iterator[list[Any]]:
         yield items[i : i + n]
 
 
+def live_frame(payload: bytes) -> tuple[str, bytes, bytes, str]:
+    """A corpus event to re-issue later, prepared ahead so that sending it costs a concatenation:
+    (channel, the bytes before and after its occurred_at value, its fresh event_id)."""
+    d: dict[str, Any] = orjson.loads(payload)
+    d["event_id"] = str(uuid.uuid4())
+    d["occurred_at"] = _SLOT
+    d.pop("sent_at", None)
+    head, tail = orjson.dumps(d).split(_SLOT.encode())
+    return d.get("channel", "web"), head, tail, d["event_id"]
+
+
+_SLOT = "@@occurred_at@@"  # in no corpus event
+
+
+def now_text() -> bytes:
+    """The current instant as events spell it (``occurred_at``), for ``live_frame``'s slot."""
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f+00:00").encode()
+
+
 def live_copy(payload: bytes) -> dict[str, Any]:
     """A corpus event re-issued now: fresh id, occurring at this instant (steady-rate benches)."""
     d: dict[str, Any] = orjson.loads(payload)

@@ -15,12 +15,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import orjson
 from kafka.errors import KafkaError
 
-from bench.common import Timer, chunks, corpus, fresh_copy, live_copy, median_of
+from bench.common import Timer, chunks, corpus, fresh_copy, live_frame, median_of
 from bench.cpu import CpuMeter, broker_pid
-from bench.kafka_fill import drain_rate, fill
+from bench.kafka_fill import drain_rate, fill, steady
 from streams.devstack import KafkaBroker, Worker, consumer_committed, consumer_lag, worker_env
 from streams.identity.links import Links
 from streams.identity.stage import IdentityStage
@@ -337,15 +336,16 @@ def _another_drain(bootstrap: str, payloads: list[bytes], root: Path) -> dict[st
 def freshness(
     bootstrap: str, prefix: str, reader: WorkerReader, *, rate: float, seconds: float, payloads: list[bytes]
 ) -> dict[str, Any]:
-    """Publish at a steady rate; probe events are polled until queryable: publish → queryable."""
-    from kafka import KafkaProducer
+    """Publish at a steady rate; probe events are polled until queryable: publish → queryable.
 
-    names = TopicNames(prefix=prefix)
+    The events are prepared before the clock starts (fresh ids, their occurred_at filled in as each
+    is sent), so that the load generator takes as little as it can of the cores it shares with the
+    worker it measures (``bench.kafka_fill.steady``)."""
+    frames = [live_frame(payloads[i % len(payloads)]) for i in range(int(rate * seconds) + 1)]
     # This process holds the corpus (GBs): a full collection of that heap stalls the publisher
     # and the poller for seconds and would be counted as pipeline delay. Freeze it out of the GC.
     gc.collect()
     gc.freeze()
-    producer = KafkaProducer(bootstrap_servers=bootstrap, linger_ms=5, acks="all")
     probes: dict[str, float] = {}
     seen: dict[str, float] = {}
     stop = threading.Event()
@@ -364,30 +364,29 @@ def freshness(
                 break
             time.sleep(0.05)
 
+    def probe(event_id: str) -> None:
+        probes[event_id] = time.perf_counter()
+
     end_at = float("inf")
     poller = threading.Thread(target=poll, daemon=True)
     poller.start()
     t0 = time.perf_counter()
-    i = 0
-    while time.perf_counter() - t0 < seconds:
-        due = int((time.perf_counter() - t0) * rate)
-        while i < due:
-            d = live_copy(payloads[i % len(payloads)])
-            if i % max(1, int(rate / 20)) == 0:  # 20 probes a second
-                probes[d["event_id"]] = time.perf_counter()
-            producer.send(names.raw(d["channel"]), orjson.dumps(d))
-            i += 1
-        time.sleep(0.005)
-    producer.flush()
+    cpu0 = time.process_time()
+    published = steady(
+        bootstrap, prefix, frames, rate=rate, seconds=seconds, probe=probe, probe_every=max(1, int(rate / 20))
+    )  # 20 probes a second
     end_at = time.perf_counter()
+    # this process's CPU while publishing (the publisher, the poller): taken from the worker's cores
+    generator_cores = (time.process_time() - cpu0) / (end_at - t0)
     stop.set()
     poller.join(60)
-    producer.close()
     delays = sorted(seen[p] - probes[p] for p in probes if p in seen)
     q = statistics.quantiles(delays, n=100) if len(delays) >= 2 else [float("nan")] * 99
     return {
         "rate_per_s": rate,
-        "published": i,
+        "published": published,
+        "published_per_s": published / (end_at - t0),
+        "load_generator_cores": generator_cores,
         "probes": len(probes),
         "probes_seen": len(delays),
         "p50_s": statistics.median(delays) if delays else None,

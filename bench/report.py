@@ -110,7 +110,13 @@ def report() -> str:
                 rows.append(
                     (
                         f"freshness at {f['rate_per_s']:,.0f} events/s ({label})",
-                        f"p50 {f['p50_s']:.2f} s, p99 {f['p99_s']:.2f} s ({f['probes_seen']} probes)",
+                        f"p50 {f['p50_s']:.2f} s, p99 {f['p99_s']:.2f} s ({f['probes_seen']} probes)"
+                        + (
+                            f"; published {f['published_per_s']:,.0f}/s, "
+                            f"load generator {f['load_generator_cores']:.2f} core"
+                            if "published_per_s" in f
+                            else ""
+                        ),
                         "p99 < 2 s",
                     )
                 )

@@ -1,0 +1,28 @@
+"""The steady-rate benches' events: prepared ahead, stamped as sent, still valid events."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import orjson
+
+from bench.common import corpus, live_frame, now_text
+from streams.ingest.normalize import Normalizer, RawItem
+from streams.settings import Settings
+
+
+def test_a_frame_stamped_when_sent_is_the_event_again_with_a_fresh_id_occurring_then() -> None:
+    payloads = corpus(200, persons=20)
+    frames = [live_frame(p) for p in payloads]
+    stamp = now_text()
+    sent = [head + stamp + tail for _, head, tail, _ in frames]
+    for original, (channel, _, _, event_id), value in zip(payloads, frames, sent, strict=True):
+        before, after = orjson.loads(original), orjson.loads(value)
+        assert after["event_id"] == event_id != before["event_id"]
+        assert after["occurred_at"] == stamp.decode() and "sent_at" not in after
+        assert channel == before["channel"]
+        assert {k: v for k, v in after.items() if k not in ("event_id", "occurred_at")} == {
+            k: v for k, v in before.items() if k not in ("event_id", "occurred_at", "sent_at")
+        }
+    out = Normalizer(Settings()).normalize([RawItem(v, f"t/0/{i}", datetime.now(UTC)) for i, v in enumerate(sent)])
+    assert len(out) == len(sent) and not out.dead
