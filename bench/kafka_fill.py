@@ -78,7 +78,7 @@ def drain_rate(bootstrap: str, topics: list[str], expected: int) -> float:
     return asyncio.run(_drain(bootstrap, topics, expected))
 
 
-async def _steady(
+async def steady(
     bootstrap: str,
     prefix: str,
     frames: list[tuple[str, bytes, bytes, str]],
@@ -88,6 +88,14 @@ async def _steady(
     probe: Callable[[str], None],
     probe_every: int,
 ) -> int:
+    """Publish ``frames`` (``bench.common.live_frame``) at ``rate`` a second for ``seconds``, each
+    stamped with the instant it is sent; ``probe(event_id)`` as every ``probe_every``-th is queued.
+
+    One batch per raw topic each 5-ms tick, appended natively (aiokafka's batch builder), to a
+    partition that rotates by tick: a load generator at this rate building each message in Python
+    took most of a core from the worker it measures on this 2-core machine (the twelfth
+    session's first run at 40,014 events/s published only 83% of that rate). Returns how many
+    were sent."""
     from aiokafka import AIOKafkaProducer
 
     names = TopicNames(prefix=prefix)
@@ -122,25 +130,3 @@ async def _steady(
         return i
     finally:
         await p.stop()
-
-
-def steady(
-    bootstrap: str,
-    prefix: str,
-    frames: list[tuple[str, bytes, bytes, str]],
-    *,
-    rate: float,
-    seconds: float,
-    probe: Callable[[str], None],
-    probe_every: int,
-) -> int:
-    """Publish ``frames`` (``bench.common.live_frame``) at ``rate`` a second for ``seconds``, each
-    stamped with the instant it is sent; ``probe(event_id)`` as every ``probe_every``-th is queued.
-
-    One batch per raw topic each 5-ms tick, appended natively (aiokafka's batch builder), to a
-    partition that rotates by tick: a load generator at this rate building each message in Python
-    took most of a core from the worker it measures on this 2-core machine (the twelfth
-    session's run at 40,014 events/s published only 83% of that rate). Returns how many were sent."""
-    return asyncio.run(
-        _steady(bootstrap, prefix, frames, rate=rate, seconds=seconds, probe=probe, probe_every=probe_every)
-    )

@@ -3,6 +3,7 @@ worker memory, freshness at a steady rate. All against the real broker started h
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import os
 import shutil
@@ -372,8 +373,8 @@ def freshness(
     poller.start()
     t0 = time.perf_counter()
     cpu0 = time.process_time()
-    published = steady(
-        bootstrap, prefix, frames, rate=rate, seconds=seconds, probe=probe, probe_every=max(1, int(rate / 20))
+    published = asyncio.run(
+        steady(bootstrap, prefix, frames, rate=rate, seconds=seconds, probe=probe, probe_every=max(1, int(rate / 20)))
     )  # 20 probes a second
     end_at = time.perf_counter()
     # this process's CPU while publishing (the publisher, the poller): taken from the worker's cores

@@ -245,19 +245,25 @@ impl Part {
         if let Some(bs) = b.skus {
             a.skus.get_or_insert_with(StrCol::new).append(bs);
         }
-        a.schema_version.extend(b.schema_version);
-        a.occurred.extend(b.occurred);
-        a.sent.extend(b.sent);
-        a.sent_valid.extend(b.sent_valid);
-        a.received.extend(b.received);
-        a.event_time.extend(b.event_time);
-        a.event_time_us.extend(b.event_time_us);
-        a.late.extend(b.late);
-        a.consent.extend(b.consent);
-        a.revenue.extend(b.revenue);
-        a.cost.extend(b.cost);
-        a.keys.extend(b.keys);
-        a.digests.extend(b.digests);
+        // The per-row columns that need no renumbering.
+        macro_rules! rows {
+            ($($col:ident),*) => { $(a.$col.extend(b.$col);)* };
+        }
+        rows!(
+            schema_version,
+            occurred,
+            sent,
+            sent_valid,
+            received,
+            event_time,
+            event_time_us,
+            late,
+            consent,
+            revenue,
+            cost,
+            keys,
+            digests
+        );
         let ids = self.ids.absorb(other.ids);
         a.id_group.extend(
             b.id_group
