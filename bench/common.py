@@ -10,7 +10,7 @@ import statistics
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -73,6 +73,17 @@ def corpus(n: int, *, persons: int = 20_000, seed: int = 1) -> list[bytes]:
                 break
             out.append(v if len(out) < len(base) else fresh_copy(v))
     return out
+
+
+def later_copy(payload: bytes, days: int) -> bytes:
+    """The same event under a new event_id, ``days`` later (its device clock too): the same
+    person active again, in a later month."""
+    d = orjson.loads(payload)
+    d["event_id"] = str(uuid.uuid4())
+    for name in ("occurred_at", "sent_at"):
+        if name in d:
+            d[name] = (datetime.fromisoformat(d[name]) + timedelta(days=days)).isoformat()
+    return orjson.dumps(d)
 
 
 def fresh_copy(payload: bytes) -> bytes:

@@ -1,12 +1,13 @@
-"""The steady-rate benches' events: prepared ahead, stamped as sent, still valid events."""
+"""The benches' re-issued events: prepared ahead and stamped as sent, or a month later; still
+valid events."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import orjson
 
-from bench.common import corpus, live_frame, now_text
+from bench.common import corpus, later_copy, live_frame, now_text
 from streams.ingest.normalize import Normalizer, RawItem
 from streams.settings import Settings
 
@@ -26,3 +27,19 @@ def test_a_frame_stamped_when_sent_is_the_event_again_with_a_fresh_id_occurring_
         }
     out = Normalizer(Settings()).normalize([RawItem(v, f"t/0/{i}", datetime.now(UTC)) for i, v in enumerate(sent)])
     assert len(out) == len(sent) and not out.dead
+
+
+def test_a_later_copy_is_the_event_again_with_a_fresh_id_and_both_clocks_moved() -> None:
+    payloads = corpus(100, persons=10)
+    later = [later_copy(p, days=31) for p in payloads]
+    for original, value in zip(payloads, later, strict=True):
+        before, after = orjson.loads(original), orjson.loads(value)
+        assert after["event_id"] != before["event_id"]
+        for name in ("occurred_at", "sent_at"):
+            shift = datetime.fromisoformat(after[name]) - datetime.fromisoformat(before[name])
+            assert shift == timedelta(days=31)
+        assert {k: v for k, v in after.items() if k not in ("event_id", "occurred_at", "sent_at")} == {
+            k: v for k, v in before.items() if k not in ("event_id", "occurred_at", "sent_at")
+        }
+    out = Normalizer(Settings()).normalize([RawItem(v, f"t/0/{i}", datetime.now(UTC)) for i, v in enumerate(later)])
+    assert len(out) == len(later) and not out.dead
