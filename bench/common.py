@@ -18,6 +18,7 @@ from typing import Any
 import orjson
 
 from streams.simulate import SimConfig, simulate
+from streams.topics import CHANNELS
 
 RESULTS = Path(__file__).parent / "results"
 END = datetime(2026, 3, 8, tzinfo=UTC)
@@ -75,21 +76,15 @@ def corpus(n: int, *, persons: int = 20_000, seed: int = 1) -> list[bytes]:
     return out
 
 
-def later_copy(payload: bytes, days: int) -> bytes:
-    """The same event under a new event_id, ``days`` later (its device clock too): the same
-    person active again, in a later month."""
+def fresh_copy(payload: bytes, *, days: int = 0) -> bytes:
+    """The same event under a new event_id: more volume without duplicates. ``days``: that much
+    later (its device clock too), as the same person active again in a later month."""
     d = orjson.loads(payload)
     d["event_id"] = str(uuid.uuid4())
-    for name in ("occurred_at", "sent_at"):
-        if name in d:
-            d[name] = (datetime.fromisoformat(d[name]) + timedelta(days=days)).isoformat()
-    return orjson.dumps(d)
-
-
-def fresh_copy(payload: bytes) -> bytes:
-    """The same event under a new event_id: more volume without duplicates."""
-    d = orjson.loads(payload)
-    d["event_id"] = str(uuid.uuid4())
+    if days:
+        for name in ("occurred_at", "sent_at"):
+            if name in d:
+                d[name] = (datetime.fromisoformat(d[name]) + timedelta(days=days)).isoformat()
     return orjson.dumps(d)
 
 
@@ -115,7 +110,8 @@ def live_frame(payload: bytes) -> tuple[str, bytes, bytes, str]:
     d["occurred_at"] = _SLOT
     d.pop("sent_at", None)
     head, tail = orjson.dumps(d).split(_SLOT.encode())
-    return d.get("channel", "web"), head, tail, d["event_id"]
+    channel = d.get("channel")
+    return channel if channel in CHANNELS else "web", head, tail, d["event_id"]
 
 
 _SLOT = "@@occurred_at@@"  # in no corpus event

@@ -113,8 +113,9 @@ async def steady(
                 batches: dict[str, Any] = {}
                 for k in range(i, due):
                     ch, head, tail, event_id = frames[k]
-                    ch = ch if ch in CHANNELS else "web"
-                    b = batches.get(ch) or batches.setdefault(ch, p.create_batch())
+                    b = batches.get(ch)
+                    if b is None:
+                        b = batches[ch] = p.create_batch()
                     if b.append(key=None, value=head + stamp + tail, timestamp=None) is None:
                         raise RuntimeError("a tick's batch outgrew max_batch_size")
                     if k % probe_every == 0:

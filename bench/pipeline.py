@@ -18,7 +18,7 @@ from typing import Any
 
 from kafka.errors import KafkaError
 
-from bench.common import Timer, chunks, corpus, later_copy, live_frame, median_of
+from bench.common import Timer, chunks, corpus, fresh_copy, live_frame, median_of
 from bench.cpu import CpuMeter, broker_pid
 from bench.kafka_fill import drain_rate, fill, steady
 from streams.devstack import KafkaBroker, Worker, consumer_committed, consumer_lag, worker_env
@@ -283,7 +283,7 @@ def pipeline(n_events: int = 1_000_000, n_memory: int = 5_000_000) -> dict[str, 
                         bootstrap,
                         prefix,
                         [
-                            later_copy(payloads[(start + i) % n_events], days=month * (1 + (start + i) // n_events))
+                            fresh_copy(payloads[(start + i) % n_events], days=month * (1 + (start + i) // n_events))
                             for i in range(count)
                         ],
                     )

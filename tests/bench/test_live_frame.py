@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import orjson
 
-from bench.common import corpus, later_copy, live_frame, now_text
+from bench.common import corpus, fresh_copy, live_frame, now_text
 from streams.ingest.normalize import Normalizer, RawItem
 from streams.settings import Settings
 
@@ -31,7 +31,7 @@ def test_a_frame_stamped_when_sent_is_the_event_again_with_a_fresh_id_occurring_
 
 def test_a_later_copy_is_the_event_again_with_a_fresh_id_and_both_clocks_moved() -> None:
     payloads = corpus(100, persons=10)
-    later = [later_copy(p, days=31) for p in payloads]
+    later = [fresh_copy(p, days=31) for p in payloads]
     for original, value in zip(payloads, later, strict=True):
         before, after = orjson.loads(original), orjson.loads(value)
         assert after["event_id"] != before["event_id"]

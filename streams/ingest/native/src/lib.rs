@@ -617,7 +617,13 @@ impl Decoder {
         // Read the batch without the GIL: the identity stage's thread and the store's run meanwhile.
         // The slices borrow bytes objects that `payloads` keeps alive, and bytes are immutable.
         let raws: Vec<&[u8]> = payloads.iter().map(|p| p.as_bytes()).collect();
-        let (out, ids, cls, native, flagged) = py.detach(|| {
+        let Part {
+            out,
+            ids,
+            cls,
+            native,
+            flagged,
+        } = py.detach(|| {
             let parts = if raws.len() >= SPLIT_AT {
                 threads.max(1)
             } else {
@@ -632,17 +638,21 @@ impl Decoder {
                 let others: Vec<_> = runs
                     .map(|(r, a)| {
                         // Named, so that per-thread CPU (bench/cpu.py) is not counted as Python's.
+                        // A run no thread could be started for is read here, after the first.
                         std::thread::Builder::new()
                             .name("parcours-decode".into())
                             .spawn_scoped(scope, move || self.part(r, a))
-                            .expect("starting a decoder thread")
+                            .map_err(|_| (r, a))
                     })
                     .collect();
                 let mut whole = self.part(r0, a0);
-                for h in others {
-                    whole.append(h.join().expect("decoder thread panicked"));
+                for run in others {
+                    whole.append(match run {
+                        Ok(h) => h.join().expect("decoder thread panicked"),
+                        Err((r, a)) => self.part(r, a),
+                    });
                 }
-                (whole.out, whole.ids, whole.cls, whole.native, whole.flagged)
+                whole
             })
         });
         let d = PyDict::new(py);
