@@ -33,6 +33,7 @@ from aiokafka import AIOKafkaConsumer
 from faust.streams import Stream
 from faust.types import EventT
 
+from streams import allocators
 from streams.errors import TransientError
 from streams.identity.links import LINKS_PER_MESSAGE, Links, Part, parse_message
 from streams.identity.stage import IdentityStage
@@ -339,6 +340,12 @@ async def probe_store() -> None:
     else:
         if HEALTH.recovered():
             log.warning("store available again")
+
+
+@app.timer(interval=allocators.RELEASE_EVERY_S)
+async def release_memory() -> None:
+    """Free pages back to the system: resident memory follows what is alive (streams/allocators.py)."""
+    HEALTH.spent("memory.release", allocators.release())
 
 
 from streams import web  # noqa: E402,F401  — registers the HTTP views on ``app``

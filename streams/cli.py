@@ -74,9 +74,11 @@ def store_serve(host: str, port: int) -> None:
     import signal
     import threading
 
+    from streams import allocators
     from streams.store.http import HttpBackend, serve
     from streams.store.migrations import migrate as run
 
+    allocators.configure()
     s = get_settings()
     token = s.admin_token.get_secret_value() if s.admin_token else ""
     server = serve(s.chdb_path, host, port, password=token)
@@ -88,7 +90,8 @@ def store_serve(host: str, port: int) -> None:
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     with contextlib.suppress(KeyboardInterrupt):
-        stop.wait()
+        while not stop.wait(allocators.RELEASE_EVERY_S):
+            allocators.release()
     server.shutdown()
     server.server_close()
 
@@ -107,8 +110,10 @@ def topics() -> None:
 def worker(loglevel: str) -> None:
     """Run a stream worker (Faust). Several workers share the work through the consumer group;
     more than one requires a ClickHouse server (PARCOURS_CLICKHOUSE_URL)."""
+    from streams import allocators
     from streams.kafka import ensure_topics
 
+    allocators.configure()  # before any thread: see streams/allocators.py
     s = get_settings()
     (s.data_dir / "faust").mkdir(parents=True, exist_ok=True)
     try:

@@ -4,19 +4,35 @@ the backend's ``max_query_ids``."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import pytest
+
+from streams.journeys.build import Conversion, Touch
 from streams.journeys.query import timelines_for_identifiers
-from streams.store.backend import ChdbBackend
+from streams.store.backend import Backend, ChdbBackend
 from streams.store.http import HttpBackend
 from streams.store.migrations import migrate
+from tests.store.served import store_server
 
 IDS_PER_QUERY = HttpBackend.max_query_ids
 
 T = datetime(2026, 3, 1, 12, tzinfo=UTC)
+
+
+@pytest.fixture(params=["chdb", "store server"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]:
+    if request.param == "chdb":
+        ch = ChdbBackend(tmp_path / "ch")
+        migrate(ch)
+        yield ch
+        ch.close()
+    else:
+        with store_server(tmp_path / "ch") as http:
+            yield http
 
 
 class Recording(ChdbBackend):
@@ -117,3 +133,37 @@ def test_events_are_read_from_since_to_until_inclusive(tmp_path: Path) -> None:
     until = datetime(2026, 3, 3, 10, 0, 0, 250_999, tzinfo=UTC)  # µs past the stored ms: still in
     [tl] = timelines_for_identifiers(ch, {"anon:a": "p"}, since=since, until=until)
     assert [t.channel for t in tl.touches] == ["web/e2", "web/e3"]
+
+
+def test_a_history_is_read_alike_through_each_backend_and_without_redeliveries(
+    store: Backend,
+) -> None:
+    """Through chDB and through the store server over HTTP alike: times to the millisecond, revenue
+    as a float, and an event stored twice (a redelivery not merged away yet) once."""
+    store.execute("SYSTEM STOP MERGES touches_by_identifier")
+    touch = _event(1, "2026-03-01 10:00:00.123", "anon:a", touch_channel="web/email")
+    conversion = _event(2, "2026-03-02 11:30:00.007", "crm:b", type="purchase", is_conversion=1, revenue=49.9)
+    for rows in ([touch, conversion], [touch]):  # two inserts: two parts, the touch in both
+        store.insert("events", rows)
+    since, until = datetime(2026, 2, 1, tzinfo=UTC), datetime(2026, 4, 1, tzinfo=UTC)
+    [tl] = timelines_for_identifiers(store, {"anon:a": "p", "crm:b": "p"}, since=since, until=until)
+    assert tl.person_id == "p"
+    assert tl.touches == [Touch(datetime(2026, 3, 1, 10, 0, 0, 123_000, tzinfo=UTC), "web/email", touch["event_id"])]
+    assert tl.conversions == [
+        Conversion(datetime(2026, 3, 2, 11, 30, 0, 7_000, tzinfo=UTC), conversion["event_id"], "purchase", 49.9)
+    ]
+    assert timelines_for_identifiers(store, {"anon:nobody": "q"}, since=since, until=until) == []
+
+
+def _event(n: int, at: str, identifier: str, **extra: Any) -> dict[str, Any]:
+    return {
+        "event_id": str(uuid.UUID(int=n)),
+        "type": "page_view",
+        "channel": "web",
+        "occurred_at": at,
+        "received_at": at,
+        "event_time": at,
+        "ingested_at": at,
+        "primary_identifier": identifier,
+        **extra,
+    }

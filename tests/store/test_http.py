@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,25 +10,16 @@ import pytest
 
 from streams.errors import QueryError
 from streams.settings import Settings
-from streams.store.http import HttpBackend, arrow_insert_sql, arrow_stream, serve
-from streams.store.migrations import migrate
+from streams.store.http import HttpBackend, arrow_insert_sql, arrow_stream
 from tests.samples import SAMPLES
 from tests.store.inserts import arrow_and_row_inserts, stored_twice_in_one_block
+from tests.store.served import store_server
 
 
 @pytest.fixture
 def http_store(tmp_path: Path) -> Iterator[HttpBackend]:
-    server = serve(tmp_path / "ch", "127.0.0.1", 0)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    backend = HttpBackend(f"http://127.0.0.1:{server.server_address[1]}")
-    try:
-        migrate(backend)
+    with store_server(tmp_path / "ch") as backend:
         yield backend
-    finally:
-        backend.close()
-        server.shutdown()
-        server.server_close()
 
 
 def test_an_arrow_insert_over_http_stores_the_same_rows_as_the_row_insert(

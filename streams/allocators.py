@@ -1,0 +1,60 @@
+"""How a process that holds the store keeps its resident memory from creeping: two malloc arenas,
+and free pages handed back to the system every few seconds.
+
+Why: a worker allocates and frees hundreds of MB of short-lived objects a minute (each batch's
+rows, each live credit's histories) on several threads (the loop, the store's insert thread, the
+native decoder's, chDB's). With glibc's default of up to eight arenas per core, free space
+fragments across heaps that are kept resident: RSS grew ~70 MB per million events on replays of
+the same persons, whose state does not grow (bench/README.md, thirteenth session). Arrow's
+buffers stay on its mimalloc pool: on glibc's malloc they kept ~100 MB less resident but drained
+8% slower (symmetric A/B), and that pool's mappings did not grow.
+
+All of it is glibc-specific and best effort: elsewhere each step does nothing.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import logging
+import time
+
+log = logging.getLogger("parcours")
+
+# A release walks every free chunk: ~8 ms during a drain here (GET /v1/health "seconds",
+# "memory.release"), so every 5 s it costs the loop ~0.2%. Every second kept no less resident
+# (796 MB after 4M, against 788 every 5 s).
+RELEASE_EVERY_S = 5.0
+# Threads beyond the second share an arena: fewer heaps to fragment, and on two cores the
+# contention cost was within the noise of a symmetric A/B (bench/README.md).
+ARENAS = 2
+_M_ARENA_MAX = -8  # glibc's mallopt parameter number (malloc.h)
+
+
+def _libc() -> ctypes.CDLL | None:
+    name = ctypes.util.find_library("c")
+    try:
+        lib = ctypes.CDLL(name) if name else None
+    except OSError:
+        return None
+    return lib if lib is not None and hasattr(lib, "mallopt") and hasattr(lib, "malloc_trim") else None
+
+
+_LIBC = _libc()
+
+
+def configure() -> None:
+    """Call first thing in a process that will hold the store, before it starts threads: an arena
+    made before the limit stays."""
+    if _LIBC is not None and not _LIBC.mallopt(_M_ARENA_MAX, ARENAS):
+        log.warning("allocators: mallopt(M_ARENA_MAX) refused; malloc arenas left at the default")
+
+
+def release() -> float:
+    """Hand free pages inside malloc's heaps (``malloc_trim``) and Arrow's pool back to the system;
+    the seconds it took. Freed memory in the middle of a heap is otherwise kept resident for reuse."""
+    if _LIBC is None:
+        return 0.0
+    t0 = time.perf_counter()
+    _LIBC.malloc_trim(0)
+    return time.perf_counter() - t0
