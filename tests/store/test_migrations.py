@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import contextlib
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -8,7 +10,14 @@ import pytest
 
 from streams.errors import QueryError
 from streams.store.backend import ChdbBackend, chdb_params
-from streams.store.migrations import MERGE_SELECTOR_BASE, migrate, sql_files, statements, tune_merges
+from streams.store.migrations import (
+    MERGE_SELECTOR_BASE,
+    SERIAL_PART_REMOVAL,
+    migrate,
+    sql_files,
+    statements,
+    tune_merges,
+)
 
 
 @pytest.fixture
@@ -53,7 +62,7 @@ class _OlderServer:
         self.executed: list[str] = []
 
     def query(self, sql: str, params: Any = None) -> list[dict[str, Any]]:
-        return [{"n": 0}]
+        return []  # system.merge_tree_settings has neither
 
     def execute(self, sql: str) -> None:
         self.executed.append(sql)
@@ -63,6 +72,41 @@ def test_a_server_without_the_merge_setting_keeps_its_default() -> None:
     server = _OlderServer()
     assert tune_merges(server) is False  # type: ignore[arg-type]  # only query and execute are used
     assert server.executed == []
+
+
+def test_merged_away_parts_are_removed_without_a_thread_each(chdb: ChdbBackend) -> None:
+    """From 100 outdated parts at once ClickHouse would start a thread a part (up to 128), which
+    chDB's pool then keeps; serial removal starts none."""
+    migrate(chdb)
+    for r in chdb.query(
+        "SELECT name FROM system.tables WHERE database = currentDatabase() AND engine LIKE '%MergeTree'"
+    ):
+        [ddl] = chdb.query(f"SHOW CREATE TABLE {r['name']}")
+        assert f"concurrent_part_removal_threshold = {SERIAL_PART_REMOVAL}" in next(iter(ddl.values()))
+    chdb.execute(  # removed within seconds of the merge, not minutes
+        "ALTER TABLE dead_letters MODIFY SETTING old_parts_lifetime = 1, cleanup_delay_period = 1, "
+        "cleanup_delay_period_random_add = 0, merge_tree_clear_old_parts_interval_seconds = 1"
+    )
+    chdb.execute("SYSTEM STOP MERGES dead_letters")
+    for i in range(150):
+        chdb.execute(f"INSERT INTO dead_letters (dl_id, reason) VALUES ('{i}', 'invalid_json')")
+    before = _pool_threads()
+    chdb.execute("SYSTEM START MERGES dead_letters")
+    chdb.execute("OPTIMIZE TABLE dead_letters FINAL")
+    outdated = "SELECT count() AS n FROM system.parts WHERE table = 'dead_letters' AND NOT active"
+    deadline = time.monotonic() + 60
+    while chdb.query(outdated) != [{"n": 0}]:
+        assert time.monotonic() < deadline, "merged-away parts were not removed"
+        time.sleep(0.5)
+    assert _pool_threads() - before < 10
+
+
+def _pool_threads() -> int:
+    names = []
+    for task in Path("/proc/self/task").iterdir():
+        with contextlib.suppress(OSError):
+            names.append((task / "comm").read_text().strip())
+    return sum(n.startswith("ThreadPool") for n in names)
 
 
 def test_redelivered_rows_count_once(chdb: ChdbBackend) -> None:
