@@ -20,8 +20,10 @@ _THREADS_MALLOC = """
     if CONFIGURE:
         allocators.configure()
     libc = ctypes.CDLL(None)
+    alive = threading.Barrier(8)  # all alive at once: an exited thread's arena goes to the next
     def work():
         keep = [bytearray(2048) for _ in range(1000)]  # malloc'd: over pymalloc's 512 bytes
+        alive.wait()
     threads = [threading.Thread(target=work) for _ in range(8)]
     for t in threads: t.start()
     for t in threads: t.join()
