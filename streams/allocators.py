@@ -15,7 +15,6 @@ All of it is glibc-specific and best effort: elsewhere each step does nothing.
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import logging
 import time
 
@@ -32,12 +31,12 @@ _M_ARENA_MAX = -8  # glibc's mallopt parameter number (malloc.h)
 
 
 def _libc() -> ctypes.CDLL | None:
-    name = ctypes.util.find_library("c")
+    # The process's own symbols: glibc's where Python links it, without looking the library up.
     try:
-        lib = ctypes.CDLL(name) if name else None
-    except OSError:
+        lib = ctypes.CDLL(None)
+    except (OSError, TypeError):  # no such handle on this platform
         return None
-    return lib if lib is not None and hasattr(lib, "mallopt") and hasattr(lib, "malloc_trim") else None
+    return lib if hasattr(lib, "mallopt") and hasattr(lib, "malloc_trim") else None
 
 
 _LIBC = _libc()
@@ -51,8 +50,8 @@ def configure() -> None:
 
 
 def release() -> float:
-    """Hand free pages inside malloc's heaps (``malloc_trim``) and Arrow's pool back to the system;
-    the seconds it took. Freed memory in the middle of a heap is otherwise kept resident for reuse."""
+    """Hand free pages inside malloc's heaps back to the system (``malloc_trim``); the seconds it
+    took. Freed memory in the middle of a heap is otherwise kept resident for reuse."""
     if _LIBC is None:
         return 0.0
     t0 = time.perf_counter()

@@ -97,7 +97,8 @@ def tune_merges(backend: Backend) -> bool:
 
 
 # From 100 parts merged away at once (the setting's default) ClickHouse removes them on a thread
-# each, up to 128, and chDB's global pool keeps those threads: in a 5M-event run 113 appeared at
-# once, with ~80 MB of resident memory, for good (bench/README.md, thirteenth session). On a local
+# each, up to 128, and chDB's global pool keeps those threads: past 4M events in a drain it went
+# from 15-18 threads to 131 at once, ~50 MB more resident, for good (bench/README.md, thirteenth
+# session). On a local
 # disk one thread removes a part in well under a millisecond.
 SERIAL_PART_REMOVAL = 1_000_000_000

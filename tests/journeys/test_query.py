@@ -52,23 +52,7 @@ def test_a_thousand_identifiers_are_read_in_bounded_queries(tmp_path: Path) -> N
     ch = Recording(tmp_path / "ch")
     migrate(ch)
     n = 2 * IDS_PER_QUERY + 123
-    ch.insert(
-        "events",
-        [
-            {
-                "event_id": str(uuid.uuid4()),
-                "type": "page_view",
-                "channel": "web",
-                "occurred_at": T,
-                "received_at": T,
-                "event_time": T,
-                "ingested_at": T,
-                "primary_identifier": f"anon:ck-{i}",
-                "touch_channel": "web/email",
-            }
-            for i in range(n)
-        ],
-    )
+    ch.insert("events", [_event(i + 1, T, f"anon:ck-{i}", touch_channel="web/email") for i in range(n)])
     person_of = {f"anon:ck-{i}": f"p{i // 2}" for i in range(n)}  # two identifiers a person
     timelines = timelines_for_identifiers(
         ch, person_of, since=datetime(2026, 1, 1, tzinfo=UTC), until=datetime(2027, 1, 1, tzinfo=UTC)
@@ -114,20 +98,7 @@ def test_events_are_read_from_since_to_until_inclusive(tmp_path: Path) -> None:
     at = {f"2026-03-0{d} 10:00:00.250": f"e{d}" for d in (1, 2, 3, 4)}
     ch.insert(
         "events",
-        [
-            {
-                "event_id": str(uuid.UUID(int=d)),
-                "type": "page_view",
-                "channel": "web",
-                "occurred_at": t,
-                "received_at": t,
-                "event_time": t,
-                "ingested_at": t,
-                "primary_identifier": "anon:a",
-                "touch_channel": f"web/{name}",
-            }
-            for d, (t, name) in enumerate(at.items(), 1)
-        ],
+        [_event(d, t, "anon:a", touch_channel=f"web/{name}") for d, (t, name) in enumerate(at.items(), 1)],
     )
     since = datetime(2026, 3, 2, 10, 0, 0, 250_000, tzinfo=UTC)
     until = datetime(2026, 3, 3, 10, 0, 0, 250_999, tzinfo=UTC)  # µs past the stored ms: still in
@@ -155,7 +126,7 @@ def test_a_history_is_read_alike_through_each_backend_and_without_redeliveries(
     assert timelines_for_identifiers(store, {"anon:nobody": "q"}, since=since, until=until) == []
 
 
-def _event(n: int, at: str, identifier: str, **extra: Any) -> dict[str, Any]:
+def _event(n: int, at: str | datetime, identifier: str, **extra: Any) -> dict[str, Any]:
     return {
         "event_id": str(uuid.UUID(int=n)),
         "type": "page_view",
