@@ -311,6 +311,7 @@ async def _identity_batch(events: Sequence[Any]) -> None:
     HEALTH.spent("identity.process", time.perf_counter() - t0)
     HEALTH.count("identity_links", sum(len(p) for p in parts if isinstance(p, Links)))
     HEALTH.count("live_credited", stats["credited"])
+    HEALTH.count("live_history_read", stats["history_read"])  # events read to credit them
 
 
 async def identity(stream: faust.StreamT[bytes]) -> None:

@@ -17,9 +17,9 @@ import pyarrow as pa
 from streams.attribution.credits import credit_tables
 from streams.identity.erasure import erase
 from streams.identity.graph import MERGED, new_graph
-from streams.identity.links import Links, Part, event_time
+from streams.identity.links import Links, Part
 from streams.journeys.build import build_journeys
-from streams.journeys.query import timelines_for_identifiers
+from streams.journeys.query import Span, histories_for_conversions
 from streams.settings import Settings
 from streams.store.backend import Backend
 
@@ -88,8 +88,8 @@ class IdentityStage:
             else:
                 log.warning("identity stage: unknown control message ignored: %.200s", part)
         mapped += self._flush(decisions, via, now)
-        credited = self._live_credits(conversions, now) if conversions and live_credits else 0
-        return {"mappings": mapped, "decisions": len(decisions), "credited": credited}
+        credited, read = self._live_credits(conversions, now) if conversions and live_credits else (0, 0)
+        return {"mappings": mapped, "decisions": len(decisions), "credited": credited, "history_read": read}
 
     def _link(
         self, links: Links, decisions: list[_Decision], via: dict[str, str], conversions: list[_Conversion]
@@ -153,16 +153,18 @@ class IdentityStage:
             )
         return len(maps)
 
-    def _live_credits(self, conversions: Sequence[_Conversion], now: datetime) -> int:
+    def _live_credits(self, conversions: Sequence[_Conversion], now: datetime) -> tuple[int, int]:
+        """(journeys credited, events read for them)."""
         lookback = timedelta(days=self._s.lookback_days)
         wanted = {event_id for event_id, _, _ in conversions}
-        persons = {self.graph.person_of(first) for _, first, _ in conversions}
-        person_of = {i: p for p in persons for i in (self.graph.members(p) or {p})}
-        earliest = event_time(min(us for _, _, us in conversions)) - lookback
-        latest = event_time(max(us for _, _, us in conversions))
+        times: dict[str, list[int]] = {}
+        for _, first, us in conversions:
+            times.setdefault(self.graph.person_of(first), []).append(us // 1000)  # stored to the ms
+        spans = {p: Span(tuple(self.graph.members(p) or {p}), min(ms), max(ms)) for p, ms in times.items()}
+        timelines = histories_for_conversions(self._b, spans, lookback=lookback)
         journeys = [
             j
-            for tl in timelines_for_identifiers(self._b, person_of, since=earliest, until=latest)
+            for tl in timelines
             for j in build_journeys(tl, lookback=lookback, include_null=False)
             if j.conversion and j.conversion.event_id in wanted
         ]
@@ -171,7 +173,7 @@ class IdentityStage:
         )
         self._b.insert_arrow("journeys", jtable)
         self._b.insert_arrow("attribution_credits", ctable)
-        return int(jtable.num_rows)
+        return int(jtable.num_rows), sum(len(tl.touches) + len(tl.conversions) for tl in timelines)
 
 
 _TS = pa.timestamp("ms", tz="UTC")
