@@ -77,14 +77,19 @@ def corpus(n: int, *, persons: int = 20_000, seed: int = 1) -> list[bytes]:
 
 
 def fresh_copy(payload: bytes, *, days: int = 0) -> bytes:
-    """The same event under a new event_id: more volume without duplicates. ``days``: that much
-    later (its device clock too), as the same person active again in a later month."""
+    """The same event under a new event_id: more volume without duplicates. ``days``: the same
+    person active again that much later, stored then.
+
+    A corpus event's clocks are months behind ours, so ingest corrects it to its arrival by its
+    send time (``streams.ingest.eventtime``); a copy with both clocks moved was corrected to its
+    arrival too, whatever ``days`` (so, until the fourteenth session, the pipeline suite's "month
+    later" millions all landed in one lookback window). A later copy carries no send time: it is
+    stored at its own ``occurred_at``, a late event, ``days`` after the corpus's."""
     d = orjson.loads(payload)
     d["event_id"] = str(uuid.uuid4())
     if days:
-        for name in ("occurred_at", "sent_at"):
-            if name in d:
-                d[name] = (datetime.fromisoformat(d[name]) + timedelta(days=days)).isoformat()
+        d["occurred_at"] = (datetime.fromisoformat(d["occurred_at"]) + timedelta(days=days)).isoformat()
+        d.pop("sent_at", None)
     return orjson.dumps(d)
 
 

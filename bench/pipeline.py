@@ -302,7 +302,9 @@ def pipeline(n_events: int = 1_000_000, n_memory: int = 5_000_000) -> dict[str, 
             out["rss_growth_mb_per_million"] = (mem[-1][2] - rss_1m) / (more / 1e6)
             out["rss_samples"] = [(round(t), d, round(r)) for t, d, r in mem[:: max(1, len(mem) // 20)]]
             # the same rate again, with 5M stored
+            before = w.health()
             out["freshness_after_5m"] = freshness(bootstrap, prefix, reader, rate=rate, seconds=30, payloads=payloads)
+            after = w.health()
             phase("freshness_after_5m")
             # How far the identity stage (sharing the worker's interpreter) was behind as the raw
             # drain ended, and how fast it caught up meanwhile (a links message carries up to 500 links).
@@ -312,6 +314,8 @@ def pipeline(n_events: int = 1_000_000, n_memory: int = 5_000_000) -> dict[str, 
                 "links_messages_behind_at_drain_end": links_before[1],
                 "links_messages_behind_after_freshness": links_after[1],
                 "links_messages_per_s_meanwhile": consumed / (links_after[0] - links_before[0]),
+                # what its live credits cost meanwhile: events read and seconds, a credited conversion
+                **_identity_costs(before, after),
             }
         w.stop()
         # The drain twice more, each on its own topics, group and store: the figure is their median.
@@ -324,6 +328,21 @@ def pipeline(n_events: int = 1_000_000, n_memory: int = 5_000_000) -> dict[str, 
         broker.stop()
         shutil.rmtree(root, ignore_errors=True)
     return out
+
+
+def _identity_costs(before: dict[str, Any], after: dict[str, Any]) -> dict[str, float]:
+    """The identity stage's work between two health readings (``GET /v1/health``)."""
+
+    def delta(section: str, key: str) -> float:
+        return float(after.get(section, {}).get(key, 0) - before.get(section, {}).get(key, 0))
+
+    credited = max(delta("counters", "live_credited"), 1.0)
+    return {
+        "links": delta("counters", "identity_links"),
+        "credited": delta("counters", "live_credited"),
+        "history_events_read_per_credit": delta("counters", "live_history_read") / credited,
+        "process_ms_per_credit": 1000 * delta("seconds", "identity.process") / credited,
+    }
 
 
 def _another_drain(bootstrap: str, payloads: list[bytes], root: Path) -> dict[str, float]:

@@ -29,17 +29,20 @@ def test_a_frame_stamped_when_sent_is_the_event_again_with_a_fresh_id_occurring_
     assert len(out) == len(sent) and not out.dead
 
 
-def test_a_later_copy_is_the_event_again_with_a_fresh_id_and_both_clocks_moved() -> None:
+def test_a_later_copy_is_the_event_again_with_a_fresh_id_stored_that_much_later() -> None:
     payloads = corpus(100, persons=10)
     later = [fresh_copy(p, days=31) for p in payloads]
+    arrival = datetime.now(UTC)
+    out = Normalizer(Settings()).normalize([RawItem(v, f"t/0/{i}", arrival) for i, v in enumerate(later)])
+    assert len(out) == len(later) and not out.dead
+    stored = {r["event_id"]: r["event_time"] for r in out.rows}
     for original, value in zip(payloads, later, strict=True):
         before, after = orjson.loads(original), orjson.loads(value)
-        assert after["event_id"] != before["event_id"]
-        for name in ("occurred_at", "sent_at"):
-            shift = datetime.fromisoformat(after[name]) - datetime.fromisoformat(before[name])
-            assert shift == timedelta(days=31)
-        assert {k: v for k, v in after.items() if k not in ("event_id", "occurred_at", "sent_at")} == {
+        assert after["event_id"] != before["event_id"] and "sent_at" not in after
+        occurred = datetime.fromisoformat(before["occurred_at"]) + timedelta(days=31)
+        assert datetime.fromisoformat(after["occurred_at"]) == occurred
+        # stored when it occurred (a month after the corpus), not corrected to its arrival
+        assert stored[after["event_id"]] == occurred < arrival - timedelta(days=30)
+        assert {k: v for k, v in after.items() if k not in ("event_id", "occurred_at")} == {
             k: v for k, v in before.items() if k not in ("event_id", "occurred_at", "sent_at")
         }
-    out = Normalizer(Settings()).normalize([RawItem(v, f"t/0/{i}", datetime.now(UTC)) for i, v in enumerate(later)])
-    assert len(out) == len(later) and not out.dead
