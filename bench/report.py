@@ -125,11 +125,22 @@ def report() -> str:
             rows.append(
                 (
                     "identity stage behind as the 5M drain ended (links messages, up to 500 links each)",
-                    f"{ib['links_messages_behind_at_drain_end']:,}; consumed "
-                    f"{ib['links_messages_per_s_meanwhile']:,.1f} messages/s during the freshness run after it",
+                    f"{ib['links_messages_behind_at_drain_end']:,}; "
+                    f"{ib['links_messages_behind_after_freshness']:,} after the freshness run after it, "
+                    f"during which it consumed {ib['links_messages_per_s_meanwhile']:,.1f} messages/s",
                     "—",
                 )
             )
+            if "process_ms_per_credit" in ib:
+                rows.append(
+                    (
+                        "identity stage during that run: a live-credited conversion costs",
+                        f"{ib['process_ms_per_credit']:.2f} ms of the stage, "
+                        f"{ib['history_events_read_per_credit']:.1f} stored events read "
+                        f"({ib['credited']:,.0f} conversions, {ib['links']:,.0f} links)",
+                        "—",
+                    )
+                )
     if a:
         rb = a["rule_based"]
         rows.append(
