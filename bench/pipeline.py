@@ -67,6 +67,15 @@ def stage_profile(payloads: list[bytes], root: Path) -> dict[str, Any]:
     with Timer() as t_identity:
         for start in range(0, len(links), 2000):
             stage.process([links.take(range(start, min(start + 2000, len(links))))], live_credits=False)
+    # Again, as a restarted worker would (the map reloaded), with live credits, in the worker's
+    # batches: links that decide nothing now, so this is what the credits cost on top.
+    again = IdentityStage(settings, store)
+    again.load()
+    credited = 0
+    batch = settings.batch_size
+    with Timer() as t_live:
+        for start in range(0, len(links), batch):
+            credited += again.process([links.take(range(start, min(start + batch, len(links))))])["credited"]
     from streams.identity.graph import IdentityGraph, new_graph
 
     calls = [(links.groups[g].identifiers, links.groups[g].verified_crm) for g in links.group]
@@ -89,12 +98,18 @@ def stage_profile(payloads: list[bytes], root: Path) -> dict[str, Any]:
         "chdb_arrow_insert_rows_per_s": records / t_insert.seconds,
         "identity_stage_links_per_s": len(links) / t_identity.seconds,
         "identity_graph_links_per_s_one_core": len(links) / t_graph.seconds,
+        "live_credits": {
+            "conversions": credited,
+            "links_per_s": len(links) / t_live.seconds,
+            "conversions_per_s": credited / t_live.seconds,
+        },
         "identity_graph_reference_links_per_s_one_core": len(links) / t_reference.seconds,
         "seconds": {
             "normalize": t_norm.seconds,
             "to_arrow": t_arrow.seconds,
             "insert": t_insert.seconds,
             "identity": t_identity.seconds,
+            "identity_again_with_live_credits": t_live.seconds,
         },
     }
 

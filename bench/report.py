@@ -74,6 +74,15 @@ def report() -> str:
             ),
             ("stage: identity stage incl. map writes", f"{sp['identity_stage_links_per_s']:,.0f} links/s", "—"),
         ]
+        live = sp.get("live_credits")
+        if live:
+            rows.append(
+                (
+                    "stage: identity stage again, map reloaded, with live credits",
+                    f"{live['links_per_s']:,.0f} links/s, {live['conversions_per_s']:,.0f} conversions credited/s",
+                    "—",
+                )
+            )
         spent = p["pipeline"].get("worker_seconds") or {}
         if spent:
             parts = ", ".join(f"{k.removeprefix('ingest.')} {v:,.0f} s" for k, v in sorted(spent.items()))
