@@ -68,6 +68,11 @@ def migrate(backend: Backend, *, retention_days: int | None = None) -> list[str]
 # rewritten fewer times: merge CPU over 1M-event drains 4.8-5.6 s against 7.8-9.5 s, with more
 # active parts meanwhile (bench/README.md, tenth session).
 MERGE_SELECTOR_BASE = 10
+# From 100 parts merged away at once (the setting's default) ClickHouse removes them on a thread
+# each, up to 128, and chDB's global pool keeps those threads: past 4M events in a drain it went
+# from 15-18 threads to 131 at once, ~50 MB more resident, for good (bench/README.md, thirteenth
+# session). On a local disk one thread removes a part in well under a millisecond.
+SERIAL_PART_REMOVAL = 1_000_000_000
 _MERGED_TABLES = ("events", "touches_by_identifier")
 
 
@@ -94,11 +99,3 @@ def tune_merges(backend: Backend) -> bool:
     for table in _MERGED_TABLES:
         backend.execute(f"ALTER TABLE {table} MODIFY SETTING merge_selector_base = {MERGE_SELECTOR_BASE}")
     return True
-
-
-# From 100 parts merged away at once (the setting's default) ClickHouse removes them on a thread
-# each, up to 128, and chDB's global pool keeps those threads: past 4M events in a drain it went
-# from 15-18 threads to 131 at once, ~50 MB more resident, for good (bench/README.md, thirteenth
-# session). On a local
-# disk one thread removes a part in well under a millisecond.
-SERIAL_PART_REMOVAL = 1_000_000_000

@@ -192,7 +192,7 @@ def check_batches(store: ChdbBackend, data: st.DataObject) -> None:
         }
 
     assert journeys(tl) == journeys(whole) and len(journeys(tl)) == len(wanted)
-    first, last = T + timedelta(milliseconds=min(times) - _ms(T)), T + timedelta(milliseconds=max(times) - _ms(T))
+    first, last = min(r["event_time"] for r in batch), max(r["event_time"] for r in batch)
     earlier = sorted(c.time for c in whole.conversions if c.time < first)
     start = max([first - lookback, *earlier[-1:]])
     read = sorted([t.time for t in tl.touches] + [c.time for c in tl.conversions])
