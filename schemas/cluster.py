@@ -29,6 +29,8 @@ SHARDING = {
 }
 _TABLE = re.compile(r"CREATE TABLE IF NOT EXISTS (\w+)\s*\((.*)\)\s*ENGINE = (\w+)(?:\(([^)]*)\))?(.*)$", re.S)
 _VIEW = re.compile(r"CREATE VIEW IF NOT EXISTS (\w+)", re.S)
+_DROP_VIEW = re.compile(r"DROP VIEW IF EXISTS (\w+)$")
+_ALTER = re.compile(r"ALTER TABLE (\w+) (.*)$", re.S)
 _MATVIEW = re.compile(r"CREATE MATERIALIZED VIEW IF NOT EXISTS (\w+) TO (\w+) AS(.*)\bFROM (\w+)\b(.*)$", re.S)
 
 
@@ -55,6 +57,13 @@ def convert(stmt: str) -> list[str]:
                 1,
             )
         ]
+    d = _DROP_VIEW.match(body)
+    if d:  # a view is replaced by dropping it and creating it again
+        return [f"DROP VIEW IF EXISTS {d.group(1)} ON CLUSTER '{CLUSTER}'"]
+    a = _ALTER.match(body)
+    if a:  # a column reaches the local tables and the Distributed one that reads them
+        name, change = a.groups()
+        return [f"ALTER TABLE {t} ON CLUSTER '{CLUSTER}' {change}" for t in (f"{name}_local", name)]
     mv = _MATVIEW.match(body)
     if mv:
         # On every shard, from its local events to its local target: rows stay beside their event.

@@ -23,7 +23,7 @@ import threading
 import time
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
 import faust
@@ -35,12 +35,14 @@ from faust.types import EventT
 
 from streams import allocators
 from streams.errors import TransientError
+from streams.identity.erased import Erasures, follow, publish_record
 from streams.identity.links import LINKS_PER_MESSAGE, Links, Part, parse_message
 from streams.identity.stage import IdentityStage
 from streams.ingest import consumer as consumer_loop
 from streams.ingest.fetch import RecordSet, whole_sets
 from streams.ingest.fetch import install as install_whole_sets
 from streams.ingest.normalize import DeadLetter, Normalized, Normalizer
+from streams.ingest.replay_guard import screen_dead_letters, screen_events, screen_links
 from streams.kafka import aiokafka_kwargs, faust_credentials
 from streams.runtime import EXIT_TERMINAL, HEALTH, complete_or_die, tune_gc, with_retry
 from streams.settings import Settings, get_settings
@@ -84,12 +86,44 @@ app = faust.App(
     logging_config=None,
 )
 
+# Retention as ``parcours topics`` sets it (streams.kafka.topic_configs), should Faust create them first.
+_retention = timedelta(days=settings.topic_retention_days) if settings.topic_retention_days else None
 dead_letter_topic = app.topic(
-    names.dead_letters, value_type=bytes, key_type=bytes, value_serializer="raw", key_serializer="raw"
+    names.dead_letters,
+    value_type=bytes,
+    key_type=bytes,
+    value_serializer="raw",
+    key_serializer="raw",
+    retention=_retention,
 )
 links_topic = app.topic(
-    names.identity_links, partitions=1, value_type=bytes, key_type=bytes, value_serializer="raw", key_serializer="raw"
+    names.identity_links,
+    partitions=1,
+    value_type=bytes,
+    key_type=bytes,
+    value_serializer="raw",
+    key_serializer="raw",
+    retention=_retention,
 )
+
+# Erasures this worker knows, from the erasures topic (streams.identity.erased): every stage
+# screens what it reads with them, so a replay does not rebuild an erased person.
+erasures = Erasures(settings.pii_pepper.get_secret_value() if settings.pii_pepper else "")
+_follower: threading.Thread | None = None
+_follower_lock = threading.Lock()
+
+
+def known_erasures() -> Erasures:
+    """The erasures, once the topic is read to its end (blocking; call off the loop): nothing is
+    ingested, stored or linked before, or a replay could slip past an erasure."""
+    global _follower
+    with _follower_lock:
+        if _follower is None:
+            _follower = follow(settings, erasures)
+    if not erasures.ready.wait(settings.erasures_wait_s):
+        raise TransientError(f"erasures topic {names.erasures} not read within {settings.erasures_wait_s:.0f} s")
+    return erasures
+
 
 _backend: Backend | None = None
 _backend_lock = threading.Lock()
@@ -124,6 +158,7 @@ def _batches(stream: faust.StreamT[bytes], size: int) -> AsyncIterator[Sequence[
 class _Prepared:
     out: Normalized
     events: pa.Table
+    erased: int = 0  # records of erased persons dropped (the replay guard)
 
 
 # Events normalized between two yields to the loop. With the native decoder a slice of 4,000 takes
@@ -152,7 +187,12 @@ async def _prepare(sets: list[RecordSet]) -> _Prepared:
     t0 = time.perf_counter()
     table = events_table_or_quarantine(out, normalizer)
     HEALTH.spent("ingest.prepare.to_arrow", time.perf_counter() - t0)
-    return _Prepared(out, table)
+    table, dropped = screen_events(table, erasures)
+    if dropped:
+        out.links = out.links.without(dropped)
+    n_dead = len(out.dead)
+    out.dead = screen_dead_letters(out.dead, erasures)
+    return _Prepared(out, table, len(dropped) + n_dead - len(out.dead))
 
 
 def _insert_events(table: pa.Table) -> None:
@@ -176,7 +216,8 @@ async def _store_prepared(prepared: _Prepared) -> None:
     await asyncio.gather(*deliveries)
     HEALTH.spent("ingest.store.produce", t1 - t0)
     HEALTH.spent("ingest.store.acks", time.perf_counter() - t1)
-    HEALTH.count("events_stored", len(out))
+    HEALTH.count("events_stored", prepared.events.num_rows)
+    HEALTH.count("erased_dropped", prepared.erased)
     HEALTH.count("dead_letters", len(out.dead))
     HEALTH.count("duplicates_dropped", out.duplicates)
 
@@ -228,6 +269,7 @@ async def _ingest() -> None:
         **aiokafka_kwargs(settings),
     )
     tune_gc()
+    await with_retry(known_erasures, what="reading the erasures topic")
     consumer.subscribe(list(names.all_raw), listener=consumer_loop.ShowAssignment())
     # The store opens and migrates (~0.45 s) while the consumer joins its group (~1.3 s), instead of
     # after the first batch is prepared: the first batch was stored ~0.5 s sooner (start-up trace).
@@ -248,14 +290,14 @@ async def _ingest() -> None:
 
 
 async def _dead_letter_batch(events: Sequence[Any]) -> None:
-    rows = []
+    letters = []
     for ev in events:
         m = ev.message
         try:
-            rows.append(DeadLetter.from_message(m.value).row())
+            letters.append(DeadLetter.from_message(m.value))
         except (orjson.JSONDecodeError, KeyError, TypeError, ValueError) as err:
             # Someone else wrote junk to our dead-letter topic: keep it, as a dead letter.
-            rows.append(
+            letters.append(
                 DeadLetter(
                     dl_id=f"{m.topic}/{m.partition}/{m.offset}",
                     reason="unparseable",
@@ -264,8 +306,11 @@ async def _dead_letter_batch(events: Sequence[Any]) -> None:
                     event_id="",
                     payload=m.value or b"",
                     received_at=datetime.now(UTC),
-                ).row()
+                )
             )
+    kept = screen_dead_letters(letters, await with_retry(known_erasures, what="reading the erasures topic"))
+    HEALTH.count("erased_dropped", len(letters) - len(kept))
+    rows = [d.row() for d in kept]
     await with_retry(_store, [("dead_letters", rows)], what="storing dead letters")
 
 
@@ -281,7 +326,9 @@ class _IdentityOwner:
 
     def get(self) -> IdentityStage:
         if self.stage is None:
-            stage = IdentityStage(settings, backend())
+            stage = IdentityStage(
+                settings, backend(), erasures=known_erasures(), publish=lambda row: publish_record(settings, row)
+            )
             n = stage.load()
             log.info("identity stage loaded %d identifiers", n)
             self.stage = stage
@@ -298,9 +345,16 @@ async def _reload_identity(sender: Any, *args: Any, signal: Any = None, **kw: An
 
 async def _identity_batch(events: Sequence[Any]) -> None:
     parts: list[Part] = []
+    known = await with_retry(known_erasures, what="reading the erasures topic")
     for ev in events:
         try:
-            parts.append(parse_message(ev.message.value))
+            part = parse_message(ev.message.value)
+            if isinstance(part, Links) and ev.message.timestamp is not None:
+                # the links topic read again (a new consumer group): an erased person stays unlinked
+                kept = screen_links(part, int(ev.message.timestamp * 1_000_000), known)
+                HEALTH.count("erased_dropped", len(part) - len(kept))
+                part = kept
+            parts.append(part)
         except ValueError as err:  # anything parse_message cannot read
             # Not ours to link (someone wrote junk to the topic): say so, and go on.
             m = ev.message

@@ -410,13 +410,32 @@ def load_community_cmd(file: Path) -> None:
 @main.command()
 @click.argument("key")
 @click.option("--timeout", default=120.0, show_default=True, help="seconds to wait for the worker to confirm")
-def forget(key: str, timeout: float) -> None:
-    """Erase a person (person id, or any of its identifiers as kind:value): identifiers, events,
-    journeys and credits. The identity stage performs it in stream order and records it."""
-    from streams.identity.erasure import request_erasure
+@click.option("--dry-run", is_flag=True, help="list the identifiers and rows per table that would go; erase nothing")
+def forget(key: str, timeout: float, dry_run: bool) -> None:
+    """Erase a person (person id, or any of its identifiers as kind:value; a clear e-mail or phone,
+    email:Jane.Doe@Example.com, is hashed as the edge does): identifiers, events, dead letters,
+    journeys and credits. The identity stage performs it in stream order and records it; the
+    erasures topic re-applies it to any replay (README, "Reliability and privacy")."""
+    from streams.identity.erasure import counts, person_identifiers, request_erasure
+    from streams.identity.explain import UnknownPerson, exists, identifier_key, resolve
+    from streams.read import open_reader
 
+    s = get_settings()
     try:
-        row = request_erasure(get_settings(), key, timeout=timeout)
+        given, key = key, identifier_key(key, s.pepper())
+        reader = open_reader(s)
+        if not exists(reader, key):
+            raise UnknownPerson(given)
+        if dry_run:
+            pid = resolve(reader, key)
+            ids = person_identifiers(reader, pid, {key} if ":" in key else set())
+            click.echo(f"would erase person {pid}: {len(ids)} identifiers")
+            for ident in ids:
+                click.echo(f"  {ident}")
+            for table, n in counts(reader, pid, ids).items():
+                click.echo(f"  {table}: {n} rows")
+            return
+        row = request_erasure(s, key, timeout=timeout)
     except ParcoursError as err:
         _fail(str(err))
     click.echo(f"erased person {row['person_id']}: {row['rows_deleted']} rows (erasure {row['erasure_id']})")
@@ -425,13 +444,17 @@ def forget(key: str, timeout: float) -> None:
 @main.command()
 @click.argument("identifier")
 def person(identifier: str) -> None:
-    """Show a person (by person id or kind:value identifier): identifiers, how and when each
-    was linked, and the journey."""
-    from streams.identity.explain import explain
+    """Show a person (by person id or kind:value identifier; a clear e-mail or phone is hashed as
+    the edge does): identifiers, how and when each was linked, and the journey."""
+    from streams.identity.explain import UnknownPerson, exists, explain, identifier_key
     from streams.read import open_reader
 
     try:
-        click.echo(explain(open_reader(get_settings()), identifier))
+        s = get_settings()
+        reader, key = open_reader(s), identifier_key(identifier, s.pepper())
+        if not exists(reader, key):
+            raise UnknownPerson(identifier)
+        click.echo(explain(reader, key))
     except ParcoursError as err:
         _fail(str(err))
 

@@ -66,6 +66,19 @@ def faust_credentials(settings: Settings) -> Any:
     return None
 
 
+def topic_configs(settings: Settings) -> dict[str, dict[str, str]]:
+    """Configs of the topics Parcours creates. Those that carry identifiers expire after
+    ``topic_retention_days`` (an erasure cannot rewrite Kafka's log; expiry bounds how long a
+    forgotten person stays in it). Erasure records are compacted and never expire: they are
+    what re-applies an erasure to a replay or a restored store (``streams.identity.erased``)."""
+    names = TopicNames(prefix=settings.topic_prefix)
+    out: dict[str, dict[str, str]] = {names.erasures: {"cleanup.policy": "compact", "retention.ms": "-1"}}
+    if settings.topic_retention_days:
+        ms = str(int(settings.topic_retention_days * 86_400_000))
+        out.update({t: {"retention.ms": ms} for t in names.with_identifiers})
+    return out
+
+
 def ensure_topics(settings: Settings) -> list[str]:
     """Create Parcours's topics if missing (idempotent). Returns the names created."""
     from kafka.admin import KafkaAdminClient, NewTopic
@@ -75,10 +88,16 @@ def ensure_topics(settings: Settings) -> list[str]:
     wanted = {t: settings.topic_partitions for t in names.all_raw}
     wanted[names.dead_letters] = settings.topic_partitions
     wanted[names.identity_links] = 1  # single writer of the identity map
+    wanted[names.erasures] = 1
+    configs = topic_configs(settings)
     admin = KafkaAdminClient(client_id="parcours-admin", **kafka_python_kwargs(settings))
     try:
         existing = set(admin.list_topics())
-        todo = [NewTopic(t, n, settings.topic_replication) for t, n in wanted.items() if t not in existing]
+        todo = [
+            NewTopic(t, n, settings.topic_replication, topic_configs=configs.get(t, {}))
+            for t, n in wanted.items()
+            if t not in existing
+        ]
         if todo:
             with contextlib.suppress(TopicAlreadyExistsError):  # another worker created them first
                 admin.create_topics(todo)

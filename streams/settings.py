@@ -115,6 +115,18 @@ class Settings(BaseSettings):
         "time_decay",
     )
 
+    # --- Erasure's reach into Kafka (docs/decisions/erasure.md) ---
+    topic_retention_days: float | None = Field(
+        7.0,
+        gt=0,
+        description="retention of the topics that carry identifiers (raw, dead letters, identity links), set "
+        "when Parcours creates them; a replay older than this is impossible, one within it is screened by the "
+        "erasures topic (compacted, never expired). Unset: Kafka's default",
+    )
+    erasures_wait_s: float = Field(
+        60.0, gt=0, description="longest a worker waits at start to read the erasures topic before ingesting"
+    )
+
     @model_validator(mode="before")
     @classmethod
     def _secret_files(cls, data: Any) -> Any:

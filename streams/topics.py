@@ -53,3 +53,13 @@ class TopicNames:
     @property
     def identity_links(self) -> str:
         return f"{self.prefix}.identity-links"
+
+    @property
+    def erasures(self) -> str:
+        """Erasure records, compacted and never expired: they outlive every store (``identity.erased``)."""
+        return f"{self.prefix}.erasures"
+
+    @property
+    def with_identifiers(self) -> tuple[str, ...]:
+        """The topics that carry people's identifiers: bounded retention (``topic_retention_days``)."""
+        return (*self.all_raw, self.dead_letters, self.identity_links)

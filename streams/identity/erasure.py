@@ -8,17 +8,19 @@ person that knows nothing of the erased history. The ``erasures`` table records 
 
 from __future__ import annotations
 
-import hashlib
 import time
 import uuid
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from streams.identity.erased import identifier_hash
 from streams.identity.graph import Graph
 from streams.settings import Settings
 from streams.store.backend import Backend
 
-# (table, condition) — {ids} are the person's identifiers, {pid} the person id.
+# (table, condition) — {ids} are the person's identifiers, {pid} the person id, {eids} the ids of
+# the person's events, {needles} the identifiers' values as a (scrubbed) dead letter spells them.
 _DELETES = (
     ("events", "primary_identifier IN {ids:Array(String)} OR hasAny(identifiers, {ids:Array(String)})"),
     ("touches_by_identifier", "primary_identifier IN {ids:Array(String)}"),
@@ -26,33 +28,73 @@ _DELETES = (
     ("identity_links", "identifier_a IN {ids:Array(String)} OR identifier_b IN {ids:Array(String)}"),
     ("journeys", "person_id = {pid:String}"),
     ("attribution_credits", "person_id = {pid:String}"),
+    # Dead letters are refused input: no identifier columns, only the payload (scrubbed at the edge).
+    (
+        "dead_letters",
+        "event_id IN {eids:Array(String)} "
+        "OR arrayExists(n -> positionCaseInsensitive(payload, n) > 0, {needles:Array(String)})",
+    ),
 )
+TABLES = tuple(t for t, _ in _DELETES)
+
+
+def dead_letter_needles(ids: Sequence[str]) -> list[str]:
+    """How a dead letter's payload spells each identifier: as a whole JSON string (so a cookie
+    ``ck-1`` does not match ``ck-10``), and a hashed e-mail also as the scrub writes it in text."""
+    out: list[str] = []
+    for ident in ids:
+        kind, _, value = ident.partition(":")
+        if kind == "social":
+            value = value.split(":", 1)[-1]
+            out.append(f'"@{value}"')
+        out.append(f'"{value}"')
+        if kind == "email":
+            out.append(f"email_sha256:{value}")
+    return out
+
+
+def _params(backend: Backend, pid: str, ids: Sequence[str]) -> dict[str, Any]:
+    params: dict[str, Any] = {"ids": list(ids), "pid": pid, "needles": dead_letter_needles(ids), "eids": []}
+    params["eids"] = [
+        str(r["id"])
+        for r in backend.query(f"SELECT toString(event_id) AS id FROM events WHERE {_DELETES[0][1]}", params)
+    ]
+    return params
+
+
+def person_identifiers(backend: Backend, pid: str, known: set[str] | frozenset[str] = frozenset()) -> list[str]:
+    """``known`` and the identifiers ClickHouse maps to ``pid`` (memory may miss some, e.g. after a reload race)."""
+    rows = backend.query("SELECT identifier FROM identity_current WHERE person_id = {pid:String}", {"pid": pid})
+    return sorted(set(known) | {str(r["identifier"]) for r in rows})
+
+
+def counts(backend: Backend, pid: str, ids: Sequence[str]) -> dict[str, int]:
+    """Rows an erasure of ``pid`` with identifiers ``ids`` deletes, per table (``forget --dry-run``)."""
+    params = _params(backend, pid, ids)
+    return {t: int(backend.query(f"SELECT count() AS n FROM {t} WHERE {c}", params)[0]["n"]) for t, c in _DELETES}
 
 
 def control_message(key: str, erasure_id: str) -> dict[str, Any]:
     return {"control": "forget", "key": key, "erasure_id": erasure_id, "requested_at": datetime.now(UTC).isoformat()}
 
 
-def erase(backend: Backend, graph: Graph, msg: dict[str, Any]) -> dict[str, Any]:
+def erase(
+    backend: Backend,
+    graph: Graph,
+    msg: dict[str, Any],
+    *,
+    pepper: str,
+    root_of: Callable[[str], str] = str,
+    publish: Callable[[dict[str, Any]], None] | None = None,
+) -> dict[str, Any]:
+    """Delete the person everywhere in the store, record it (peppered hashes only) and, with
+    ``publish``, write the record to the erasures topic before the table: a failure anywhere
+    retries the whole erasure, and a record in the table means the topic has it too."""
     key = str(msg["key"])
     pid = key if ":" not in key else graph.person_of(key)
-    ids = sorted(graph.forget(pid) | ({key} if ":" in key else set()))
-    # identifiers ClickHouse knows for this person but memory does not (e.g. after a reload race)
-    ids = sorted(
-        set(ids)
-        | {
-            str(r["identifier"])
-            for r in backend.query(
-                "SELECT identifier FROM identity_current WHERE person_id = {pid:String}", {"pid": pid}
-            )
-        }
-    )
+    ids = person_identifiers(backend, pid, graph.forget(pid) | ({key} if ":" in key else set()))
     deleted = 0
-    params = {"ids": ids, "pid": pid}
-    event_ids = [
-        str(r["id"])
-        for r in backend.query(f"SELECT toString(event_id) AS id FROM events WHERE {_DELETES[0][1]}", params)
-    ]
+    params = _params(backend, pid, ids)
     for table, cond in _DELETES:
         [n] = backend.query(f"SELECT count() AS n FROM {table} WHERE {cond}", params)
         deleted += int(n["n"])
@@ -60,13 +102,16 @@ def erase(backend: Backend, graph: Graph, msg: dict[str, Any]) -> dict[str, Any]
     row = {
         "erasure_id": str(msg["erasure_id"]),
         "person_id": pid,
-        "identifier_hashes": [hashlib.sha256(i.encode()).hexdigest() for i in ids],
+        "root_person_id": root_of(pid),
+        "identifier_hashes": [identifier_hash(i, pepper) for i in ids],
         "requested_at": datetime.fromisoformat(str(msg["requested_at"])).astimezone(UTC),
         "done_at": datetime.now(UTC),
         "rows_deleted": deleted,
     }
+    if publish is not None:
+        publish(row)
     backend.insert("erasures", [row])
-    return {**row, "event_ids": event_ids}
+    return {**row, "event_ids": params["eids"]}
 
 
 def request_erasure(settings: Settings, key: str, *, timeout: float = 120.0) -> dict[str, Any]:

@@ -2,9 +2,50 @@
 
 from __future__ import annotations
 
-from streams.errors import QueryError
+import re
+
+from streams.errors import TerminalError
 from streams.identity.identifiers import singleton_person
+from streams.ingest.pii import hash_email, hash_phone
 from streams.store.backend import Backend
+
+_HASH = re.compile(r"^[0-9a-f]{64}$")
+
+
+class UnknownPerson(TerminalError):
+    """No person and no event carries this person id or identifier."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(f"{key}: not found")
+
+
+def identifier_key(key: str, pepper: str) -> str:
+    """A key as the identity stage names it: a clear e-mail or phone (a data subject's request)
+    is normalized and hashed exactly as the edge does (``streams.ingest.pii``); a hash, a person
+    id or any other identifier is left as given."""
+    kind, sep, value = key.partition(":")
+    if not sep or _HASH.match(value):
+        return key
+    if kind == "email":
+        return f"email:{hash_email(value, pepper)}"
+    if kind == "phone":
+        return f"phone:{hash_phone(value, pepper)}"
+    return key
+
+
+def exists(backend: Backend, key: str) -> bool:
+    """Whether the store knows the person id or identifier at all."""
+    if ":" in key:
+        sql = (
+            "SELECT (SELECT count() FROM identity_map WHERE identifier = {k:String}) + "
+            "(SELECT count() FROM events WHERE primary_identifier = {k:String} OR has(identifiers, {k:String})) AS n"
+        )
+    else:
+        sql = (
+            "SELECT (SELECT count() FROM identity_map WHERE person_id = {k:String}) + "
+            "(SELECT count() FROM events_stitched WHERE person_id = {k:String}) AS n"
+        )
+    return int(backend.query(sql, {"k": key})[0]["n"]) > 0
 
 
 def resolve(backend: Backend, key: str) -> str:
@@ -16,6 +57,8 @@ def resolve(backend: Backend, key: str) -> str:
 
 
 def explain(backend: Backend, key: str) -> str:
+    if not exists(backend, key):
+        raise UnknownPerson(key)
     pid = resolve(backend, key)
     ids = backend.query(
         "SELECT m.identifier AS identifier, m.verified AS verified, m.linked_at AS linked_at, m.via_event AS via "
@@ -26,7 +69,7 @@ def explain(backend: Backend, key: str) -> str:
     )
     members = [str(r["identifier"]) for r in ids] or ([key] if ":" in key else [])
     if not members:
-        raise QueryError(f"no person {key!r}")
+        raise UnknownPerson(key)
     links = backend.query(
         "SELECT identifier_a, identifier_b, decision, event_id, event_time FROM identity_links FINAL "
         "WHERE identifier_a IN {ids:Array(String)} OR identifier_b IN {ids:Array(String)} "

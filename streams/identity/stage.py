@@ -8,14 +8,16 @@ restarted (or newly assigned) worker continues where the last one stopped.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pyarrow as pa
 
 from streams.attribution.credits import credit_tables
+from streams.identity.erased import Erasures
 from streams.identity.erasure import erase
+from streams.identity.fresh import ErasedRoots, FreshGraph
 from streams.identity.graph import MERGED, new_graph
 from streams.identity.links import Links, Part
 from streams.journeys.build import build_journeys
@@ -45,13 +47,44 @@ def _parts(parts: Iterable[Part | Mapping[str, Any]]) -> Iterator[Part]:
 
 
 class IdentityStage:
-    def __init__(self, settings: Settings, backend: Backend) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        backend: Backend,
+        *,
+        erasures: Erasures | None = None,
+        publish: Callable[[dict[str, Any]], None] | None = None,
+    ) -> None:
+        """``erasures``: the records read from the erasures topic, restored into a store that lacks
+        them (a fresh store replaying the topics); ``publish`` writes a new erasure's record there."""
         self._s = settings
         self._b = backend
-        self.graph = new_graph(max_ids_per_type=settings.max_ids_per_type, native=settings.native_decoder)
+        self.erased = ErasedRoots()
+        self.graph = FreshGraph(
+            new_graph(max_ids_per_type=settings.max_ids_per_type, native=settings.native_decoder), self.erased
+        )
+        self._erasures = erasures
+        self._publish = publish
         self._version = 0
 
+    def _restore_erasures(self) -> None:
+        if not self._erasures or not len(self._erasures):
+            return
+        have = {str(r["erasure_id"]) for r in self._b.query("SELECT erasure_id FROM erasures")}
+        missing = [dict(r) for e, r in list(self._erasures.records.items()) if e not in have]
+        for r in missing:
+            for k in ("requested_at", "done_at"):
+                r[k] = datetime.fromisoformat(str(r[k])).astimezone(UTC)
+            r.setdefault("root_person_id", r["person_id"])
+        if missing:
+            self._b.insert("erasures", missing)
+            log.info("identity stage: %d erasure records restored from the erasures topic", len(missing))
+
     def load(self) -> int:
+        self._restore_erasures()
+        self.erased.add_rows(
+            self._b.query("SELECT erasure_id, person_id, root_person_id, requested_at FROM erasures FINAL")
+        )
         rows = self._b.query(
             "SELECT identifier, argMax(person_id, version) AS person_id, argMax(verified, version) AS verified, "
             "max(version) AS v FROM identity_map GROUP BY identifier"
@@ -118,8 +151,17 @@ class IdentityStage:
                 conversions.append((event_id, ex.identifiers[0], us))
 
     def _erased(self, msg: Mapping[str, Any]) -> set[str]:
-        """Erase and return the event ids that went with the person (so no credit is written for them)."""
-        row = erase(self._b, self.graph, dict(msg))
+        """Erase and return the event ids that went with the person (so no credit is written for them).
+        An erasure already recorded is not done again: the links topic read anew (a new consumer
+        group) replays its request, and by then the key may name a new person."""
+        eid = str(msg.get("erasure_id", ""))
+        if self._b.query("SELECT 1 AS done FROM erasures WHERE erasure_id = {e:String} LIMIT 1", {"e": eid}):
+            log.info("identity stage: erasure %s already done; its request is not replayed", eid)
+            return set()
+        row = erase(
+            self._b, self.graph, dict(msg), pepper=self._s.pepper(), root_of=self.erased.root, publish=self._publish
+        )
+        self.erased.add(row["root_person_id"], row["erasure_id"], row["requested_at"])
         return set(row.get("event_ids", ()))
 
     def _flush(self, decisions: list[_Decision], via: dict[str, str], now: datetime) -> int:

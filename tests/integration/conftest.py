@@ -37,10 +37,15 @@ class Stack:
         return self.reader.query(sql, params)
 
 
-def start_stack(kafka: str, root: Path, **extra: str) -> Stack:
-    prefix = f"it{uuid.uuid4().hex[:8]}"
+def start_stack(kafka: str, root: Path, *, prefix: str | None = None, app_id: str | None = None, **extra: str) -> Stack:
+    """A worker on topics of its own, or on ``prefix``'s (another stack's) as group ``app_id``."""
+    prefix = prefix or f"it{uuid.uuid4().hex[:8]}"
     env = worker_env(
-        bootstrap=kafka, data_dir=root / "data", app_id=f"{prefix}-group", PARCOURS_TOPIC_PREFIX=prefix, **extra
+        bootstrap=kafka,
+        data_dir=root / "data",
+        app_id=app_id or f"{prefix}-group",
+        PARCOURS_TOPIC_PREFIX=prefix,
+        **extra,
     )
     settings = Settings(
         kafka_bootstrap=kafka,

@@ -3,6 +3,8 @@ ClickHouse; consent; erasure that leaves nothing and does not re-link later even
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import urllib.request
 import uuid
 from collections.abc import Iterator
@@ -12,6 +14,7 @@ import orjson
 import pytest
 
 from streams.identity.erasure import request_erasure
+from streams.identity.fresh import fresh_person
 from streams.ingest.publisher import Publisher
 from streams.topics import TopicNames
 from tests.integration.conftest import Stack, start_stack
@@ -158,3 +161,132 @@ def test_forget_leaves_nothing_and_later_events_are_not_relinked(priv: Stack) ->
         priv.rows("SELECT count() AS n FROM erasures FINAL WHERE erasure_id = {e:String}", e=done["erasure_id"])[0]["n"]
         == 1
     )
+
+
+def test_a_replay_after_forget_stores_nothing_of_the_person(
+    priv: Stack, kafka: str, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """Forget a person, then replay every topic from its beginning into a fresh store (a second
+    worker, new data dir, new consumer group): the replay guard and the erasures topic keep the
+    person out; an unrelated person replays whole; the cookie seen after the erasure is a new person."""
+    erased_events = [
+        ev("login", {"anonymous_id": "ck-replay", "user_id": "crm-replay", "crm_verified": True}),
+        ev("page_view", {"anonymous_id": "ck-replay"}, context={"utm_medium": "email"}),
+        ev(
+            "order_completed",
+            {"user_id": "crm-replay"},
+            properties={"order_id": "o-replay", "revenue": 12.0, "currency": "EUR"},
+        ),
+    ]
+    kept = [
+        ev("login", {"anonymous_id": "ck-kept", "user_id": "crm-kept"}),
+        ev("page_view", {"anonymous_id": "ck-kept"}),
+    ]
+    invalid = ev("order_completed", {"user_id": "crm-replay"}, properties={"revenue": -1})  # a dead letter
+    with Publisher(priv.settings) as pub:
+        for e in [*erased_events, *kept]:
+            pub.publish(e)
+        pub.publish_raw("web", orjson.dumps(invalid))
+    priv.wait()
+    [dl] = priv.rows("SELECT count() AS n FROM dead_letters WHERE event_id = {e:String}", e=invalid["event_id"])
+    assert dl["n"] == 1
+    done = request_erasure(priv.settings, "crm:crm-replay", timeout=120)
+    erased_pid = str(done["person_id"])
+    # the dead letter went with the person (its payload names crm-replay)
+    assert priv.rows("SELECT count() AS n FROM dead_letters WHERE payload LIKE '%replay%'")[0]["n"] == 0
+    later = ev("page_view", {"anonymous_id": "ck-replay"})
+    with Publisher(priv.settings) as pub:
+        pub.publish(later)
+    priv.wait()
+    [first] = priv.rows("SELECT person_id FROM events_stitched WHERE event_id = {id:UUID}", id=later["event_id"])
+    assert first["person_id"] == fresh_person(erased_pid, str(done["erasure_id"])) != erased_pid
+
+    replay = start_stack(
+        kafka,
+        tmp_path_factory.mktemp("replay"),
+        prefix=priv.settings.topic_prefix,
+        app_id=f"replay-{uuid.uuid4().hex[:6]}",
+    )
+    try:
+        replay.wait()
+        stored = dump_store(replay)
+        gone = ["crm-replay", "o-replay", invalid["event_id"], *(e["event_id"] for e in erased_events)]
+        for value in gone:
+            assert value.lower() not in stored, value
+        # the cookie is stored once: on the event after the erasure, under a fresh person id
+        rows = replay.rows(
+            "SELECT toString(event_id) AS id, person_id FROM events_stitched WHERE has(identifiers, 'anon:ck-replay')"
+        )
+        assert [r["id"] for r in rows] == [later["event_id"]]
+        assert rows[0]["person_id"] == first["person_id"] != erased_pid
+        assert (
+            replay.rows(
+                "SELECT count() AS n FROM identity_links WHERE identifier_a LIKE '%replay%' "
+                "OR identifier_b LIKE '%replay%'"
+            )[0]["n"]
+            == 0
+        )
+        # the unrelated person replays whole, still linked
+        [k] = replay.rows(
+            "SELECT count() AS n, uniqExact(person_id) AS p FROM events_stitched WHERE event_id IN {ids:Array(UUID)}",
+            ids=[e["event_id"] for e in kept],
+        )
+        assert (k["n"], k["p"]) == (2, 1)
+        # the fresh store holds the erasure record, restored from the erasures topic
+        [r] = replay.rows(
+            "SELECT person_id, identifier_hashes FROM erasures FINAL WHERE erasure_id = {e:String}",
+            e=done["erasure_id"],
+        )
+        assert r["person_id"] == erased_pid and len(r["identifier_hashes"]) >= 2
+    finally:
+        replay.worker.stop()
+
+
+def test_topics_with_identifiers_expire_and_erasures_are_compacted(priv: Stack) -> None:
+    from kafka.admin import ConfigResource, ConfigResourceType, KafkaAdminClient
+
+    names = TopicNames(prefix=priv.settings.topic_prefix)
+    admin = KafkaAdminClient(bootstrap_servers=priv.bootstrap)
+    try:
+        topics = [*names.with_identifiers, names.erasures]
+        answer = admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, t) for t in topics])
+        # {resource type: {topic: {key: {"value": ...}}}}
+        configs = {
+            t: {k: c["value"] for k, c in kv.items()} for by_type in answer.values() for t, kv in by_type.items()
+        }
+    finally:
+        admin.close()
+    week = str(7 * 86_400_000)
+    for t in names.with_identifiers:
+        assert configs[t]["retention.ms"] == week, t
+    assert configs[names.erasures]["cleanup.policy"] == "compact"
+    assert configs[names.erasures]["retention.ms"] == "-1"
+
+
+def _cli(stack: Stack, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "streams.cli", *args], env=stack.worker.env, capture_output=True, text=True, timeout=180
+    )
+
+
+def test_forget_and_person_take_a_clear_email_say_not_found_and_dry_run(priv: Stack) -> None:
+    with Publisher(priv.settings) as pub:
+        pub.publish(ev("login", {"anonymous_id": "ck-june", "email": "June.Erase@Example.com"}))
+        pub.publish(ev("page_view", {"anonymous_id": "ck-june"}))
+    priv.wait()
+    shown = _cli(priv, "person", "email:June.Erase@Example.com")
+    assert shown.returncode == 0 and "anon:ck-june" in shown.stdout, shown.stderr
+    dry = _cli(priv, "forget", "--dry-run", "email: june.erase@EXAMPLE.com")
+    assert dry.returncode == 0, dry.stderr
+    assert "anon:ck-june" in dry.stdout and "events: 2 rows" in dry.stdout and "dead_letters: 0 rows" in dry.stdout
+    assert priv.rows("SELECT count() AS n FROM events WHERE anonymous_id = 'ck-june'")[0]["n"] == 2  # nothing erased
+    done = _cli(priv, "forget", "email:June.Erase@Example.com")
+    assert done.returncode == 0 and "erased person p" in done.stdout, done.stderr
+    assert priv.rows("SELECT count() AS n FROM events WHERE anonymous_id = 'ck-june'")[0]["n"] == 0
+    for args in (("person", "anon:ck-nobody"), ("forget", "email:nobody@example.org"), ("person", "p0000000000000000")):
+        out = _cli(priv, *args)
+        assert out.returncode != 0 and out.stderr.strip().endswith("not found"), (args, out.stderr)
+        assert len(out.stderr.strip().splitlines()) == 1
+
+
+# A hostile corpus: clear e-mails and phones as producers really send them.
