@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -93,12 +93,7 @@ def erase(
     key = str(msg["key"])
     pid = key if ":" not in key else graph.person_of(key)
     ids = person_identifiers(backend, pid, graph.forget(pid) | ({key} if ":" in key else set()))
-    deleted = 0
-    params = _params(backend, pid, ids)
-    for table, cond in _DELETES:
-        [n] = backend.query(f"SELECT count() AS n FROM {table} WHERE {cond}", params)
-        deleted += int(n["n"])
-        backend.execute(f"DELETE FROM {table} WHERE {cond}", params)
+    deleted, event_ids = _delete(backend, pid, ids)
     row = {
         "erasure_id": str(msg["erasure_id"]),
         "person_id": pid,
@@ -111,7 +106,25 @@ def erase(
     if publish is not None:
         publish(row)
     backend.insert("erasures", [row])
-    return {**row, "event_ids": params["eids"]}
+    return {**row, "event_ids": event_ids}
+
+
+def _delete(backend: Backend, pid: str, ids: Sequence[str]) -> tuple[int, list[str]]:
+    """Delete the person's rows everywhere; (rows deleted, the ids of its events)."""
+    deleted = 0
+    params = _params(backend, pid, ids)
+    for table, cond in _DELETES:
+        [n] = backend.query(f"SELECT count() AS n FROM {table} WHERE {cond}", params)
+        deleted += int(n["n"])
+        backend.execute(f"DELETE FROM {table} WHERE {cond}", params)
+    return deleted, list(params["eids"])
+
+
+def reapply(backend: Backend, record: Mapping[str, Any]) -> int:
+    """Erase again a person whose erasure the store has no record of: a backup restored from
+    before it (a fresh store has nothing to delete). Returns the rows deleted."""
+    pid = str(record["person_id"])
+    return _delete(backend, pid, person_identifiers(backend, pid))[0]
 
 
 def request_erasure(settings: Settings, key: str, *, timeout: float = 120.0) -> dict[str, Any]:

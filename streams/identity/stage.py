@@ -16,7 +16,7 @@ import pyarrow as pa
 
 from streams.attribution.credits import credit_tables
 from streams.identity.erased import Erasures
-from streams.identity.erasure import erase
+from streams.identity.erasure import erase, reapply
 from streams.identity.fresh import ErasedRoots, FreshGraph
 from streams.identity.graph import MERGED, new_graph
 from streams.identity.links import Links, Part
@@ -76,9 +76,16 @@ class IdentityStage:
             for k in ("requested_at", "done_at"):
                 r[k] = datetime.fromisoformat(str(r[k])).astimezone(UTC)
             r.setdefault("root_person_id", r["person_id"])
+        # A store without a record the topic has predates the erasure (a restored backup, or a
+        # fresh store): the person is erased again before the map is loaded.
+        again = sum(reapply(self._b, r) for r in missing)
         if missing:
             self._b.insert("erasures", missing)
-            log.info("identity stage: %d erasure records restored from the erasures topic", len(missing))
+            log.warning(
+                "identity stage: %d erasures restored from the erasures topic, %d rows erased again",
+                len(missing),
+                again,
+            )
 
     def load(self) -> int:
         self._restore_erasures()

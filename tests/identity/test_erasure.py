@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from streams.identity.erased import identifier_hash
+from streams.identity.erased import Erasures, identifier_hash
 from streams.identity.erasure import control_message, dead_letter_needles
 from streams.identity.explain import identifier_key
 from streams.identity.fresh import fresh_person
@@ -82,7 +82,7 @@ def ch(tmp_path: Path) -> ChdbBackend:
     return b
 
 
-def _forget(st: IdentityStage, key: str, published: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+def _forget(st: IdentityStage, key: str) -> dict[str, Any]:
     msg = control_message(key, uuid.uuid4().hex)
     st.process([msg])
     [row] = st._b.query("SELECT * FROM erasures FINAL WHERE erasure_id = {e:String}", {"e": msg["erasure_id"]})
@@ -159,3 +159,32 @@ def test_clear_email_and_phone_keys_are_hashed_as_the_edge_does() -> None:
 def test_dead_letter_needles_match_whole_values() -> None:
     assert dead_letter_needles(["anon:ck-1", "social:instagram:bob"]) == ['"ck-1"', '"@bob"', '"bob"']
     assert "email_sha256:" + "f" * 64 in dead_letter_needles(["email:" + "f" * 64])
+
+
+def test_a_store_restored_from_before_an_erasure_is_erased_again_on_load(ch: ChdbBackend, settings: Settings) -> None:
+    """The backup case: the erasures topic has a record the store lacks."""
+    st = IdentityStage(settings, ch)
+    st.process([_link("e1", "anon:ck-d", "crm:d1")])
+    _event(ch, "anon:ck-d")
+    pid = st.graph.person_of("crm:d1")
+    topic = Erasures(settings.pepper())
+    topic.add(
+        {
+            "erasure_id": "e-restored",
+            "person_id": pid,
+            "root_person_id": pid,
+            "identifier_hashes": [identifier_hash("crm:d1", settings.pepper())],
+            "requested_at": datetime.now(UTC).isoformat(),
+            "done_at": datetime.now(UTC).isoformat(),
+            "rows_deleted": 3,
+        }
+    )
+    restored = IdentityStage(settings, ch, erasures=topic)
+    restored.load()
+    for sql in (
+        "SELECT count() AS n FROM identity_map WHERE identifier IN ('anon:ck-d', 'crm:d1')",
+        "SELECT count() AS n FROM events WHERE primary_identifier = 'anon:ck-d'",
+    ):
+        assert ch.query(sql)[0]["n"] == 0, sql
+    assert ch.query("SELECT count() AS n FROM erasures FINAL WHERE erasure_id = 'e-restored'")[0]["n"] == 1
+    assert len(restored.graph) == 0

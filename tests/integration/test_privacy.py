@@ -238,6 +238,11 @@ def test_a_replay_after_forget_stores_nothing_of_the_person(
             e=done["erasure_id"],
         )
         assert r["person_id"] == erased_pid and len(r["identifier_hashes"]) >= 2
+        # dropped and counted: the 3 events, the dead letter (ingest's and the old topic copy), links
+        with urllib.request.urlopen(f"http://127.0.0.1:{replay.worker.port}/v1/health", timeout=10) as resp:
+            counters = orjson.loads(resp.read())["counters"]
+        print(f"erasure: {done['rows_deleted']} rows deleted; replay: {counters}")
+        assert counters["erased_dropped"] >= 5
     finally:
         replay.worker.stop()
 
