@@ -42,6 +42,7 @@ from streams.ingest import consumer as consumer_loop
 from streams.ingest.fetch import RecordSet, whole_sets
 from streams.ingest.fetch import install as install_whole_sets
 from streams.ingest.normalize import DeadLetter, Normalized, Normalizer
+from streams.ingest.pii import scrub_free_text_phones
 from streams.ingest.replay_guard import screen_dead_letters, screen_events, screen_links
 from streams.kafka import aiokafka_kwargs, faust_credentials
 from streams.runtime import EXIT_TERMINAL, HEALTH, complete_or_die, tune_gc, with_retry
@@ -185,7 +186,7 @@ async def _prepare(sets: list[RecordSet]) -> _Prepared:
         out.extend(normalizer.normalize(batch.section(start, start + PREPARE_SLICE)))
         await asyncio.sleep(0)
     t0 = time.perf_counter()
-    table = events_table_or_quarantine(out, normalizer)
+    table = scrub_free_text_phones(events_table_or_quarantine(out, normalizer), settings.pepper())
     HEALTH.spent("ingest.prepare.to_arrow", time.perf_counter() - t0)
     table, dropped = screen_events(table, erasures)
     if dropped:

@@ -115,6 +115,10 @@ def worker(loglevel: str) -> None:
 
     allocators.configure()  # before any thread: see streams/allocators.py
     s = get_settings()
+    try:
+        s.pepper()  # a worker never hashes with a missing or public pepper
+    except ParcoursError as err:
+        _fail(str(err))
     (s.data_dir / "faust").mkdir(parents=True, exist_ok=True)
     try:
         ensure_topics(s)
@@ -171,7 +175,7 @@ def simulate(persons: int, days: int, seed: int, out: Path | None, truth: Path |
     from streams.simulate import simulate as run
 
     s = get_settings()
-    sim = run(SimConfig(persons=persons, days=days, seed=seed, pepper=s.pii_pepper.get_secret_value()))
+    sim = run(SimConfig(persons=persons, days=days, seed=seed, pepper=s.pepper()))
     if truth:
         sim.truth.save(truth)
     if out:
@@ -205,10 +209,13 @@ def summary(as_json: bool) -> None:
 @click.argument("query")
 def sql(query: str) -> None:
     """Run a read-only SQL query against the store and print JSON rows."""
-    from streams.read import open_reader
+    from streams.read import WorkerReader, open_reader
+    from streams.store.guard import read_only_query
 
     try:
-        rows = open_reader(get_settings()).query(query)
+        reader = open_reader(get_settings())
+        # a worker's endpoint guards the statement itself; an opened store is guarded here
+        rows = reader.query(query) if isinstance(reader, WorkerReader) else read_only_query(reader, query)
     except ParcoursError as err:
         _fail(str(err))
     for r in rows:

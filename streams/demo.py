@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 import shutil
 import time
 from pathlib import Path
@@ -18,6 +19,15 @@ from streams.simulate import SimConfig, simulate
 from streams.topics import TopicNames
 
 
+def throwaway_pepper(path: Path) -> str:
+    """A random pepper for the demo's data, kept beside it (readable by its owner only) so that
+    ``parcours forget`` can hash an e-mail as the demo did: PARCOURS_PII_PEPPER_FILE=<path>."""
+    pepper = secrets.token_urlsafe(32)
+    path.write_text(pepper)
+    path.chmod(0o600)
+    return pepper
+
+
 def run_demo(*, persons: int, days: int, seed: int, keep: bool, root: Path | None = None) -> dict[str, Any]:
     root = root or REPO / "var" / "demo"
     shutil.rmtree(root, ignore_errors=True)
@@ -26,13 +36,16 @@ def run_demo(*, persons: int, days: int, seed: int, keep: bool, root: Path | Non
     t0 = time.monotonic()
     bootstrap = broker.start()
     click.echo(f"kafka      {bootstrap} (started in {time.monotonic() - t0:.1f} s)")
-    env = worker_env(bootstrap=bootstrap, data_dir=root / "data", app_id="parcours-demo")
+    pepper = throwaway_pepper(root / "pii-pepper")
+    click.echo(f"pepper     a throwaway PII pepper for this demo ({root / 'pii-pepper'}); set your own in production")
+    env = worker_env(bootstrap=bootstrap, data_dir=root / "data", app_id="parcours-demo", PARCOURS_PII_PEPPER=pepper)
     settings = Settings(
         kafka_bootstrap=bootstrap,
         data_dir=root / "data",
         app_id="parcours-demo",
         web_port=int(env["PARCOURS_WEB_PORT"]),
         admin_token=env["PARCOURS_ADMIN_TOKEN"],
+        pii_pepper=pepper,
     )
     worker = Worker(env, root / "worker.log")
     try:
@@ -40,7 +53,7 @@ def run_demo(*, persons: int, days: int, seed: int, keep: bool, root: Path | Non
         worker.start()
         click.echo(f"worker     http://127.0.0.1:{worker.port} (ready in {time.monotonic() - t0:.1f} s)")
         t0 = time.monotonic()
-        sim = simulate(SimConfig(persons=persons, days=days, seed=seed, pepper=settings.pii_pepper.get_secret_value()))
+        sim = simulate(SimConfig(persons=persons, days=days, seed=seed, pepper=settings.pepper()))
         click.echo(
             f"simulated  {persons} persons over {days} days: {len(sim.emitted)} records "
             f"in {time.monotonic() - t0:.1f} s"

@@ -218,6 +218,8 @@ def start_group(
 
 def worker_env(*, bootstrap: str, data_dir: Path, app_id: str = "parcours", **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PARCOURS_")}
+    if os.environ.get("PARCOURS_PII_PEPPER"):  # the caller's, so that its publisher hashes alike
+        env["PARCOURS_PII_PEPPER"] = os.environ["PARCOURS_PII_PEPPER"]
     env.update(
         {
             "PARCOURS_KAFKA_BOOTSTRAP": bootstrap,

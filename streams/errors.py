@@ -27,6 +27,10 @@ class QueryError(TerminalError):
     """ClickHouse rejected a statement."""
 
 
+class RefusedQuery(QueryError):
+    """A statement the read-only endpoint will not run; the message says why."""
+
+
 class PublishError(ParcoursError):
     """An event could not be published."""
 

@@ -44,7 +44,10 @@ class WorkerReader:
         except OSError as err:
             raise StoreUnavailable(f"worker not reachable at {self._base}: {err}") from err
 
-    def query(self, sql: str, params: Mapping[str, Any] | None = None) -> list[Row]:
+    def query(
+        self, sql: str, params: Mapping[str, Any] | None = None, *, settings: Mapping[str, int | str] | None = None
+    ) -> list[Row]:
+        # ``settings`` are the worker's to set: its endpoint runs every statement read-only and bounded
         return list(self.post("/v1/sql", {"sql": sql, "params": dict(params or {})})["rows"])
 
     def execute(self, sql: str, params: Mapping[str, Any] | None = None) -> None:

@@ -14,9 +14,13 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from streams.errors import ConfigError
+
 DEFAULT_TAXONOMY_CONVERSIONS = ("order_completed", "pos_purchase", "signup")
 Stage = Literal["ingest", "dead_letters", "identity"]
+Channel = Literal["web", "social", "tv", "store"]
 ALL_STAGES: tuple[Stage, ...] = ("ingest", "dead_letters", "identity")
+CHANNELS: tuple[Channel, ...] = ("web", "social", "tv", "store")
 
 
 class Settings(BaseSettings):
@@ -94,11 +98,25 @@ class Settings(BaseSettings):
     collector_max_body: int = Field(1_000_000, ge=1024, description="largest collector request body, bytes")
     collector_max_batch: int = Field(500, ge=1, description="most events in one collector request")
     collector_rate_per_s: float = Field(200.0, gt=0, description="requests per second per write key")
+    collector_read_timeout_s: float = Field(
+        10.0, gt=0, description="longest wait for a request body to arrive whole (HTTP 408 after it)"
+    )
+    write_key_channels: dict[str, tuple[Channel, ...]] = Field(
+        default_factory=dict,
+        description='channel families each source may send, JSON: {"kiosk-app": ["store", "web"]}. A source '
+        "not listed may send the family its name starts with (web, social, tv, store: 'store-paris' → store)",
+    )
     admin_token: SecretStr | None = Field(
         None, description="bearer token for the worker's read endpoint /v1/sql; unset disables it"
     )
-    pii_pepper: SecretStr = Field(
-        SecretStr("parcours-dev-pepper"), description="secret mixed into e-mail and phone hashes"
+    admin_query_timeout_s: int = Field(
+        10, ge=1, description="time bound of one /v1/sql query (on chDB also the longest pause it causes ingestion)"
+    )
+    admin_query_max_rows: int = Field(100_000, ge=1, description="most rows one /v1/sql query may return")
+    pii_pepper: SecretStr | None = Field(
+        None,
+        description="secret mixed into e-mail and phone hashes; required by workers, the publisher and "
+        "erasure (without it a hash could be reversed by hashing candidate addresses)",
     )
 
     # --- Identity and journeys ---
@@ -156,6 +174,34 @@ class Settings(BaseSettings):
                 "the embedded store has one owning process"
             )
         return self
+
+    @model_validator(mode="after")
+    def _every_source_has_channels(self) -> Settings:
+        for source in self.write_keys:
+            self.channels_of(source)
+        return self
+
+    def channels_of(self, source: str) -> tuple[str, ...]:
+        """Channel families a write key's source may send (``write_key_channels``)."""
+        if source in self.write_key_channels:
+            return self.write_key_channels[source]
+        family = source.split("-", 1)[0].split("_", 1)[0]
+        if family in CHANNELS:
+            return (family,)
+        raise ValueError(
+            f"write key {source!r} names no channel family (web, social, tv, store): "
+            f'say which it may send in PARCOURS_WRITE_KEY_CHANNELS, e.g. {{"{source}": ["store"]}}'
+        )
+
+    def pepper(self) -> str:
+        """The PII pepper, or a clear error: never a public default."""
+        if self.pii_pepper is None or not self.pii_pepper.get_secret_value():
+            raise ConfigError(
+                "PARCOURS_PII_PEPPER (or PARCOURS_PII_PEPPER_FILE) is not set: e-mails and phones are hashed "
+                "with this secret; use a long random value and keep it (the demo writes a throwaway one "
+                "to var/demo/pii-pepper)"
+            )
+        return self.pii_pepper.get_secret_value()
 
     @property
     def embedded(self) -> bool:

@@ -4,7 +4,8 @@
 - ``GET  /v1/health``: store status, outages, counters.
 - ``GET  /v1/summary``: the demo's summary, read from the worker's own store.
 - ``POST /v1/sql``: read-only SQL for the CLI and tests while the worker owns chDB
-  (bearer ``PARCOURS_ADMIN_TOKEN``; disabled when unset). Runs with ``readonly=1``.
+  (bearer ``PARCOURS_ADMIN_TOKEN``; disabled when unset). One SELECT, read-only and bounded
+  by the engine (``streams.store.guard``).
 """
 
 from __future__ import annotations
@@ -18,13 +19,17 @@ import orjson
 from aiohttp import web
 from faust.web import Request, Response, View
 
+from streams import logredact
 from streams.app import app, backend, dead_letter_topic, names, settings
 from streams.attribution.batch import run_batch
-from streams.errors import ParcoursError
-from streams.ingest.collector import Collector
+from streams.errors import ParcoursError, RefusedQuery
+from streams.ingest.body import BodyIncomplete, BodyTooLarge, read_body
+from streams.ingest.collector import Collector, bearer
 from streams.reports import summary
 from streams.runtime import HEALTH
+from streams.store.guard import MAX_STATEMENT_CHARS, ReadLimits, read_only_query
 
+logredact.install()
 collector = Collector(settings)
 _raw_topics = {
     ch: app.topic(names.raw(ch), value_type=bytes, key_type=bytes, value_serializer="raw", key_serializer="raw")
@@ -40,11 +45,19 @@ def _json(view: View, body: Any, status: int = 200) -> Response:
 class Collect(View):
     async def post(self, req: Request) -> Response:
         request = cast(web.Request, req)  # faust's aiohttp driver hands us aiohttp's request
-        limit = settings.collector_max_body
-        if (request.content_length or 0) > limit:
-            return _json(self, {"error": "too_large", "message": f"body over {limit} bytes"}, 413)
-        body = await request.content.read(limit + 1)
-        result = collector.collect(request.headers.get("Authorization"), request.content_length, body)
+        auth = request.headers.get("Authorization")
+        if collector.authenticate(auth) is None:  # before reading a body nobody may send
+            return _json(self, {"error": "unauthorized", "message": "missing or unknown write key"}, 401)
+        try:
+            body = await read_body(request, settings.collector_max_body, settings.collector_read_timeout_s)
+        except BodyTooLarge as err:
+            return _json(self, {"error": "too_large", "message": str(err)}, 413)
+        except BodyIncomplete as err:
+            return _json(self, {"error": "malformed", "message": str(err)}, 400)
+        except TimeoutError:
+            message = f"the body did not arrive whole within {settings.collector_read_timeout_s:g} s"
+            return _json(self, {"error": "timeout", "message": message}, 408)
+        result = collector.collect(auth, len(body), body)
         if result.status != 200:
             return _json(self, result.body, result.status)
         futures = [
@@ -78,11 +91,12 @@ class Summary(View):
 
 def _admin(request: web.Request) -> bool:
     token = settings.admin_token.get_secret_value() if settings.admin_token else None
-    given = (request.headers.get("Authorization") or "").removeprefix("Bearer ").strip()
-    return bool(token) and hmac.compare_digest(given.encode(), (token or "").encode())
+    given = bearer(request.headers.get("Authorization"))
+    return bool(token) and given is not None and hmac.compare_digest(given, (token or "").encode())
 
 
 _UNAUTHORIZED = {"error": "unauthorized", "message": "admin token required"}
+_ADMIN_QUERIES = asyncio.Semaphore(1)
 
 
 @app.page("/v1/attribution/run")
@@ -94,11 +108,11 @@ class AttributionRun(View):
         if not _admin(request):
             return _json(self, _UNAUTHORIZED, 401)
         try:
-            doc = orjson.loads(await request.content.read(10_000))
+            doc = orjson.loads(await read_body(request, 10_000, settings.collector_read_timeout_s))
             start, end = datetime.fromisoformat(doc["start"]), datetime.fromisoformat(doc["end"])
             if start.tzinfo is None or end.tzinfo is None or end <= start:
                 raise ValueError("start and end must be timezone-aware, start < end")
-        except (orjson.JSONDecodeError, KeyError, TypeError, ValueError) as err:
+        except (orjson.JSONDecodeError, KeyError, TypeError, ValueError, TimeoutError, ParcoursError) as err:
             return _json(self, {"error": "malformed", "message": str(err)[:200]}, 400)
         try:
             result = await asyncio.to_thread(run_batch, backend(), settings, start, end)
@@ -122,12 +136,23 @@ class Sql(View):
         if not _admin(request):
             return _json(self, _UNAUTHORIZED, 401)
         try:
-            doc = orjson.loads(await request.content.read(1_000_001))
+            doc = orjson.loads(await read_body(request, MAX_STATEMENT_CHARS * 4, settings.collector_read_timeout_s))
             sql, params = doc["sql"], doc.get("params") or {}
-        except (orjson.JSONDecodeError, KeyError, TypeError):
+            if not isinstance(sql, str) or not isinstance(params, dict):
+                raise TypeError
+        except BodyTooLarge:
+            return _json(self, {"error": "too_large", "message": "statement too large"}, 413)
+        except (orjson.JSONDecodeError, KeyError, TypeError, TimeoutError):
             return _json(self, {"error": "malformed", "message": 'expected {"sql": "...", "params": {}}'}, 400)
-        try:
-            rows = await asyncio.to_thread(lambda: backend().query(f"{sql} SETTINGS readonly = 1", params))
-        except ParcoursError as err:
-            return _json(self, {"error": "query", "message": str(err)[:1000]}, 400)
+        limits = ReadLimits(
+            max_execution_time_s=settings.admin_query_timeout_s, max_result_rows=settings.admin_query_max_rows
+        )
+        # One admin query at a time: on the embedded store each holds the lock ingestion needs.
+        async with _ADMIN_QUERIES:
+            try:
+                rows = await asyncio.to_thread(read_only_query, backend(), sql, params, limits=limits)
+            except RefusedQuery as err:
+                return _json(self, {"error": "refused", "message": str(err)[:1000]}, 400)
+            except ParcoursError as err:
+                return _json(self, {"error": "query", "message": str(err)[:1000]}, 400)
         return _json(self, {"rows": rows})

@@ -14,6 +14,10 @@ from hypothesis import settings as hypothesis_settings
 from streams.devstack import KafkaBroker
 from streams.settings import Settings
 
+# A throwaway pepper for the suite: workers and the publisher refuse to run without one (the
+# suite's workers get it through ``devstack.worker_env``).
+os.environ.setdefault("PARCOURS_PII_PEPPER", "parcours-tests-throwaway-pepper")
+
 # Shared machines are noisy: no per-example deadline. In CI the examples are derandomized so a
 # run is reproducible; locally they vary, to keep finding new inputs.
 hypothesis_settings.register_profile("default", deadline=None)

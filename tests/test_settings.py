@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
+from streams.errors import ConfigError
 from streams.settings import Settings
 
 
@@ -17,15 +18,24 @@ def test_secrets_never_show_in_reprs(monkeypatch: pytest.MonkeyPatch) -> None:
     text = repr(s) + str(s.model_dump())
     for secret in ("pepper-very-secret", "sasl-very-secret", "ch-very-secret", "wk-very-secret"):
         assert secret not in text
-    assert s.pii_pepper.get_secret_value() == "pepper-very-secret"
+    assert s.pepper() == "pepper-very-secret"
     assert s.write_keys["web"].get_secret_value() == "wk-very-secret"
 
 
 def test_secrets_from_files(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     f = tmp_path / "pepper"
     f.write_text("from-a-file\n")
+    monkeypatch.delenv("PARCOURS_PII_PEPPER", raising=False)  # the suite's own (tests/conftest.py)
     monkeypatch.setenv("PARCOURS_PII_PEPPER_FILE", str(f))
-    assert Settings().pii_pepper.get_secret_value() == "from-a-file"
+    assert Settings().pepper() == "from-a-file"
+
+
+def test_no_pepper_means_no_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("PARCOURS_PII_PEPPER", raising=False)
+    with pytest.raises(ConfigError, match=r"PARCOURS_PII_PEPPER .* is not set"):
+        Settings().pepper()
+    with pytest.raises(ConfigError, match="PARCOURS_PII_PEPPER"):
+        Settings(pii_pepper="").pepper()
 
 
 def test_settings_are_frozen_and_validated() -> None:

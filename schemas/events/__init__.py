@@ -13,10 +13,12 @@ from schemas.events.registry import (
     ALL_EVENTS,
     CHANNEL_OF,
     EVENT_TYPES,
+    FREE_TEXT_FIELDS,
     MAX_EVENT_BYTES,
     AnyEvent,
     Reason,
     Rejection,
+    dropped_fields,
     parse_event,
     parse_object,
 )
@@ -25,6 +27,7 @@ __all__ = [
     "ALL_EVENTS",
     "CHANNEL_OF",
     "EVENT_TYPES",
+    "FREE_TEXT_FIELDS",
     "MAX_EVENT_BYTES",
     "SCHEMA_VERSION",
     "SHARED_DEVICE_KINDS",
@@ -36,6 +39,7 @@ __all__ = [
     "Reason",
     "Rejection",
     "SocialAccount",
+    "dropped_fields",
     "parse_event",
     "parse_object",
 ]

@@ -25,7 +25,14 @@ DeviceKind = Literal[
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 Id = Annotated[str, Field(min_length=1, max_length=128)]
-Text = Annotated[str, Field(max_length=5000)]
+
+
+class FreeText:
+    """Marks a field people type into (comments, questions, searches): the edge and the worker
+    scrub phone numbers from these, as well as e-mails from every string (``FREE_TEXT_FIELDS``)."""
+
+
+Text = Annotated[str, Field(max_length=5000), FreeText()]
 Sku = Annotated[str, Field(min_length=1, max_length=64)]
 Currency = Annotated[str, Field(pattern=r"^[A-Z]{3}$")]
 Money = Annotated[float, Field(ge=0, le=1e9, allow_inf_nan=False)]

@@ -39,7 +39,7 @@ from annotated_types import Ge, Le, MaxLen, MinLen
 from pydantic import AllowInfNan, AwareDatetime, BaseModel
 from pydantic.fields import FieldInfo
 
-from schemas.events.envelope import SHARED_DEVICE_KINDS, Envelope, Identities
+from schemas.events.envelope import SHARED_DEVICE_KINDS, Envelope, FreeText, Identities
 from schemas.events.registry import ALL_EVENTS, MAX_EVENT_BYTES
 
 # A space, a non-ASCII byte or an escape at either end of a string. msgspec itself refuses raw
@@ -103,6 +103,8 @@ def _meta(metadata: list[Any], owner: type[BaseModel] | None = None, name: str =
                 raise TypeError(f"no fast equivalent for constraint {m!r} on {owner}.{name}")
             if general.get("pattern"):
                 kw["pattern"] = _pattern(general["pattern"])
+        elif isinstance(m, FreeText):
+            pass  # marks a field for the PII scrub, which runs before any reader
         elif isinstance(m, AllowInfNan):
             pass  # JSON has neither inf nor nan, and msgspec refuses the NaN/Infinity literals
         else:

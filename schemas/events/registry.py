@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from enum import StrEnum
-from typing import Annotated, Any, Union
+from typing import Annotated, Any, Union, get_args
 
 import orjson
-from pydantic import Field, TypeAdapter, ValidationError
+from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 
-from schemas.events.envelope import SCHEMA_VERSION, Envelope
+from schemas.events.envelope import SCHEMA_VERSION, Envelope, FreeText
 from schemas.events.social import SOCIAL_EVENTS
 from schemas.events.store import STORE_EVENTS
 from schemas.events.tv import TV_EVENTS
@@ -24,6 +25,26 @@ _ADAPTER: TypeAdapter[Any] = TypeAdapter(AnyEvent)
 MAX_EVENT_BYTES = 64 * 1024
 
 
+def _free_text_fields() -> frozenset[str]:
+    names = set()
+    for cls in ALL_EVENTS:
+        props: Any = cls.model_fields["properties"].annotation if "properties" in cls.model_fields else None
+        if isinstance(props, type) and issubclass(props, BaseModel):
+            for name, field in props.model_fields.items():
+                # ``Text | None`` keeps the marker on the union's member, not on the field
+                metadata = [
+                    *field.metadata,
+                    *(m for a in get_args(field.annotation) for m in getattr(a, "__metadata__", ())),
+                ]
+                if any(isinstance(m, FreeText) for m in metadata):
+                    names.add(name)
+    return frozenset(names)
+
+
+# Names of the properties that hold free text, whichever event carries them.
+FREE_TEXT_FIELDS = _free_text_fields()
+
+
 class Reason(StrEnum):
     """Why an event was refused. Stored with every dead letter."""
 
@@ -36,6 +57,7 @@ class Reason(StrEnum):
     IMPLAUSIBLE_TIME = "implausible_time"  # event time far in the future or before the epoch we accept
     CONFLICTING_DUPLICATE = "conflicting_duplicate"  # event_id already seen with a different body
     PROCESSING_ERROR = "processing_error"  # valid by schema, but a stage failed on it (a bug: see detail)
+    CHANNEL_NOT_ALLOWED = "channel_not_allowed"  # the collector's write key may not send this channel
 
 
 class Rejection(Exception):
@@ -74,6 +96,21 @@ def parse_object(obj: Any) -> Envelope:
         raise Rejection(Reason.SCHEMA_VIOLATION, describe(err)) from None
     except RecursionError:
         raise Rejection(Reason.SCHEMA_VIOLATION, "nesting too deep") from None
+
+
+def dropped_fields(event: BaseModel, raw: Mapping[str, Any], prefix: str = "") -> list[str]:
+    """Paths in ``raw`` that ``event`` has no field for: the models ignore unknown fields (forward
+    compatibility), and the collector tells the producer which ones it did not keep."""
+    fields = type(event).model_fields
+    out: list[str] = []
+    for key, value in raw.items():
+        if key not in fields:
+            out.append(prefix + str(key))
+            continue
+        sub = getattr(event, key)
+        if isinstance(sub, BaseModel) and isinstance(value, Mapping):
+            out += dropped_fields(sub, value, f"{prefix}{key}.")
+    return out
 
 
 _VALIDATOR = _ADAPTER.validator  # pydantic-core's, called directly: no Python wrapper per event

@@ -73,7 +73,7 @@ def validate(*, persons: int = 3000, days: int = 14, seed: int = 42, settings: S
         invalid_share=0.0,
         duplicate_share=0.0,
         late_share=0.0,
-        pepper=settings.pii_pepper.get_secret_value(),
+        pepper=settings.pepper(),
     )
     full = simulate(cfg)
     lost = {

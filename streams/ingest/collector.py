@@ -15,9 +15,10 @@ from typing import Any
 
 import orjson
 
-from schemas.events import CHANNEL_OF, Rejection, parse_object
+from schemas.events import CHANNEL_OF, Reason, Rejection, dropped_fields, parse_object
+from streams.ingest.body import dumps_any_depth, nesting_depth_over
 from streams.ingest.normalize import DeadLetter
-from streams.ingest.pii import hash_identities
+from streams.ingest.pii import scrub_event
 from streams.ingest.routing import routing_key
 from streams.settings import Settings
 
@@ -60,20 +61,34 @@ def _error(status: int, code: str, message: str) -> CollectResult:
     return CollectResult(status, {"error": code, "message": message})
 
 
+# Events are a few levels deep (properties of a context object at most); a body nested hundreds
+# of levels deep is an attack on the parsers downstream, refused as that event's dead letter.
+MAX_DEPTH = 16
+
+
+def bearer(header: str | None) -> bytes | None:
+    """The token of ``Authorization: Bearer <token>`` as bytes, or None. A header that is not
+    UTF-8 reaches us with surrogates: it is a wrong key like any other, never an error."""
+    if not header:
+        return None
+    return header.removeprefix("Bearer ").strip().encode("utf-8", "surrogateescape")
+
+
 class Collector:
     def __init__(self, settings: Settings) -> None:
         self._s = settings
         self._keys = {src: k.get_secret_value() for src, k in settings.write_keys.items()}
         self._limiter = RateLimiter(settings.collector_rate_per_s)
-        self._pepper = settings.pii_pepper.get_secret_value()
+        self._channels = {src: settings.channels_of(src) for src in settings.write_keys}
+        self._pepper = settings.pepper()
 
     def authenticate(self, header: str | None) -> str | None:
         """Source name for a write key (``Authorization: Bearer <key>``), or None."""
-        if not header:
+        token = bearer(header)
+        if token is None:
             return None
-        token = header.removeprefix("Bearer ").strip()
         for source, key in self._keys.items():
-            if hmac.compare_digest(token.encode(), key.encode()):
+            if hmac.compare_digest(token, key.encode()):
                 return source
         return None
 
@@ -101,28 +116,37 @@ class Collector:
         result = CollectResult(200, {})
         answers = []
         for i, raw in enumerate(batch):
-            if isinstance(raw, dict):
-                hash_identities(raw, self._pepper)
             try:
+                if isinstance(raw, (dict, list)) and nesting_depth_over(raw, MAX_DEPTH):
+                    raise Rejection(Reason.SCHEMA_VIOLATION, f"nested deeper than {MAX_DEPTH} levels")
+                scrub_event(raw, self._pepper)
                 event = parse_object(raw)
+                channel = CHANNEL_OF[event.type]
+                if channel not in self._channels[source]:
+                    raise Rejection(
+                        Reason.CHANNEL_NOT_ALLOWED,
+                        f"type: {event.type} is a {channel} event; the write key of {source!r} may send "
+                        f"{', '.join(self._channels[source])} events",
+                    )
             except Rejection as rej:
-                payload = orjson.dumps(raw)
                 result.dead.append(
                     DeadLetter(
                         dl_id=f"collector/{request_id}/{i}",
                         reason=rej.reason.value,
                         detail=rej.detail,
                         source=f"collector:{source}",
-                        payload=payload,
+                        payload=dumps_any_depth(raw),
                         received_at=now,
                         event_id=str(raw.get("event_id", ""))[:64] if isinstance(raw, dict) else "",
                     )
                 )
                 answers.append({"index": i, "accepted": False, "reason": rej.reason.value, "detail": rej.detail})
                 continue
-            result.accepted.append(
-                Outgoing(CHANNEL_OF[event.type], routing_key(event), orjson.dumps(raw), now.timestamp())
-            )
-            answers.append({"index": i, "accepted": True, "event_id": str(event.event_id)})
+            result.accepted.append(Outgoing(channel, routing_key(event), orjson.dumps(raw), now.timestamp()))
+            answer: dict[str, Any] = {"index": i, "accepted": True, "event_id": str(event.event_id)}
+            dropped = dropped_fields(event, raw)
+            if dropped:  # kept nowhere: say so, so that a producer's typo does not go unnoticed
+                answer["dropped"] = dropped
+            answers.append(answer)
         result.body = {"accepted": len(result.accepted), "rejected": len(result.dead), "results": answers}
         return result

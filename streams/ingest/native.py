@@ -209,7 +209,7 @@ class NativeDecoder:
             late_allowance_us=_us(timedelta(seconds=settings.late_allowance_s)),
             max_correctable_skew_us=_us(MAX_CORRECTABLE_SKEW),
             junk_values=sorted(JUNK_VALUES),
-            junk_hashes=sorted(junk_hashes(settings.pii_pepper.get_secret_value())),
+            junk_hashes=sorted(junk_hashes(settings.pepper())),
         )
 
     def decode(self, payloads: list[bytes], arrived_us: list[int]) -> Decoded:

@@ -309,7 +309,7 @@ class Normalizer:
         self._fast = fast
         self._tax = taxonomy or Taxonomy(conversion_types=frozenset(settings.conversion_types))
         self._window = DedupeWindow(settings.dedupe_window)
-        self._pepper = settings.pii_pepper.get_secret_value()
+        self._pepper = settings.pepper()
         self._junk = junk_hashes(self._pepper)
         self._max_skew = timedelta(seconds=settings.max_skew_s)
         self._future = timedelta(seconds=settings.future_tolerance_s)
@@ -454,6 +454,9 @@ class Normalizer:
         return self._dead(item, payload, Reason.PROCESSING_ERROR.value, repr(err)[:500])
 
     def _dead(self, item: RawItem, payload: bytes, reason: str, detail: str) -> DeadLetter:
+        # Every dead letter gets the edge's full rules (phones in free text, any key's case), not
+        # only what the batch screen flagged: dead letters are few, and they keep the payload.
+        payload = scrub_payload(payload, self._pepper, screened=False)
         return DeadLetter(
             dl_id=item.source,
             reason=reason,

@@ -39,64 +39,170 @@ def junk_hashes(pepper: str) -> frozenset[str]:
     return frozenset(pepper_hash(v, pepper) for v in ("", "null", "none", "undefined", "0"))
 
 
+class ClearIdentifierRefused(ValueError):
+    """A clear e-mail or phone that is not a string or a number: removed, and the event refused."""
+
+
+def _pop_clear(ids: dict[str, Any], name: str) -> list[Any]:
+    # ``Email``, ``EMAIL``: any spelling of the key is the same clear value
+    return [ids.pop(k) for k in [k for k in ids if isinstance(k, str) and k.lower() == name]]
+
+
 def hash_identities(event: Any, pepper: str) -> Any:
-    """Replace clear e-mail/phone in an event dict (in place) by their peppered hashes."""
+    """Replace clear e-mail/phone in an event dict (in place) by their peppered hashes. A value
+    that is neither text nor a number is removed and ``ClearIdentifierRefused`` raised."""
     if not isinstance(event, dict):
         return event
     ids = event.get("identities")
     if not isinstance(ids, dict):
         return event
-    email = ids.pop("email", None)
-    if isinstance(email, str):
-        ids["email_hash"] = hash_email(email, pepper)
-    phone = ids.pop("phone", None)
-    if isinstance(phone, str):
-        ids["phone_hash"] = hash_phone(phone, pepper)
+    refused = []
+    for name, key, hasher in (("email", "email_hash", hash_email), ("phone", "phone_hash", hash_phone)):
+        for value in _pop_clear(ids, name):
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                value = str(int(value)) if float(value).is_integer() else str(value)
+            if isinstance(value, str):
+                ids[key] = hasher(value, pepper)
+            elif value is not None:
+                refused.append(f"identities.{name}: a {type(value).__name__}, not text (removed)")
+    if refused:
+        raise ClearIdentifierRefused("; ".join(refused))
     return event
+
+
+_EMAIL_TEXT = re.compile(r"(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]++@[A-Za-z0-9-]++(?:\.[A-Za-z0-9-]++)++")
+# 8 to 15 digits, a leading + and up to two separators between digits ("+33 (0)6 11 22 33 44",
+# "06.11.22.33.44", "(555) 123-4567"). Only in free-text fields: ids, prices and times are digits too.
+_PHONE_TEXT = re.compile(r"(?<![\w+])\+?\d(?:[ .\-()]{0,2}\d){7,14}(?!\w)")
+
+
+def scrub_text(text: str, pepper: str, *, phones: bool) -> str:
+    """E-mails (and, in free text, phone numbers) in ``text`` replaced by their peppered hashes."""
+    if "@" in text:
+        text = _EMAIL_TEXT.sub(lambda m: "email_sha256:" + hash_email(m.group(), pepper), text)
+    if phones:
+        text = _PHONE_TEXT.sub(lambda m: "phone_sha256:" + hash_phone(m.group(), pepper), text)
+    return text
+
+
+def scrub_event(event: Any, pepper: str) -> bool:
+    """The edge's and the worker's one rule set, on a decoded event, in place: clear identities
+    hashed (any key case; numbers too), e-mails in every string and phones in free-text fields
+    replaced by hashes. True if anything changed. Raises ``Rejection`` for a clear identifier
+    that cannot be hashed (after removing it)."""
+    from schemas.events import FREE_TEXT_FIELDS, Reason, Rejection
+
+    ids = event.get("identities") if isinstance(event, dict) else None
+    changed = isinstance(ids, dict) and any(isinstance(k, str) and k.lower() in ("email", "phone") for k in ids)
+    try:
+        hash_identities(event, pepper)
+    except ClearIdentifierRefused as err:
+        raise Rejection(Reason.SCHEMA_VIOLATION, str(err)) from None
+    stack: list[tuple[Any, bool]] = [(event, False)]
+    while stack:  # iterative: a hostile body may nest deeper than Python's recursion limit
+        node, free = stack.pop()
+        items = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(node, list) else ()
+        for key, value in items:
+            if isinstance(value, str):
+                phones = free or key in FREE_TEXT_FIELDS
+                clean = scrub_text(value, pepper, phones=phones)
+                if clean != value:
+                    node[key] = clean
+                    changed = True
+            elif isinstance(value, (dict, list)):
+                stack.append((value, free or (isinstance(key, str) and key in FREE_TEXT_FIELDS)))
+    return changed
 
 
 # Linear time on hostile input: a match may only start where a run of local-part characters
 # starts (lookbehind), and possessive quantifiers never backtrack.
 _EMAIL = re.compile(rb"(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]++@[A-Za-z0-9-]++(?:\.[A-Za-z0-9-]++)++")
+_PHONE = re.compile(_PHONE_TEXT.pattern.encode())
 
 
-# A clear e-mail or phone *key* (a value such as "device_kind": "phone" must not cost a parse).
-_CLEAR_KEY = re.compile(rb'"(?:email|phone)"\s*:')
+def _free_text_phone_trigger() -> str:
+    from schemas.events import FREE_TEXT_FIELDS
+
+    keys = "|".join(sorted(FREE_TEXT_FIELDS))
+    # a free-text value with 8 digits in a row (separators allowed) before its closing quote
+    return r'"(?:' + keys + r')"[\t\n\v\f\r ]*:[\t\n\v\f\r ]*"(?:[^"\\]|\\.)*?\d(?:[ .\-()]{0,2}\d){7}'
 
 
-# What ``scrub_payload`` looks for, as one RE2 pattern: it returns a payload without any of these
-# unchanged, so a caller that screened a whole batch at once may skip it. RE2's ``\s`` lacks \v.
+# What the worker's batch screen looks for, as one RE2 pattern (the native decoder scans for it
+# by hand, streams/ingest/native/src/screen.rs): a payload with none of these is decoded as it is.
+# Every e-mail has an "@" (or a backslash escape, which the decoder's screen also flags), so
+# e-mails never pass unscrubbed; a phone in free text from a producer that skipped the edge does,
+# except in a dead letter (each is scrubbed with ``screened=False``). RE2's ``\s`` lacks \v.
 SCRUB_TRIGGERS = r'@|"(?:email|phone)"[\t\n\v\f\r ]*:'
+# The full rules' triggers: any key case, escaped ASCII (``bob\u0040example.org``), free-text phones.
+_FULL_SCREEN = re.compile(
+    (r'@|\\u00[0-7][0-9A-Fa-f]|"(?i:email|phone)"[\t\n\v\f\r ]*:|' + _free_text_phone_trigger()).encode()
+)
 
 
-def _has_clear_key(payload: bytes) -> bool:
-    # Substring search, then the regex only where the key is spelled with spaces: the regex on
-    # every payload cost ~5% of normalizing one ("device_kind":"phone" is in most of them).
-    if b'"email":' in payload or b'"phone":' in payload:
-        return True
-    return (b'"email"' in payload or b'"phone"' in payload) and _CLEAR_KEY.search(payload) is not None
+def scrub_free_text_phones(table: Any, pepper: str) -> Any:
+    """The events table (Arrow) with phone numbers in free-text properties replaced by hashes.
+
+    The batch screen leaves them to the decoders (a digit run is in every timestamp); one RE2
+    pass over the ``properties`` column finds the rare rows to rewrite."""
+    import orjson
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if table.num_rows == 0:
+        return table
+    props = table.column("properties")
+    hits = pc.match_substring_regex(props, _free_text_phone_trigger()).to_pylist()
+    if not any(hits):
+        return table
+    values = props.to_pylist()
+    for i, hit in enumerate(hits):
+        if hit:
+            obj = orjson.loads(values[i])
+            scrub_event({"properties": obj}, pepper)
+            values[i] = orjson.dumps(obj).decode()
+    at = table.schema.get_field_index("properties")
+    return table.set_column(at, table.schema.field(at), pa.array(values, table.schema.field(at).type))
 
 
-def scrub_payload(payload: bytes, pepper: str) -> bytes:
-    """Defence in depth for payloads that skipped our edge (a producer writing to Kafka
-    directly): clear e-mails and phones in ``identities`` become hashes; anything else that
-    looks like an e-mail address — even in a body we cannot parse — is replaced by its hash.
-    Dead letters keep this scrubbed original, never the clear value."""
-    if _has_clear_key(payload):
-        import orjson
-
-        try:
-            obj = orjson.loads(payload)
-        except orjson.JSONDecodeError:
-            obj = None
-        if (
-            isinstance(obj, dict)
-            and isinstance(obj.get("identities"), dict)
-            and ("email" in obj["identities"] or "phone" in obj["identities"])
-        ):
-            payload = orjson.dumps(hash_identities(obj, pepper))
-    if b"@" not in payload:
+def scrub_payload(payload: bytes, pepper: str, *, screened: bool = True) -> bytes:
+    """The worker's defence in depth for payloads that skipped our edge (a producer writing to
+    Kafka directly): the edge's rules (``scrub_event``) on what parses as JSON; on what does not,
+    anything that looks like an e-mail or a phone number is replaced by its hash. Dead letters
+    keep this scrubbed original, never the clear value. ``screened=False``: also a payload with
+    no e-mail trigger, for phones in free text."""
+    if screened and _FULL_SCREEN.search(payload) is None:
         return payload
-    return _EMAIL.sub(
-        lambda m: b"email_sha256:" + pepper_hash(normalise_email(m.group().decode()), pepper).encode(), payload
+    import orjson
+
+    from schemas.events import Rejection
+    from streams.ingest.body import dumps_any_depth
+
+    try:
+        obj = orjson.loads(payload)
+    except orjson.JSONDecodeError:
+        obj = None
+    if isinstance(obj, (dict, list)):
+        try:
+            if not scrub_event(obj, pepper):
+                return payload
+        except Rejection:
+            pass  # the clear value is gone; the reader refuses the event for what remains
+        try:
+            return orjson.dumps(obj)
+        except TypeError:  # nested deeper than orjson writes
+            return dumps_any_depth(obj)
+    text = _EMAIL.sub(lambda m: b"email_sha256:" + hash_email(m.group().decode(), pepper).encode(), payload)
+    # phones only inside what reads as a free-text value: ids and times are digits too
+    return _free_text_values().sub(
+        lambda m: m.group(1)
+        + _PHONE.sub(lambda p: b"phone_sha256:" + hash_phone(p.group().decode(), pepper).encode(), m.group(2)),
+        text,
     )
+
+
+def _free_text_values() -> re.Pattern[bytes]:
+    from schemas.events import FREE_TEXT_FIELDS
+
+    keys = "|".join(sorted(FREE_TEXT_FIELDS))
+    return re.compile(rb'("(?:' + keys.encode() + rb')"\s*:\s*")((?:[^"\\]|\\.)*+)')

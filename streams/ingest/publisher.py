@@ -17,7 +17,7 @@ import orjson
 
 from schemas.events import CHANNEL_OF, Envelope, Rejection, parse_object
 from streams.errors import InvalidEvent, PublishError
-from streams.ingest.pii import hash_identities
+from streams.ingest.pii import scrub_event
 from streams.ingest.routing import routing_key
 from streams.kafka import kafka_python_kwargs
 from streams.settings import Settings
@@ -30,7 +30,7 @@ class Publisher:
         from kafka.errors import KafkaError
 
         self._names = TopicNames(prefix=settings.topic_prefix)
-        self._pepper = settings.pii_pepper.get_secret_value()
+        self._pepper = settings.pepper()
         try:
             self._producer = KafkaProducer(
                 acks="all",
@@ -46,12 +46,14 @@ class Publisher:
             raise PublishError(f"cannot reach Kafka at {settings.kafka_bootstrap}: {err}") from err
 
     def validate(self, event: Mapping[str, Any] | Envelope) -> tuple[Envelope, bytes]:
-        if isinstance(event, Envelope):
-            return event, event.model_dump_json(exclude_none=True).encode()
-        raw = hash_identities(dict(event), self._pepper)
-        if isinstance(raw.get("identities"), dict):
-            raw["identities"] = dict(raw["identities"])
+        if isinstance(event, Envelope):  # a typed event gets the same scrub: free text may hold PII
+            event = event.model_dump(mode="json", exclude_none=True)
         try:
+            raw = orjson.loads(orjson.dumps(dict(event)))  # a copy: the caller's dict is left as it was
+        except TypeError as err:
+            raise InvalidEvent("schema_violation", f"not serialisable as JSON: {err}") from None
+        try:
+            scrub_event(raw, self._pepper)  # the collector's rules: nothing clear reaches Kafka
             model = parse_object(raw)
         except Rejection as rej:
             raise InvalidEvent(rej.reason.value, rej.detail) from None

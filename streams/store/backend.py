@@ -38,7 +38,12 @@ class Backend(Protocol):
 
     def execute(self, sql: str, params: Mapping[str, Any] | None = None) -> None: ...
 
-    def query(self, sql: str, params: Mapping[str, Any] | None = None) -> list[Row]: ...
+    def query(
+        self, sql: str, params: Mapping[str, Any] | None = None, *, settings: Mapping[str, int | str] | None = None
+    ) -> list[Row]:
+        """Rows of one SELECT. ``settings`` are query settings the statement cannot override
+        (``streams.store.guard`` passes ``readonly`` and bounds through them)."""
+        ...
 
     def insert(self, table: str, rows: Sequence[Row]) -> None: ...
 
@@ -88,6 +93,11 @@ def _quote(v: Any) -> str:
     return str(v)
 
 
+# ClickHouse reads a parameter's text in its escaped format: a backslash, tab or newline in a
+# value must be escaped, or the value is refused ("isn't parsed complete") or changed.
+_PARAM_ESCAPES = str.maketrans({"\\": "\\\\", "\n": "\\n", "\t": "\\t", "\r": "\\r", "\0": "\\0"})
+
+
 def chdb_params(params: Mapping[str, Any] | None) -> dict[str, Any] | None:
     """chDB binds scalars as text but not containers: render those as ClickHouse literals."""
     if not params:
@@ -98,9 +108,16 @@ def chdb_params(params: Mapping[str, Any] | None) -> dict[str, Any] | None:
             out[k] = _quote(v)
         elif isinstance(v, datetime):
             out[k] = _dt(v)
+        elif isinstance(v, str):
+            out[k] = v.translate(_PARAM_ESCAPES)
         else:
             out[k] = v
     return out
+
+
+def settings_sql(settings: Mapping[str, int | str]) -> str:
+    """``k = v, …`` for a SETTINGS clause; names and values come from code, never from a user."""
+    return ", ".join(f"{k} = {_quote(v)}" for k, v in settings.items())
 
 
 class ChdbBackend:
@@ -119,18 +136,41 @@ class ChdbBackend:
         except Exception as err:  # chDB raises plain exceptions when the path is locked
             raise StoreUnavailable(f"cannot open chDB at {path}: {err}") from err
 
-    def _run(self, sql: str, fmt: str, params: Mapping[str, Any] | None) -> Any:
+    def _run(
+        self, sql: str, fmt: str, params: Mapping[str, Any] | None, settings: Mapping[str, int | str] | None = None
+    ) -> Any:
+        return self.run_bound(sql, fmt, chdb_params(params), settings)
+
+    def run_bound(
+        self, sql: str, fmt: str, bound: Mapping[str, Any] | None, settings: Mapping[str, int | str] | None = None
+    ) -> Any:
+        """Run with parameters already in ClickHouse's text form (as the HTTP interface gets them)."""
+        if settings:
+            sql = self._with_settings(sql, settings)
         with self._lock:
             try:
-                return self._session.query(sql, fmt, params=chdb_params(params))
+                return self._session.query(sql, fmt, params=bound)
             except Exception as err:
                 raise QueryError(str(err).strip()[:2000]) from err
+
+    def _with_settings(self, sql: str, settings: Mapping[str, int | str]) -> str:
+        # chDB has no channel for query settings beside the text. The engine's canonical text of
+        # the statement (one statement, no comment left to swallow what follows) is closed by the
+        # clause; a statement with a SETTINGS clause of its own then fails to parse, and with
+        # readonly among the settings none can be changed (streams/store/guard.py).
+        [row] = self.query("SELECT formatQuerySingleLine({q:String}) AS q", {"q": sql})
+        text = str(row["q"])
+        if text.startswith("INSERT"):  # the canonical text of an INSERT drops its inline data
+            raise QueryError("Code: 115. DB::Exception: settings on an INSERT with inline data are not supported")
+        return f"{text} SETTINGS {settings_sql(settings)}"
 
     def execute(self, sql: str, params: Mapping[str, Any] | None = None) -> None:
         self._run(sql, "Null", params)
 
-    def query(self, sql: str, params: Mapping[str, Any] | None = None) -> list[Row]:
-        res = self._run(sql, "JSONEachRow", params)
+    def query(
+        self, sql: str, params: Mapping[str, Any] | None = None, *, settings: Mapping[str, int | str] | None = None
+    ) -> list[Row]:
+        res = self._run(sql, "JSONEachRow", params, settings)
         data = res.bytes()
         return [orjson.loads(line) for line in data.splitlines() if line]
 
@@ -193,8 +233,16 @@ class DriverBackend:
     def execute(self, sql: str, params: Mapping[str, Any] | None = None) -> None:
         self._call(self._client.execute, sql, dict(params) if params else None)
 
-    def query(self, sql: str, params: Mapping[str, Any] | None = None) -> list[Row]:
-        rows, cols = self._call(self._client.execute, sql, dict(params) if params else None, with_column_types=True)
+    def query(
+        self, sql: str, params: Mapping[str, Any] | None = None, *, settings: Mapping[str, int | str] | None = None
+    ) -> list[Row]:
+        rows, cols = self._call(
+            self._client.execute,
+            sql,
+            dict(params) if params else None,
+            with_column_types=True,
+            settings=dict(settings) if settings else None,  # out of band, in the native protocol
+        )
         names = [c[0] for c in cols]
         return [dict(zip(names, r, strict=True)) for r in rows]
 

@@ -9,6 +9,7 @@ server's HTTP port, so the same SQL text and the same parameters (``param_<name>
 
 from __future__ import annotations
 
+import hmac
 import http.client
 import re
 import threading
@@ -54,7 +55,7 @@ class HttpBackend:
         body: bytes,
         params: Mapping[str, Any] | None,
         fmt: str | None,
-        settings: Mapping[str, int] | None = None,
+        settings: Mapping[str, int | str] | None = None,
     ) -> bytes:
         args = {"query": sql, "database": self._database, **(settings or {})}  # settings go as URL arguments
         if fmt:
@@ -90,8 +91,10 @@ class HttpBackend:
     def execute(self, sql: str, params: Mapping[str, Any] | None = None) -> None:
         self._post(sql, b"", params, None)
 
-    def query(self, sql: str, params: Mapping[str, Any] | None = None) -> list[Row]:
-        data = self._post(sql, b"", params, "JSONEachRow")
+    def query(
+        self, sql: str, params: Mapping[str, Any] | None = None, *, settings: Mapping[str, int | str] | None = None
+    ) -> list[Row]:
+        data = self._post(sql, b"", params, "JSONEachRow", settings)
         return [orjson.loads(line) for line in data.splitlines() if line]
 
     def insert(self, table: str, rows: Sequence[Row]) -> None:
@@ -111,6 +114,7 @@ class HttpBackend:
             conn.close()
 
 
+_NOT_SETTINGS = frozenset({"query", "database", "default_format", "user", "password"})
 _ARROW_INSERT = re.compile(r"INSERT INTO (\w+) \(([\w, ]+)\) FORMAT ArrowStream")
 
 
@@ -159,7 +163,8 @@ def serve(path: Path, host: str, port: int, *, password: str = "") -> ThreadingH
             self.wfile.write(body)
 
         def do_POST(self) -> None:
-            if password and self.headers.get("X-ClickHouse-Key", "") != password:
+            given = self.headers.get("X-ClickHouse-Key", "").encode("utf-8", "surrogateescape")
+            if password and not hmac.compare_digest(given, password.encode()):
                 self._reply(403, b"Code: 516. DB::Exception: Authentication failed")
                 return
             qs = urllib.parse.parse_qs(urllib.parse.urlparse(self.path).query)
@@ -177,9 +182,12 @@ def serve(path: Path, host: str, port: int, *, password: str = "") -> ThreadingH
             elif body:
                 sql = sql + "\n" + body.decode()
             params = {k[len("param_") :]: v[0] for k, v in qs.items() if k.startswith("param_")}
+            # URL arguments other than these are query settings, as ClickHouse's interface takes
+            # them: a client's readonly and limits hold whatever the statement says.
+            settings = {k: v[0] for k, v in qs.items() if k not in _NOT_SETTINGS and not k.startswith("param_")}
             fmt = qs.get("default_format", ["Null"])[0]
             try:
-                result = store._run(sql, fmt, params or None)
+                result = store.run_bound(sql, fmt, params or None, settings or None)
             except QueryError as err:
                 self._reply(500, str(err).encode())
                 return

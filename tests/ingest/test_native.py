@@ -276,7 +276,7 @@ def test_identifier_guards_decide_alike_on_both_paths() -> None:
     CRM id that is junk: the same identifiers, refusals and links on both paths."""
     from streams.ingest.pii import junk_hashes
 
-    junk_hash = sorted(junk_hashes(Settings().pii_pepper.get_secret_value()))[0]
+    junk_hash = sorted(junk_hashes(Settings().pepper()))[0]
     variants: list[dict[str, Any]] = [
         {"anonymous_id": "NULL", "user_id": "crm-1"},
         {"anonymous_id": "Undefined", "user_id": "ab"},

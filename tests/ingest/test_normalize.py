@@ -76,7 +76,7 @@ def test_no_analytics_consent_keeps_the_event_but_no_person(settings: Settings) 
 
 
 def test_junk_identifiers_are_refused(settings: Settings) -> None:
-    pepper = settings.pii_pepper.get_secret_value()
+    pepper = settings.pepper()
     ev = event(
         "login", identities={"anonymous_id": "undefined", "user_id": "crm-77", "email_hash": hash_email("", pepper)}
     )

@@ -67,6 +67,8 @@ def stack(kafka: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stac
         kafka,
         root,
         PARCOURS_WRITE_KEYS='{"web": "k-web-123", "store-paris": "k-store-456"}',
+        # the store's key also relays its social and TV check-ins (tests send mixed batches with it)
+        PARCOURS_WRITE_KEY_CHANNELS='{"store-paris": ["store", "social", "tv"]}',
         PARCOURS_COLLECTOR_MAX_BODY="50000",
     )
     try:

@@ -28,7 +28,7 @@ def published(stack: Stack):  # type: ignore[no-untyped-def]
             end=END,
             invalid_share=0.02,
             duplicate_share=0.02,
-            pepper=stack.settings.pii_pepper.get_secret_value(),
+            pepper=stack.settings.pepper(),
         )
     )
     publish_simulation(sim, stack.settings)

@@ -13,8 +13,10 @@ from typing import Any
 import orjson
 import pytest
 
+from streams.errors import InvalidEvent
 from streams.identity.erasure import request_erasure
 from streams.identity.fresh import fresh_person
+from streams.ingest.pii import normalise_phone
 from streams.ingest.publisher import Publisher
 from streams.topics import TopicNames
 from tests.integration.conftest import Stack, start_stack
@@ -295,3 +297,88 @@ def test_forget_and_person_take_a_clear_email_say_not_found_and_dry_run(priv: St
 
 
 # A hostile corpus: clear e-mails and phones as producers really send them.
+HOSTILE_EMAILS = ("Jane.Doe@Example.com", "bob.hostile@example.org", "MiXed.Case@Example.NET", "num.phone@example.io")
+HOSTILE_PHONES = ("+33 6 12 34 56 78", "06.12.34.56.79", "+44 7700 900123", "0612345680", "(555) 123-4567")
+
+
+def _clear_forms() -> list[str]:
+    digits = [normalise_phone(p).lstrip("+") for p in HOSTILE_PHONES]
+    return [e.lower() for e in HOSTILE_EMAILS] + list(HOSTILE_PHONES) + [d[-8:] for d in digits] + ["33611223355"]
+
+
+def test_the_edge_scrubs_every_clear_value_before_kafka(priv: Stack) -> None:
+    names = TopicNames(prefix=priv.settings.topic_prefix)
+    published = [
+        ev(
+            "comment",
+            {"anonymous_id": "ck-h1"},
+            properties={
+                "post_id": "p",
+                "comment_id": "c-h1",
+                "network": "instagram",
+                "text": f"call me {HOSTILE_PHONES[0]} or {HOSTILE_PHONES[1]}, mail {HOSTILE_EMAILS[0]}",
+            },
+        ),
+        ev(
+            "search",
+            {"anonymous_id": "ck-h2", "Email": HOSTILE_EMAILS[2], "PHONE": HOSTILE_PHONES[2]},
+            properties={"query": f"my number is {HOSTILE_PHONES[3]}"},
+        ),
+        ev("login", {"anonymous_id": "ck-h3", "phone": 33611223355}),
+        ev("login", {"anonymous_id": "ck-h4", "email": ["num.phone@example.io"]}),  # not text: refused
+    ]
+    with Publisher(priv.settings) as pub:
+        for e in published[:3]:
+            pub.publish(e)
+        with pytest.raises(InvalidEvent, match="not text"):
+            pub.publish(published[3])
+    # the collector, with a JSON-escaped "@" and a phone in a question
+    question = ev(
+        "question",
+        {"anonymous_id": "ck-h5"},
+        properties={
+            "question_id": "q-h5",
+            "network": "facebook",
+            "text": f"reach me at {HOSTILE_PHONES[4]} or ESCAPED",
+        },
+    )
+    body = orjson.dumps({"batch": [question]}).replace(b"ESCAPED", b"bob.hostile\\u0040example.org")
+    req = urllib.request.Request(
+        f"http://127.0.0.1:{priv.worker.port}/v1/collect", data=body, headers={"Authorization": "Bearer k-priv"}
+    )
+    with urllib.request.urlopen(req, timeout=30) as resp:
+        assert orjson.loads(resp.read())["results"][0]["accepted"] is False  # a web key; the topic still matters
+    req2 = urllib.request.Request(
+        f"http://127.0.0.1:{priv.worker.port}/v1/collect",
+        data=orjson.dumps(
+            {"batch": [ev("search", {"anonymous_id": "ck-h6"}, properties={"query": "ESCAPED"})]}
+        ).replace(b"ESCAPED", b"bob.hostile\\u0040example.org tel 06.12.34.56.79"),
+        headers={"Authorization": "Bearer k-priv"},
+    )
+    with urllib.request.urlopen(req2, timeout=30) as resp:
+        assert orjson.loads(resp.read())["accepted"] == 1
+    priv.wait()
+    topics = dump_topics(priv, *names.all_raw, names.dead_letters, names.identity_links)
+    stored = dump_store(priv)
+    # only this test's events: the module's other tests put clear values on the raw topics on purpose
+    for clear in _clear_forms():
+        assert clear.lower() not in topics, clear
+        assert clear.lower() not in stored, clear
+    assert "phone_sha256:" in stored and "email_sha256:" in stored
+    # the hashed phone and e-mail still identify: the wrong-case keys became identifiers
+    [row] = priv.rows("SELECT email_hash != '' AS e, phone_hash != '' AS p FROM events WHERE anonymous_id = 'ck-h2'")
+    assert row == {"e": 1, "p": 1} or row == {"e": True, "p": True}
+
+
+def test_the_worker_scrubs_free_text_phones_that_skipped_the_edge(priv: Stack) -> None:
+    phone = "07 11 22 33 99"
+    e = ev("search", {"anonymous_id": "ck-direct"}, properties={"query": f"rappelez-moi au {phone}"})
+    bad = ev("comment", {"anonymous_id": "ck-direct"}, properties={"text": f"tel {phone}"})  # no post_id: dead
+    with Publisher(priv.settings) as pub:  # a producer writing to Kafka itself
+        pub.publish_raw("web", orjson.dumps(e))
+        pub.publish_raw("social", orjson.dumps(bad))
+    priv.wait()
+    [row] = priv.rows("SELECT properties FROM events WHERE event_id = {id:UUID}", id=e["event_id"])
+    assert "phone_sha256:" in str(row["properties"])
+    stored = dump_store(priv)
+    assert phone not in stored and "0711223399" not in stored

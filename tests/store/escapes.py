@@ -1,0 +1,38 @@
+"""Attempts to escape the read-only SQL guard (``streams.store.guard``), shared by the store's
+tests and the real endpoint's."""
+
+# Each must be refused and change nothing.
+ESCAPES = [
+    "SELECT * FROM file('/proc/self/environ', 'LineAsString') --",
+    "SELECT * FROM file('/proc/self/environ', 'LineAsString') #",
+    "SELECT * FROM file('/proc/self/environ', 'LineAsString') /*",
+    "SELECT file('/proc/self/environ') AS env",
+    "SELECT FILE('/proc/self/environ') AS env",
+    "SELECT * FROM (SELECT 1) AS t, file('/etc/passwd', 'LineAsString')",
+    "SELECT * FROM url('http://127.0.0.1:9/x', 'LineAsString')",
+    "SELECT * FROM executable('env', 'LineAsString', 'x String')",
+    "SELECT * FROM remote('127.0.0.1', 'system', 'one')",
+    "SELECT * FROM s3('http://127.0.0.1:9/b/k', 'LineAsString')",
+    "SELECT * FROM numbers(10)",
+    "SELECT * FROM system.processes",
+    "SELECT * FROM system.settings",
+    "SELECT name, value FROM `system`.`settings`",
+    "SELECT 1 WHERE 1 IN system.processes",
+    "SELECT * FROM system.query_log",
+    "SELECT getServerSetting('path')",
+    "SELECT getSetting('readonly') SETTINGS readonly = 0",
+    "SELECT 1 SETTINGS readonly = 0 --",
+    "SET readonly = 0",
+    "SELECT 1 INTO OUTFILE '/tmp/parcours-escape.txt'",
+    "SELECT 1 FORMAT TSV",
+    "CREATE TABLE escape_x (a Int8) ENGINE = Memory",
+    "INSERT INTO spend (channel) VALUES ('x')",
+    "DROP TABLE events",
+    "ALTER TABLE events DELETE WHERE 1",
+    "TRUNCATE TABLE events",
+    "SELECT 1; DROP TABLE events",
+    "SELECT 1 --\n; DROP TABLE events",
+    "SELECT 1 /* ; */; INSERT INTO spend (channel) VALUES ('x')",
+    "SHOW TABLES",
+    "EXPLAIN AST SELECT 1",
+]
