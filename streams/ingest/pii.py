@@ -195,8 +195,10 @@ def scrub_payload(payload: bytes, pepper: str, *, screened: bool = True) -> byte
     text = _EMAIL.sub(lambda m: b"email_sha256:" + hash_email(m.group().decode(), pepper).encode(), payload)
     # phones only inside what reads as a free-text value: ids and times are digits too
     return _free_text_values().sub(
-        lambda m: m.group(1)
-        + _PHONE.sub(lambda p: b"phone_sha256:" + hash_phone(p.group().decode(), pepper).encode(), m.group(2)),
+        lambda m: (
+            m.group(1)
+            + _PHONE.sub(lambda p: b"phone_sha256:" + hash_phone(p.group().decode(), pepper).encode(), m.group(2))
+        ),
         text,
     )
 
