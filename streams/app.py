@@ -42,8 +42,8 @@ from streams.ingest import consumer as consumer_loop
 from streams.ingest.fetch import RecordSet, whole_sets
 from streams.ingest.fetch import install as install_whole_sets
 from streams.ingest.normalize import DeadLetter, Normalized, Normalizer
-from streams.ingest.pii import scrub_free_text_phones
 from streams.ingest.replay_guard import screen_dead_letters, screen_events, screen_links
+from streams.ingest.stored import store_events
 from streams.kafka import aiokafka_kwargs, faust_credentials
 from streams.runtime import EXIT_TERMINAL, HEALTH, complete_or_die, tune_gc, with_retry
 from streams.settings import Settings, get_settings
@@ -186,7 +186,7 @@ async def _prepare(sets: list[RecordSet]) -> _Prepared:
         out.extend(normalizer.normalize(batch.section(start, start + PREPARE_SLICE)))
         await asyncio.sleep(0)
     t0 = time.perf_counter()
-    table = scrub_free_text_phones(events_table_or_quarantine(out, normalizer), settings.pepper())
+    table = events_table_or_quarantine(out, normalizer)
     HEALTH.spent("ingest.prepare.to_arrow", time.perf_counter() - t0)
     table, dropped = screen_events(table, erasures)
     if dropped:
@@ -198,7 +198,7 @@ async def _prepare(sets: list[RecordSet]) -> _Prepared:
 
 def _insert_events(table: pa.Table) -> None:
     t0 = time.perf_counter()
-    backend().insert_arrow("events", table)
+    store_events(backend(), table, settings)
     HEALTH.spent("ingest.store.insert", time.perf_counter() - t0)
 
 

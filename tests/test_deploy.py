@@ -36,7 +36,11 @@ def test_provisioning_matches_dashboards() -> None:
     ds = (ROOT / "dashboards" / "provisioning" / "datasources" / "clickhouse.yaml").read_text()
     assert f"uid: {DATASOURCE_UID}" in ds
     prov = (ROOT / "dashboards" / "provisioning" / "dashboards" / "parcours.yaml").read_text()
-    assert "/var/lib/grafana/dashboards/parcours" in prov and "/var/lib/grafana/dashboards/parcours" in COMPOSE
+    assert "/var/lib/grafana/dashboards/parcours" in prov
+    # only the rendered dashboards are mounted: Grafana would try every JSON file under the path
+    [mount] = re.findall(r"- (\S+):/var/lib/grafana/dashboards/parcours", COMPOSE)
+    folder = (ROOT / "deploy" / mount).resolve()
+    assert sorted(p.name for p in folder.iterdir()) == sorted(p.name for p in folder.glob("parcours-*.json"))
 
 
 def test_k8s_manifests_name_real_settings() -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 
-NO_TOUCH = "(none)"  # a conversion with no recorded touchpoint in its window
+NO_TOUCH = "no linked touchpoint"  # a conversion none of whose window's touches is linked to its buyer
 DIRECT = "direct"
 
 Weights = list[float]

@@ -1,5 +1,6 @@
 """Expand a panel's SQL the way Grafana and the ClickHouse data source plugin do, so tests can
-run every query against ClickHouse without a Grafana server.
+run every query against ClickHouse without a Grafana server. Checked against the plugin's 4.20.0
+source (``src/data/CHDatasource.ts`` for the front end, ``pkg/macros/macros.go`` for the back end).
 
 The order is the plugin's:
 1. front end: ``$__conditionalAll(condition, $var)`` becomes ``1=1`` when the variable is
@@ -12,7 +13,9 @@ The order is the plugin's:
    (``toDateTime(s)``), their ``_ms`` forms, ``$__dateFilter(col)`` (``toDate('YYYY-MM-DD')``),
    ``$__dateTimeFilter(date, time)``/``$__dt``, ``$__timeInterval(col)`` →
    ``toStartOfInterval(toDateTime(col), INTERVAL n second)``, ``$__timeInterval_ms``,
-   ``$__interval_s`` → ``n`` (at least 1).
+   ``$__interval_s`` → ``n`` (at least 1), ``$__timeFrom(col)`` → ``col >= toDateTime(s)``,
+   ``$__timeTo(col)`` → ``col <= toDateTime(s)``, ``$__timeGroup(col, 5m)`` →
+   ``toStartOfInterval(toDateTime(col), INTERVAL 300 second)``.
 """
 
 from __future__ import annotations
@@ -109,7 +112,7 @@ def replace_variables(sql: str, ctx: QueryContext) -> str:
     # ${name}, ${name:format} (format ignored: the plugin formats values itself), [[name]], $name
     return re.sub(
         r"\$\{(\w+)(?::\w+)?\}|\[\[(\w+)\]\]|\$(?!__(?:timeFilter|fromTime|toTime|dateFilter|dateTimeFilter|"
-        r"dt|timeInterval|interval_s|conditionalAll)\b)(\w+)",
+        r"dt|timeInterval|interval_s|conditionalAll|timeFrom|timeTo|timeGroup)\b)(\w+)",
         sub,
         sql,
     )
@@ -140,6 +143,9 @@ BACKEND_MACROS = (
     "fromTime",
     "toTime",
     "interval_s",
+    "timeFrom",
+    "timeTo",
+    "timeGroup",
 )
 _ARITY = {
     "timeFilter": 1,
@@ -149,7 +155,11 @@ _ARITY = {
     "dt": 2,
     "timeInterval": 1,
     "timeInterval_ms": 1,
+    "timeFrom": 1,
+    "timeTo": 1,
+    "timeGroup": 2,
 }
+_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600}
 
 
 def _backend_macro(name: str, args: list[str], ctx: QueryContext) -> str:
@@ -172,6 +182,18 @@ def _backend_macro(name: str, args: list[str], ctx: QueryContext) -> str:
         return f"toStartOfInterval(toDateTime64({a[0]}, 3), INTERVAL {max(int(ctx.interval_s * 1000), 1)} millisecond)"
     if name == "interval_s":
         return str(max(int(ctx.interval_s), 1))
+    if name == "timeFrom":
+        return f"{a[0]} >= {_dt(s)}"
+    if name == "timeTo":
+        return f"{a[0]} <= {_dt(e)}"
+    if name == "timeGroup":
+        period = re.fullmatch(r"(\d+(?:\.\d+)?)(ms|s|m|h)", a[1].strip("'\" "))
+        if period is None:
+            raise ValueError(f"$__timeGroup: invalid interval {a[1]!r}")
+        secs = round(float(period.group(1)) * _UNITS[period.group(2)])
+        if secs <= 0:
+            raise ValueError(f"$__timeGroup: interval must be positive, got {a[1]!r}")
+        return f"toStartOfInterval(toDateTime({a[0]}), INTERVAL {secs} second)"
     return {"fromTime": _dt(s), "toTime": _dt(e), "fromTime_ms": _dt64(s), "toTime_ms": _dt64(e)}[name]
 
 

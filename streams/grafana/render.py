@@ -10,13 +10,16 @@ from typing import Any
 
 from streams.grafana.spec import DASHBOARDS, Dashboard, Panel, Variable
 
-OUT = Path(__file__).resolve().parents[2] / "dashboards"
-SCHEMA_VERSION = 39  # Grafana 11.x
-GRAFANA_VERSION = "11.3.0"  # the version deploy/docker-compose.yml runs
+OUT = Path(__file__).resolve().parents[2] / "dashboards" / "grafana"  # only dashboards: Grafana scans it all
+SCHEMA_VERSION = 41  # Grafana 12.x
+# Pinned together: the plugin 4.20 needs Grafana >= 11.6 (its plugin.json); deploy/docker-compose.yml runs these.
+GRAFANA_VERSION = "12.1.1"
 PLUGIN_TYPE = "grafana-clickhouse-datasource"
-PLUGIN_VERSION = "4.5.1"
-DATASOURCE_UID = "parcours-clickhouse"
-DATASOURCE = {"type": PLUGIN_TYPE, "uid": DATASOURCE_UID}
+PLUGIN_VERSION = "4.20.0"
+DATASOURCE_UID = "parcours-clickhouse"  # the provisioned one: the datasource variable's default
+DATASOURCE_VARIABLE = "datasource"
+# Panels name the datasource through a variable: a Grafana whose ClickHouse datasource has another uid works.
+DATASOURCE = {"type": PLUGIN_TYPE, "uid": "${" + DATASOURCE_VARIABLE + "}"}
 TIMESERIES = frozenset({"timeseries"})
 
 
@@ -104,7 +107,7 @@ def _variable(v: Variable) -> dict[str, Any]:
             "datasource": DATASOURCE,
             "definition": v.query,
             "query": v.query,
-            "refresh": 2,
+            "refresh": 1,  # on load: a time-range change rescanned the events table for options
             "sort": 1,
             "options": [],
             "regex": "",
@@ -114,6 +117,23 @@ def _variable(v: Variable) -> dict[str, Any]:
         "type": "custom",
         "query": ",".join(v.options),
         "options": [{"selected": o == v.default, "text": o, "value": o} for o in v.options],
+    }
+
+
+def _datasource_variable() -> dict[str, Any]:
+    return {
+        "name": DATASOURCE_VARIABLE,
+        "label": "ClickHouse",
+        "type": "datasource",
+        "query": PLUGIN_TYPE,
+        "current": {"selected": True, "text": "Parcours ClickHouse", "value": DATASOURCE_UID},
+        "hide": 0,
+        "includeAll": False,
+        "multi": False,
+        "refresh": 1,
+        "regex": "",
+        "skipUrlSync": False,
+        "options": [],
     }
 
 
@@ -143,7 +163,7 @@ def render(d: Dashboard) -> dict[str, Any]:
                 }
             ]
         },
-        "templating": {"list": [_variable(v) for v in d.variables]},
+        "templating": {"list": [_datasource_variable(), *(_variable(v) for v in d.variables)]},
         "panels": _panels(d),
     }
 

@@ -156,7 +156,7 @@ ATTRIBUTION = Dashboard(
             title="Cost per attributed conversion and return on spend ($model)",
             kind="table",
             width=24,
-            description="Spend: TV spot costs and paid social from events, other channels from `parcours spend load`.",
+            description="Spend: TV spot costs and paid social from events, other channels from `parcours load spend`.",
             columns=("channel", "spend", "conversions", "revenue", "cost_per_conversion", "roas"),
             sql=f"SELECT s.channel AS channel, round(s.spend, 2) AS spend, round(a.conversions, 2) AS conversions, "
             "round(a.revenue, 2) AS revenue, "

@@ -32,7 +32,8 @@ class OfflineRun:
         rows = []
         for r in self.normalized.rows:
             person = self.person_of_row(r)
-            if person and (r["touch_channel"] or r["is_conversion"]):
+            # a conversion no identifier links is a person-less journey, as the store keeps it
+            if (person and r["touch_channel"]) or r["is_conversion"]:
                 rows.append({**r, "person_id": person})
         return group_rows(rows)
 

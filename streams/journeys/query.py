@@ -115,11 +115,13 @@ def timelines_between(
 ) -> list[PersonTimeline]:
     """All persons' touchpoints and conversions from ``start - lookback`` to ``end``, stitched
     through the current identity map (so late merges are reflected)."""
-    where = "" if not persons else " AND person_id IN {persons:Array(String)}"
+    # Over everyone, conversions no identifier links come too (person ''): each has an empty path
+    # and is credited "no linked touchpoint", so that every conversion is counted.
+    who = "(person_id != '' OR is_conversion = 1)" if not persons else "person_id IN {persons:Array(String)}"
     sql = (
-        f"SELECT {_COLUMNS} FROM events_stitched WHERE person_id != '' "
+        f"SELECT {_COLUMNS} FROM events_stitched WHERE {who} "
         "AND event_time >= {lo:DateTime64(3, 'UTC')} AND event_time < {hi:DateTime64(3, 'UTC')} "
-        f"AND (touch_channel != '' OR is_conversion = 1){where}"
+        "AND (touch_channel != '' OR is_conversion = 1)"
     )
     window = {"lo": _ch(start - lookback), "hi": _ch(end)}
     n = backend.max_query_ids

@@ -14,13 +14,16 @@ import random
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import orjson
 
+from schemas.events import SHARED_DEVICE_KINDS
+from streams.simulate.linkage import Linkage
 from streams.simulate.population import NETWORKS, STORES, Person, make_person
-from streams.simulate.truth import GroundTruth
+from streams.simulate.truth import GroundTruth, TrueEvent
 
 # Activity channels, their daily probability (before a person's affinity) and true lift.
 DAILY = {
@@ -45,8 +48,15 @@ LIFT = {
 }
 WINDOW = timedelta(days=30)
 SITE = "https://shop.example.com"
+# Programmes and their local airing windows (start hour, minutes the ad breaks span).
+TV_SLOTS = (
+    ("tf1", "Le 13h", 13, 40),
+    ("france2", "Météo", 19, 55),
+    ("tf1", "Le 20h", 20, 40),
+    ("m6", "Top Chef", 21, 90),
+)
 SPOTS_PER_DAY = 6
-TV_CHANNELS = (("tf1", "Le 20h"), ("m6", "Top Chef"), ("france2", "Météo"))
+STORE_OPEN, STORE_CLOSE = 10, 20  # local hours
 
 
 @dataclass(frozen=True)
@@ -54,12 +64,20 @@ class SimConfig:
     persons: int = 2000
     days: int = 7
     seed: int = 42
-    end: datetime = field(default_factory=lambda: datetime.now(UTC).replace(second=0, microsecond=0))
+    end: datetime | None = None  # None: the last midnight in ``tz`` (the same data all day for a seed)
+    tz: str = "Europe/Paris"  # the brand's time zone: days, store hours and TV programmes are local
+    linkage: Linkage = field(default_factory=Linkage)
     invalid_share: float = 0.01
     duplicate_share: float = 0.01
     late_share: float = 0.002
-    pepper: str = "parcours-dev-pepper"
+    pepper: str = "parcours-simulator-pepper"
     disabled: frozenset[str] = frozenset()
+
+    def end_at(self) -> datetime:
+        if self.end is not None:
+            return self.end
+        zone = ZoneInfo(self.tz)
+        return datetime.combine(datetime.now(zone).date(), time(), zone).astimezone(UTC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +88,7 @@ class Emitted:
     valid: bool
     event_id: str
     reason: str = ""  # for a deliberately invalid record: the dead-letter reason it must get
+    person: int | None = None  # the customer behind the event, whatever identifiers it carries
 
 
 @dataclass
@@ -93,9 +112,27 @@ class _Builder:
     def __init__(self, cfg: SimConfig) -> None:
         self.cfg = cfg
         self.out: list[Emitted] = []
-        self.truth = GroundTruth(seed=cfg.seed, persons=cfg.persons, channel_lift=dict(LIFT))
-        self.start = cfg.end - timedelta(days=cfg.days)
+        self.truth = GroundTruth(seed=cfg.seed, persons=cfg.persons, channel_lift=dict(LIFT), tz=cfg.tz)
+        self.end = cfg.end_at()
+        self.zone = ZoneInfo(cfg.tz)
+        # day 0 starts at local midnight: "12:00" below is noon in the brand's time zone
+        local_end = self.end.astimezone(self.zone)
+        self.local_start = datetime.combine(local_end.date() - timedelta(days=cfg.days), time(), self.zone)
+        self.start = self.local_start.astimezone(UTC)
         self.rng = random.Random(f"{cfg.seed}:global")
+
+    def opening_hours(self, at: datetime) -> datetime:
+        """``at`` moved into the stores' opening hours of its local day (same share of the day)."""
+        local = at.astimezone(self.zone)
+        midnight = datetime.combine(local.date(), time(), self.zone)
+        share = (local - midnight).total_seconds() / 86400
+        span = (STORE_CLOSE - STORE_OPEN - 0.5) * 3600
+        return (midnight + timedelta(seconds=STORE_OPEN * 3600 + share * span)).astimezone(UTC)
+
+    def local(self, day: int, seconds: float) -> datetime:
+        """``seconds`` after local midnight of day ``day``, as UTC (DST-correct wall time)."""
+        midnight = datetime.combine(self.local_start.date() + timedelta(days=day), time(), self.zone)
+        return (midnight + timedelta(seconds=seconds)).astimezone(UTC)
 
     # --- emitting ---
     def emit(
@@ -108,17 +145,22 @@ class _Builder:
         ctx: dict[str, Any] | None = None,
         props: dict[str, Any] | None = None,
         person: Person | None = None,
+        actor: Person | None = None,
+        touch: str = "",
         rng: random.Random | None = None,
     ) -> str:
+        """``person``: the customer whose identifiers ``ids`` are (they enter the identity truth);
+        ``actor``: the customer behind an event that carries none of theirs (a shared mirror's);
+        ``touch``: the touchpoint channel the simulator meant the event as, in the taxonomy's names."""
         r = rng or self.rng
         eid = str(uuid.UUID(int=r.getrandbits(128), version=4))
-        if at > self.cfg.end:
+        if at > self.end:
             return eid  # happens after the simulated period: not emitted (the draw keeps streams aligned)
         delay = timedelta(milliseconds=r.randrange(50, 1500))
         arrival = at + delay
         if channel == "store" and r.random() < self.cfg.late_share:
             arrival = at + timedelta(days=4)  # a device that synced days later: stored, flagged late
-        arrival = min(arrival, self.cfg.end)
+        arrival = min(arrival, self.end)
         ev: dict[str, Any] = {
             "event_id": eid,
             "type": etype,
@@ -126,20 +168,30 @@ class _Builder:
             "occurred_at": at.isoformat(),
             "sent_at": (arrival - timedelta(milliseconds=30)).isoformat(),
         }
+        shared = (ctx or {}).get("device_kind") in SHARED_DEVICE_KINDS
         if ids:
             ev["identities"] = ids
             if person is not None:
                 for kind, val in _flat_ids(ids):
-                    self.truth.identifier_person[f"{kind}:{val}"] = person.index
+                    if not (kind == "device" and shared):
+                        self.truth.identifier_person[f"{kind}:{val}"] = person.index
         if ctx:
             ev["context"] = ctx
         if props is not None:
             ev["properties"] = props
         value = orjson.dumps(ev)
         ts = int(arrival.timestamp() * 1000)
-        self.out.append(Emitted(channel, value, ts, True, eid))
+        who = person or actor
+        index = who.index if who else None
+        presented = tuple(f"{kind}:{val}" for kind, val in _flat_ids(ids or {}) if not (kind == "device" and shared))
+        revenue = float(props.get("revenue", 0.0)) if props else 0.0
+        spot = str((ctx or {}).get("tv_spot_id", "")) or str(
+            (props or {}).get("spot_id", "") if etype != "spot_aired" else ""
+        )
+        self.truth.events.append(TrueEvent(eid, etype, channel, at, index, presented, touch, revenue, spot))
+        self.out.append(Emitted(channel, value, ts, True, eid, person=index))
         if r.random() < self.cfg.duplicate_share:
-            self.out.append(Emitted(channel, value, ts + 500, True, eid))  # a retry: same bytes, same id
+            self.out.append(Emitted(channel, value, ts + 500, True, eid, person=index))  # a retry: same bytes
         return eid
 
 
@@ -165,8 +217,8 @@ def _brand_events(b: _Builder) -> list[tuple[datetime, str, str, str]]:
     r = random.Random(f"{b.cfg.seed}:brand")
     for day in range(b.cfg.days):
         for k in range(SPOTS_PER_DAY):
-            at = b.start + timedelta(days=day, hours=r.choice((12, 13, 19, 20, 21, 22)), minutes=r.randrange(60))
-            tv_channel, programme = r.choice(TV_CHANNELS)
+            tv_channel, programme, hour, span = r.choice(TV_SLOTS)
+            at = b.local(day, hour * 3600 + r.randrange(span) * 60)
             spot = f"spot-{day:02d}-{k}"
             b.emit(
                 "spot_aired",
@@ -184,7 +236,7 @@ def _brand_events(b: _Builder) -> list[tuple[datetime, str, str, str]]:
             )
             spots.append((at, spot, tv_channel, programme))
         for k in range(3):
-            at = b.start + timedelta(days=day, hours=r.randrange(8, 21), minutes=r.randrange(60))
+            at = b.local(day, r.randrange(8, 21) * 3600 + r.randrange(60) * 60)
             net = r.choice(NETWORKS)
             paid = r.random() < 0.4
             b.emit(
@@ -222,7 +274,21 @@ def _web_session(b: _Builder, p: Person, at: datetime, r: random.Random, source:
         ctx["referrer"] = "https://www.google.com/"
     elif source.startswith("social_click:"):
         ctx["referrer"] = f"https://www.{source.split(':', 1)[1]}/brand"
-    b.emit("page_view", "web", at, ids=ids, ctx=ctx, person=p, rng=r)
+    b.emit(
+        "page_view",
+        "web",
+        at,
+        ids=ids,
+        ctx=ctx,
+        person=p,
+        rng=r,
+        touch=_WEB_TOUCH.get(source)
+        or (
+            f"social/{_HOST_NETWORK[source.split(':', 1)[1]]}/organic"
+            if source.startswith("social_click:")
+            else "direct"
+        ),
+    )
     t = at + timedelta(seconds=r.randrange(10, 120))
     if p.user_id and r.random() < 0.5:
         ids = {
@@ -233,6 +299,8 @@ def _web_session(b: _Builder, p: Person, at: datetime, r: random.Random, source:
         }
         if p.social and r.random() < 0.3:
             ids["social"] = {"network": p.social[0], "handle": p.social[1]}
+        if p.loyalty_id and p.card_on_account:
+            ids["loyalty_id"] = p.loyalty_id  # the account page holds the card
         b.emit(
             "login", "web", t, ids=ids, person=p, rng=r, props={"method": "social" if "social" in ids else "password"}
         )
@@ -251,6 +319,10 @@ def _web_session(b: _Builder, p: Person, at: datetime, r: random.Random, source:
         )
 
 
+_WEB_TOUCH = {"paid_search": "web/paid-search", "email": "web/email", "organic": "web/organic-search"}
+_HOST_NETWORK = {"instagram.com": "instagram", "facebook.com": "facebook", "tiktok.com": "tiktok"}
+
+
 def _social(b: _Builder, p: Person, at: datetime, r: random.Random) -> None:
     if not p.social:
         # Without an account the person sees content but leaves no identifiable trace there;
@@ -259,10 +331,11 @@ def _social(b: _Builder, p: Person, at: datetime, r: random.Random) -> None:
         return
     net, handle = p.social
     ids = {"social": {"network": net, "handle": handle}}
+    touch = f"social/{net}/organic"
     post = f"post-{r.randrange(b.cfg.days):02d}-{r.randrange(3)}"
     kind = r.choices(("like", "comment", "share", "question", "follow", "mention"), (5, 2, 1, 1, 0.5, 0.5))[0]
     if kind in ("like", "share"):
-        b.emit(kind, "social", at, ids=ids, person=p, rng=r, props={"post_id": post, "network": net})
+        b.emit(kind, "social", at, ids=ids, person=p, rng=r, props={"post_id": post, "network": net}, touch=touch)
     elif kind == "comment":
         b.emit(
             "comment",
@@ -270,6 +343,7 @@ def _social(b: _Builder, p: Person, at: datetime, r: random.Random) -> None:
             at,
             ids=ids,
             person=p,
+            touch=touch,
             rng=r,
             props={"post_id": post, "network": net, "comment_id": f"c-{r.getrandbits(48):x}", "text": "love it"},
         )
@@ -281,6 +355,7 @@ def _social(b: _Builder, p: Person, at: datetime, r: random.Random) -> None:
             at,
             ids=ids,
             person=p,
+            touch=touch,
             rng=r,
             props={"question_id": qid, "network": net, "text": "Is this available in M?"},
         )
@@ -300,14 +375,15 @@ def _social(b: _Builder, p: Person, at: datetime, r: random.Random) -> None:
                 },
             )
     elif kind == "follow":
-        b.emit("follow", "social", at, ids=ids, person=p, rng=r, props={"network": net})
+        b.emit("follow", "social", at, ids=ids, person=p, rng=r, props={"network": net}, touch=touch)
     else:
-        b.emit("mention", "social", at, ids=ids, person=p, rng=r, props={"network": net, "text": "@brand"})
+        b.emit("mention", "social", at, ids=ids, person=p, rng=r, props={"network": net, "text": "@brand"}, touch=touch)
 
 
 def _tv(b: _Builder, p: Person, at: datetime, r: random.Random, spots: list[tuple[datetime, str, str, str]]) -> None:
     # Respond to the spot aired closest before this moment, within minutes of it.
-    day_spots = [s for s in spots if s[0].date() == at.date()] or spots
+    local_day = at.astimezone(b.zone).date()
+    day_spots = [s for s in spots if s[0].astimezone(b.zone).date() == local_day] or spots
     spot_at, spot, _ch, programme = r.choice(day_spots)
     t = spot_at + timedelta(seconds=r.randrange(20, 420))
     ctx = {"device_kind": "phone", "tv_spot_id": spot, "tv_programme": programme}
@@ -319,6 +395,7 @@ def _tv(b: _Builder, p: Person, at: datetime, r: random.Random, spots: list[tupl
             ids={"device_id": p.phone_device, "anonymous_id": p.phone_cookie},
             ctx=ctx,
             person=p,
+            touch="tv/second-screen",
             rng=r,
             props={"spot_id": spot, "target_url": f"{SITE}/tv"},
         )
@@ -333,6 +410,7 @@ def _tv(b: _Builder, p: Person, at: datetime, r: random.Random, spots: list[tupl
             ids=ids,
             ctx=ctx,
             person=p,
+            touch="tv/second-screen",
             rng=r,
             props={"spot_id": spot, "programme": programme},
         )
@@ -340,13 +418,17 @@ def _tv(b: _Builder, p: Person, at: datetime, r: random.Random, spots: list[tupl
 
 def _store(b: _Builder, p: Person, at: datetime, r: random.Random, fitting: bool) -> None:
     store = p.home_store if r.random() < 0.8 else r.choice(STORES)
+    visit_ids: dict[str, Any] = {"device_id": p.phone_device}
+    if p.app_user and p.user_id:
+        visit_ids.update(user_id=p.user_id, crm_verified=True)  # the brand app, logged in
     b.emit(
         "store_visit",
         "store",
         at,
-        ids={"device_id": p.phone_device},
+        ids=visit_ids,
         ctx={"store_id": store, "device_kind": "beacon"},
         person=p,
+        touch="store/visit",
         rng=r,
         props={"source": "beacon", "dwell_s": r.randrange(120, 2400)},
     )
@@ -365,6 +447,7 @@ def _store(b: _Builder, p: Person, at: datetime, r: random.Random, fitting: bool
         ids={"device_id": p.phone_device},
         ctx=ctx,
         person=p,
+        touch="store/fitting-room",
         rng=r,
         props={"session_id": session},
     )
@@ -387,6 +470,7 @@ def _store(b: _Builder, p: Person, at: datetime, r: random.Random, fitting: bool
             t + timedelta(minutes=1 + i),
             ids={"device_id": mirror},
             ctx={**ctx, "device_kind": "mirror"},
+            actor=p,
             rng=r,
             props={"session_id": session, "sku": sku},
         )
@@ -397,6 +481,7 @@ def _store(b: _Builder, p: Person, at: datetime, r: random.Random, fitting: bool
             t + timedelta(minutes=2),
             ids={"device_id": mirror},
             ctx={**ctx, "device_kind": "mirror"},
+            actor=p,
             rng=r,
             props={"session_id": session, "action": r.choice(("browse_sizes", "browse_colours", "save_look"))},
         )
@@ -408,6 +493,7 @@ def _store(b: _Builder, p: Person, at: datetime, r: random.Random, fitting: bool
             t + timedelta(minutes=3),
             ids={"device_id": mirror},
             ctx={**ctx, "device_kind": "mirror"},
+            actor=p,
             rng=r,
             props={"request_id": req, "session_id": session},
         )
@@ -429,6 +515,7 @@ def _store(b: _Builder, p: Person, at: datetime, r: random.Random, fitting: bool
             ids={"social": {"network": net, "handle": handle}, "device_id": mirror},
             ctx={**ctx, "device_kind": "mirror"},
             person=p,
+            touch="store/fitting-room",
             rng=r,
             props={"session_id": session, "look_id": post, "network": net, "skus": skus, "post_id": post},
         )
@@ -447,13 +534,18 @@ def _convert(b: _Builder, p: Person, at: datetime, r: random.Random, in_store: b
     skus = [f"sku-{r.randrange(300):03d}" for _ in range(r.randrange(1, 4))]
     if in_store:
         store = p.home_store
-        card = {"loyalty_id": p.loyalty_id} if p.loyalty_id else None
+        till: dict[str, Any] = {}
+        till_draw = random.Random(f"{b.cfg.seed}:{p.index}:till:{at.isoformat()}").random()  # moves no other draw
+        if p.loyalty_id and till_draw < b.cfg.linkage.card_presented:
+            till["loyalty_id"] = p.loyalty_id
+        if p.e_receipts and p.email_hash:
+            till["email_hash"] = p.email_hash  # the e-receipt's address, hashed at the till
         b.emit(
             "pos_purchase",
             "store",
             at,
-            ids=card,
-            person=p if card else None,
+            ids=till or None,
+            person=p,
             rng=r,
             ctx={"store_id": store, "device_kind": "pos"},
             props={
@@ -513,7 +605,10 @@ def _person(b: _Builder, p: Person, spots: list[tuple[datetime, str, str, str]])
         for day in range(cfg.days):
             if r.random() >= daily:
                 continue
-            at = b.start + timedelta(days=day, seconds=r.randrange(8 * 3600, 22 * 3600))
+            waking = r.randrange(8 * 3600, 22 * 3600)
+            if ch in ("store_visit", "fitting_room"):  # the same draw, squeezed into opening hours
+                waking = STORE_OPEN * 3600 + (waking - 8 * 3600) * (STORE_CLOSE - STORE_OPEN - 1) // 14
+            at = b.local(day, waking)
             if ch in cfg.disabled:
                 continue  # same draws as the full run, nothing emitted: a clean counterfactual
             touches.append((at, ch))
@@ -538,8 +633,10 @@ def _person(b: _Builder, p: Person, spots: list[tuple[datetime, str, str, str]])
             recent = [ch for t, ch in touches if m - WINDOW <= t < m]
             in_store = store_draw < (0.6 if recent and recent[-1] in ("store_visit", "fitting_room") else 0.25)
             at = m + timedelta(minutes=rc.randrange(1, 30))
+            if in_store:
+                at = b.opening_hours(at)
             revenue = _convert(b, p, at, rc, in_store)
-            if at <= cfg.end:
+            if at <= b.end:
                 b.truth.conversions += 1
                 b.truth.revenue += revenue
 
@@ -569,7 +666,7 @@ def _invalid(b: _Builder, n: int) -> None:
             base.pop("occurred_at", None)
             value = orjson.dumps(base)
         elif kind == 3:
-            base["occurred_at"] = (b.cfg.end + timedelta(days=30)).isoformat()
+            base["occurred_at"] = (b.end + timedelta(days=30)).isoformat()
             base.pop("sent_at", None)
             value = orjson.dumps(base)
         elif kind == 4:
@@ -578,7 +675,7 @@ def _invalid(b: _Builder, n: int) -> None:
         else:
             base["identities"] = {"email_hash": "not-a-hash"}
             value = orjson.dumps(base)
-        ts = int(b.cfg.end.timestamp() * 1000) - r.randrange(1, 3_600_000)
+        ts = int(b.end.timestamp() * 1000) - r.randrange(1, 3_600_000)
         b.out.append(
             Emitted(
                 base.get("channel", "web") if isinstance(base.get("channel"), str) else "web",
@@ -595,7 +692,7 @@ def simulate(cfg: SimConfig) -> Simulation:
     b = _Builder(cfg)
     spots = _brand_events(b)
     for i in range(cfg.persons):
-        _person(b, make_person(i, cfg.seed, cfg.pepper, DAILY), spots)
+        _person(b, make_person(i, cfg.seed, cfg.pepper, DAILY, cfg.linkage), spots)
     n_invalid = int(len(b.out) * cfg.invalid_share)
     if n_invalid:
         _invalid(b, n_invalid)

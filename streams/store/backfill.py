@@ -11,8 +11,10 @@ from itertools import islice
 
 from streams.identity.stage import IdentityStage
 from streams.ingest.normalize import Normalizer, RawItem
+from streams.ingest.stored import store_events
 from streams.settings import Settings
 from streams.store.backend import Backend
+from streams.store.columns import events_table_or_quarantine
 
 
 @dataclass
@@ -46,7 +48,7 @@ def backfill(
     items = (RawItem(p, f"backfill/0/{i}", datetime.fromtimestamp(ts / 1000, UTC)) for i, (p, ts) in enumerate(records))
     for chunk in _chunks(items, batch_size):
         out = normalizer.normalize(chunk)
-        backend.insert("events", out.rows)
+        store_events(backend, events_table_or_quarantine(out, normalizer), settings, credits=live_credits)
         backend.insert("dead_letters", [d.row() for d in out.dead])
         stage.process([out.links], live_credits=live_credits)
         stats.events += len(out.rows)

@@ -12,7 +12,7 @@ import pytest
 
 from streams.attribution.batch import run_batch
 from streams.settings import Settings
-from streams.simulate import SimConfig, simulate
+from streams.simulate import SimConfig, Simulation, simulate
 from streams.store.backend import ChdbBackend
 from streams.store.backfill import backfill
 from streams.store.migrations import migrate
@@ -40,9 +40,14 @@ def empty(store: ChdbBackend) -> ChdbBackend:
 
 
 @pytest.fixture(scope="package")
-def filled(store: ChdbBackend) -> ChdbBackend:
+def sim() -> Simulation:
+    """The simulated week behind ``filled``, with its truth (``tests.truth.model``)."""
+    return simulate(SimConfig(persons=800, days=7, seed=21, end=END))
+
+
+@pytest.fixture(scope="package")
+def filled(store: ChdbBackend, sim: Simulation) -> ChdbBackend:
     settings = Settings()
-    sim = simulate(SimConfig(persons=800, days=7, seed=21, end=END))
     backfill(store, settings, ((e.value, e.timestamp_ms) for e in sim.emitted), batch_size=5000)
     run_batch(store, settings, START, END)
     load_community(store, REPO / "dashboards" / "community.example.json")

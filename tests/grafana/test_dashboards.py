@@ -12,7 +12,7 @@ import pytest
 
 from streams.attribution.batch import channel_credits
 from streams.grafana.macros import ALL, QueryContext, expand
-from streams.grafana.render import DATASOURCE_UID, OUT, PLUGIN_TYPE, SCHEMA_VERSION, rendered
+from streams.grafana.render import DATASOURCE, DATASOURCE_UID, OUT, PLUGIN_TYPE, SCHEMA_VERSION, rendered
 from streams.grafana.spec import DASHBOARDS, Dashboard, Panel
 from streams.store.backend import ChdbBackend
 from tests.grafana.conftest import END, START
@@ -110,7 +110,7 @@ def test_rendered_json_is_up_to_date() -> None:
         assert (OUT / name).read_text() == text, f"{name} is stale: run `make dashboards`"
 
 
-def test_json_is_valid_for_grafana_11() -> None:
+def test_json_is_valid_for_grafana_12() -> None:
     uids = set()
     for name in rendered():
         dash = json.loads((OUT / name).read_text())
@@ -120,17 +120,20 @@ def test_json_is_valid_for_grafana_11() -> None:
         ids = [p["id"] for p in dash["panels"]]
         assert len(ids) == len(set(ids))
         for p in dash["panels"]:
-            assert p["datasource"] == {"type": PLUGIN_TYPE, "uid": DATASOURCE_UID}
-            assert all(t["datasource"]["uid"] == DATASOURCE_UID for t in p["targets"])
+            assert p["datasource"] == DATASOURCE == {"type": PLUGIN_TYPE, "uid": "${datasource}"}
+            assert all(t["datasource"] == DATASOURCE for t in p["targets"])
             g = p["gridPos"]
             assert g["x"] >= 0 and g["x"] + g["w"] <= 24
-        for v in dash["templating"]["list"]:
+        [ds, *rest] = dash["templating"]["list"]
+        # a datasource variable first, defaulting to the provisioned uid: another Grafana's uid works too
+        assert ds["type"] == "datasource" and ds["query"] == PLUGIN_TYPE and ds["current"]["value"] == DATASOURCE_UID
+        for v in rest:
             if v["type"] == "query":
-                assert v["datasource"]["uid"] == DATASOURCE_UID
+                assert v["datasource"] == DATASOURCE and v["refresh"] == 1  # on load, not on every time change
 
 
 def test_provisioned_datasource_matches_the_dashboards() -> None:
-    text = (OUT / "provisioning" / "datasources" / "clickhouse.yaml").read_text()
+    text = (OUT.parent / "provisioning" / "datasources" / "clickhouse.yaml").read_text()
     assert f"uid: {DATASOURCE_UID}" in text and f"type: {PLUGIN_TYPE}" in text
 
 
@@ -153,6 +156,11 @@ def test_expand_matches_the_plugin() -> None:
     assert expand("$__conditionalAll(x IN ($all), $all)", ctx) == "1=1"
     assert expand("$__conditionalAll(x IN (${s}), ${s})", ctx) == "x IN ('a','b')"
     assert expand("y IN ($all)", ctx) == "y IN ('x','y')"
+    # added by the plugin after 4.5 (pkg/macros/macros.go in 4.20.0)
+    assert expand("$__timeFrom(t)", ctx) == "t >= toDateTime(1772323200)"
+    assert expand("$__timeTo(t)", ctx) == "t <= toDateTime(1772409600)"
+    assert expand("$__timeGroup(t, 5m)", ctx) == "toStartOfInterval(toDateTime(t), INTERVAL 300 second)"
+    assert expand("$__timeGroup(t, '1h')", ctx) == "toStartOfInterval(toDateTime(t), INTERVAL 3600 second)"
 
 
 @pytest.mark.parametrize("value", ["x') OR 1=1 --", "'; DROP TABLE events; --", "a\\' UNION ALL SELECT 1 --"])

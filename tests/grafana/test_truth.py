@@ -1,0 +1,62 @@
+"""Panels against the simulator's truth: the numbers a growth team reads, not only their shape.
+
+The truth is computed by ``tests.truth.model`` from the simulation alone; each panel's SQL is
+expanded as the Grafana plugin does and run on the store the worker's stages filled.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from streams.grafana.spec import ATTRIBUTION
+from streams.simulate import Simulation
+from streams.store.backend import ChdbBackend
+from tests.grafana.conftest import END, START
+from tests.grafana.test_dashboards import run
+from tests.truth import model as truth
+
+MODELS = ("first_touch", "last_touch", "last_non_direct", "linear", "position_based", "time_decay")
+SOURCES = ("live", "batch")
+
+
+@pytest.fixture(scope="module")
+def conversions(sim: Simulation) -> list[truth.Conversion]:
+    return truth.conversions(sim, START, END)
+
+
+def _panel(store: ChdbBackend, title: str, **chosen: Any) -> list[dict[str, Any]]:
+    [panel] = [p for p in ATTRIBUTION.panels if p.title.startswith(title)]
+    return run(store, ATTRIBUTION, panel, **chosen)
+
+
+@pytest.mark.parametrize("source", SOURCES)
+@pytest.mark.parametrize("model", MODELS)
+def test_every_conversion_and_all_revenue_are_counted(
+    filled: ChdbBackend, conversions: list[truth.Conversion], model: str, source: str
+) -> None:
+    rows = _panel(filled, "Attributed conversions by channel", model=model, source=source)
+    assert sum(r["conversions"] for r in rows) == pytest.approx(len(conversions), abs=0.01 * len(rows))
+    revenue = _panel(filled, "Attributed revenue by channel", model=model, source=source)
+    want = sum(c.event.revenue for c in conversions)
+    assert sum(r["revenue"] for r in revenue) == pytest.approx(want, abs=0.01 * len(revenue))
+
+
+@pytest.mark.parametrize("source", SOURCES)
+@pytest.mark.parametrize("model", MODELS)
+def test_linkable_conversions_are_credited_with_every_touch_their_identifiers_reach(
+    filled: ChdbBackend, conversions: list[truth.Conversion], model: str, source: str
+) -> None:
+    linkable = [c for c in conversions if c.linkable]
+    want = truth.channel_totals(model, linkable, knowable=True)
+    rows = filled.query(
+        "SELECT channel, sum(credit) AS credit FROM attribution_credits FINAL WHERE model = {m:String} "
+        "AND source = {s:String} AND conversion_id IN {ids:Array(UUID)} GROUP BY channel",
+        {"m": model, "s": source, "ids": [c.event.event_id for c in linkable]},
+    )
+    got = {r["channel"]: float(r["credit"]) for r in rows}
+    total = sum(want.values())
+    major = {ch for ch, v in want.items() if v > 0.05 * total}
+    errors = {ch: abs(got.get(ch, 0.0) - want[ch]) / want[ch] for ch in major}
+    assert max(errors.values()) <= 0.10, {ch: (round(got.get(ch, 0), 1), round(want[ch], 1)) for ch in major}

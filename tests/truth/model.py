@@ -1,0 +1,130 @@
+"""What each panel should show, computed in plain Python from the simulator's truth alone.
+
+Nothing here imports the pipeline (``streams`` beyond the simulator): a join broken in a panel's
+SQL cannot be broken here the same way. The attribution models are restated from their
+definitions (docs: README's Attribution section), on perfect identity: every touch of the true
+buyer in the lookback window, in time order.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from streams.simulate import Simulation
+from streams.simulate.truth import TrueEvent
+
+NO_TOUCH = "no linked touchpoint"
+CONVERSION_TYPES = frozenset({"order_completed", "pos_purchase", "signup"})
+ONLINE = frozenset({"web", "social", "tv"})
+LOOKBACK = timedelta(days=30)
+HALF_LIFE = timedelta(days=7)
+
+
+@dataclass(frozen=True)
+class Conversion:
+    event: TrueEvent
+    path: tuple[tuple[datetime, str], ...]  # the buyer's touches since their previous conversion, in the window
+    linkable: bool  # its identifiers reach one of the buyer's online, social or TV identifiers
+    knowable: tuple[tuple[datetime, str], ...]  # those of ``path`` whose identifiers reach the conversion's
+
+    @property
+    def in_store(self) -> bool:
+        return self.event.type == "pos_purchase"
+
+
+class _Components:
+    """Identifiers presented together on one event are one customer's, as far as anyone can know."""
+
+    def __init__(self, events: Iterable[TrueEvent]) -> None:
+        self.parent: dict[str, str] = {}
+        for e in events:
+            for a, b in zip(e.presented, e.presented[1:], strict=False):
+                self.parent[self.find(a)] = self.find(b)
+
+    def find(self, x: str) -> str:
+        root = x
+        while self.parent.setdefault(root, root) != root:
+            root = self.parent[root]
+        while self.parent[x] != root:
+            self.parent[x], x = root, self.parent[x]
+        return root
+
+
+def conversions(sim: Simulation, start: datetime, end: datetime) -> list[Conversion]:
+    events = sim.truth.events
+    comps = _Components(events)
+    online_roots: dict[int, set[str]] = defaultdict(set)
+    touches: dict[int, list[tuple[datetime, str, str, frozenset[str]]]] = defaultdict(list)
+    for e in events:
+        if e.person is None:
+            continue
+        if e.channel in ONLINE:
+            online_roots[e.person].update(comps.find(i) for i in e.presented)
+        if e.touch:
+            roots = frozenset(comps.find(i) for i in e.presented)
+            touches[e.person].append((e.at, e.touch, e.event_id, roots))
+    paths = {p: [(t, ch, roots) for t, ch, _, roots in sorted(ts)] for p, ts in touches.items()}
+    bought: dict[int, list[TrueEvent]] = defaultdict(list)
+    for e in events:
+        if e.type in CONVERSION_TYPES and e.person is not None:
+            bought[e.person].append(e)
+    out = []
+    for person, convs in bought.items():
+        earlier: list[tuple[datetime, frozenset[str]]] = []
+        for e in sorted(convs, key=lambda c: (c.at, c.event_id)):
+            # A journey ends at a conversion: the next one's path starts after it (within the
+            # lookback). Knowable: only a previous conversion the identifiers reach splits it.
+            reach = frozenset(comps.find(i) for i in e.presented)
+            previous = earlier[-1][0] if earlier else None
+            previous_known = next((t for t, r in reversed(earlier) if r & reach), None)
+            earlier.append((e.at, reach))
+            if not start <= e.at < end:
+                continue
+            touched = [(t, ch, roots) for t, ch, roots in paths.get(person, []) if e.at - LOOKBACK <= t <= e.at]
+            path = tuple((t, ch) for t, ch, _ in touched if previous is None or t > previous)
+            knowable = tuple(
+                (t, ch) for t, ch, roots in touched if roots & reach and (previous_known is None or t > previous_known)
+            )
+            out.append(Conversion(e, path, bool(reach & online_roots[person]), knowable))
+    return out
+
+
+def credit(model: str, c: Conversion, *, knowable: bool = False) -> dict[str, float]:
+    """One conversion's credit per channel under ``model`` (sums to 1), on perfect identity (the
+    buyer's every touch) or, ``knowable``, on the touches its identifiers can reach."""
+    path = c.knowable if knowable else c.path
+    channels = [ch for _, ch in path]
+    n = len(channels)
+    if n == 0:
+        return {NO_TOUCH: 1.0}
+    if model == "last_non_direct":
+        pick = next((ch for ch in reversed(channels) if ch != "direct"), "direct")
+        return {pick: 1.0}
+    if model == "first_touch":
+        weights = [1.0] + [0.0] * (n - 1)
+    elif model == "last_touch":
+        weights = [0.0] * (n - 1) + [1.0]
+    elif model == "linear":
+        weights = [1.0 / n] * n
+    elif model == "position_based":
+        weights = [1.0] if n == 1 else [0.5, 0.5] if n == 2 else [0.4] + [0.2 / (n - 2)] * (n - 2) + [0.4]
+    elif model == "time_decay":
+        raw = [2.0 ** (-((c.event.at - t) / HALF_LIFE)) for t, _ in path]
+        weights = [w / sum(raw) for w in raw]
+    else:
+        raise ValueError(model)
+    out: dict[str, float] = defaultdict(float)
+    for ch, w in zip(channels, weights, strict=True):
+        out[ch] += w
+    return dict(out)
+
+
+def channel_totals(model: str, convs: Iterable[Conversion], *, knowable: bool = False) -> dict[str, float]:
+    out: dict[str, float] = defaultdict(float)
+    for c in convs:
+        for ch, w in credit(model, c, knowable=knowable).items():
+            out[ch] += w
+    return dict(out)
