@@ -22,7 +22,7 @@ import os
 import threading
 import time
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
@@ -42,6 +42,7 @@ from streams.ingest import consumer as consumer_loop
 from streams.ingest.fetch import RecordSet, whole_sets
 from streams.ingest.fetch import install as install_whole_sets
 from streams.ingest.normalize import DeadLetter, Normalized, Normalizer
+from streams.ingest.pii import scrub_payload
 from streams.ingest.replay_guard import screen_dead_letters, screen_events, screen_links
 from streams.ingest.stored import store_events
 from streams.kafka import aiokafka_kwargs, faust_credentials
@@ -109,7 +110,10 @@ links_topic = app.topic(
 
 # Erasures this worker knows, from the erasures topic (streams.identity.erased): every stage
 # screens what it reads with them, so a replay does not rebuild an erased person.
-erasures = Erasures(settings.pii_pepper.get_secret_value() if settings.pii_pepper else "")
+erasures = Erasures(
+    settings.pii_pepper.get_secret_value() if settings.pii_pepper else "",
+    future_stamp_s=settings.future_stamp_tolerance_s,
+)
 _follower: threading.Thread | None = None
 _follower_lock = threading.Lock()
 
@@ -311,7 +315,9 @@ async def _dead_letter_batch(events: Sequence[Any]) -> None:
             )
     kept = screen_dead_letters(letters, await with_retry(known_erasures, what="reading the erasures topic"))
     HEALTH.count("erased_dropped", len(letters) - len(kept))
-    rows = [d.row() for d in kept]
+    # Whoever wrote the topic (an older collector, another producer), the payload kept is scrubbed.
+    pepper = settings.pepper()
+    rows = [replace(d, payload=scrub_payload(d.payload, pepper, screened=False)).row() for d in kept]
     await with_retry(_store, [("dead_letters", rows)], what="storing dead letters")
 
 

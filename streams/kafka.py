@@ -73,15 +73,21 @@ def topic_configs(settings: Settings) -> dict[str, dict[str, str]]:
     what re-applies an erasure to a replay or a restored store (``streams.identity.erased``)."""
     names = TopicNames(prefix=settings.topic_prefix)
     out: dict[str, dict[str, str]] = {names.erasures: {"cleanup.policy": "compact", "retention.ms": "-1"}}
-    if settings.topic_retention_days:
-        ms = str(int(settings.topic_retention_days * 86_400_000))
-        out.update({t: {"retention.ms": ms} for t in names.with_identifiers})
+    # Record stamps no later than the broker's clock allows: the replay guard compares them with
+    # erasure times (streams.identity.erased.Erasures.add says why).
+    future = {"message.timestamp.after.max.ms": str(int(settings.future_stamp_tolerance_s * 1000))}
+    for t in names.with_identifiers:
+        out[t] = dict(future)
+        if settings.topic_retention_days:
+            out[t]["retention.ms"] = str(int(settings.topic_retention_days * 86_400_000))
     return out
 
 
 def ensure_topics(settings: Settings) -> list[str]:
-    """Create Parcours's topics if missing (idempotent). Returns the names created."""
-    from kafka.admin import KafkaAdminClient, NewTopic
+    """Create Parcours's topics if missing, and give those that exist the configs Parcours sets
+    (retention, timestamp bound, compaction), as topics created by an older version lack them
+    (idempotent). Returns the names created."""
+    from kafka.admin import ConfigResource, ConfigResourceType, KafkaAdminClient, NewTopic
     from kafka.errors import TopicAlreadyExistsError
 
     names = TopicNames(prefix=settings.topic_prefix)
@@ -101,6 +107,11 @@ def ensure_topics(settings: Settings) -> list[str]:
         if todo:
             with contextlib.suppress(TopicAlreadyExistsError):  # another worker created them first
                 admin.create_topics(todo)
+        older = [
+            ConfigResource(ConfigResourceType.TOPIC, t, configs[t]) for t in wanted if t in existing and t in configs
+        ]
+        if older:
+            admin.alter_configs(older)
         return [t.name for t in todo]
     finally:
         admin.close()

@@ -106,6 +106,13 @@ class Settings(BaseSettings):
         description='channel families each source may send, JSON: {"kiosk-app": ["store", "web"]}. A source '
         "not listed may send the family its name starts with (web, social, tv, store: 'store-paris' → store)",
     )
+    future_stamp_tolerance_s: float = Field(
+        60.0,
+        gt=0,
+        description="how far ahead of the broker's clock a record may be stamped on the topics that carry "
+        "identifiers (Kafka refuses later ones); an erasure also drops the forgotten identifiers' records "
+        "stamped this long after it, so that no record produced before it can come back on a replay",
+    )
     admin_token: SecretStr | None = Field(
         None, description="bearer token for the worker's read endpoint /v1/sql; unset disables it"
     )

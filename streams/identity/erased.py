@@ -46,8 +46,9 @@ class Erasures:
     Written by the follower thread, read on the event loop: single dict operations, atomic
     under the GIL. ``latest_us`` lets a batch all of whose records arrived later skip the test."""
 
-    def __init__(self, pepper: str) -> None:
+    def __init__(self, pepper: str, *, future_stamp_s: float = 60.0) -> None:
         self._pepper = pepper
+        self._future_stamp_us = int(future_stamp_s * 1_000_000)
         self.erased_at: dict[str, int] = {}
         self.latest_us = -1  # no erasure
         self.records: dict[str, dict[str, Any]] = {}  # erasure id → record (to restore a store)
@@ -58,7 +59,11 @@ class Erasures:
         return len(self.records)
 
     def add(self, record: Mapping[str, Any]) -> None:
-        at = _us(record["requested_at"])
+        # Covers every record stamped up to ``future_stamp_us`` after the request: one produced
+        # before it cannot carry a later stamp (the topics refuse it, ``streams.kafka``) and come
+        # back on a replay. The price: the forgotten identifiers' events in that margin after the
+        # erasure are dropped too.
+        at = _us(record["requested_at"]) + self._future_stamp_us
         for h in record.get("identifier_hashes", ()):
             if self.erased_at.get(h, -1) < at:
                 self.erased_at[h] = at

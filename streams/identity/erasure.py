@@ -8,19 +8,24 @@ person that knows nothing of the erased history. The ``erasures`` table records 
 
 from __future__ import annotations
 
+import json
+import re
 import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
+
 from streams.identity.erased import identifier_hash
 from streams.identity.graph import Graph
+from streams.identity.identifiers import dead_letter_identifiers
 from streams.settings import Settings
 from streams.store.backend import Backend
 
-# (table, condition) — {ids} are the person's identifiers, {pid} the person id, {eids} the ids of
-# the person's events, {needles} the identifiers' values as a (scrubbed) dead letter spells them.
+# (table, condition) — {ids} are the person's identifiers, {pid} the person id, {dls} the ids of
+# the person's dead letters (``_dead_letters``).
 _DELETES = (
     ("events", "primary_identifier IN {ids:Array(String)} OR hasAny(identifiers, {ids:Array(String)})"),
     ("touches_by_identifier", "primary_identifier IN {ids:Array(String)}"),
@@ -29,36 +34,69 @@ _DELETES = (
     ("journeys", "person_id = {pid:String}"),
     ("attribution_credits", "person_id = {pid:String}"),
     # Dead letters are refused input: no identifier columns, only the payload (scrubbed at the edge).
-    (
-        "dead_letters",
-        "event_id IN {eids:Array(String)} "
-        "OR arrayExists(n -> positionCaseInsensitive(payload, n) > 0, {needles:Array(String)})",
-    ),
+    ("dead_letters", "dl_id IN {dls:Array(String)}"),
 )
 TABLES = tuple(t for t, _ in _DELETES)
 
 
 def dead_letter_needles(ids: Sequence[str]) -> list[str]:
-    """How a dead letter's payload spells each identifier: as a whole JSON string (so a cookie
-    ``ck-1`` does not match ``ck-10``), and a hashed e-mail also as the scrub writes it in text."""
+    """How a dead letter's payload may spell each identifier, to find candidates: as a whole JSON
+    string (so a cookie ``ck-1`` does not match ``ck-10``), escaped as JSON writers escape it, and a
+    hashed e-mail also as the scrub writes it in text. Candidates are then confirmed by reading the
+    payload's identifiers (``_dead_letters``)."""
     out: list[str] = []
     for ident in ids:
         kind, _, value = ident.partition(":")
+        values = [value]
         if kind == "social":
-            value = value.split(":", 1)[-1]
-            out.append(f'"@{value}"')
-        out.append(f'"{value}"')
+            values = [value.split(":", 1)[-1], "@" + value.split(":", 1)[-1]]
+        for v in values:
+            escaped = json.dumps(v)  # non-ASCII as \uXXXX, as many writers send it
+            upper_hex = re.sub(r"\\u([0-9a-f]{4})", lambda m: "\\u" + m.group(1).upper(), escaped)
+            out += dict.fromkeys([f'"{v}"', escaped, upper_hex])
         if kind == "email":
             out.append(f"email_sha256:{value}")
+    return list(dict.fromkeys(out))
+
+
+def _dead_letters(backend: Backend, ids: Sequence[str], event_ids: Sequence[str]) -> list[str]:
+    """The person's dead letters: those of their events, and those whose payload names one of
+    their identifiers — read from its ``identities`` (exact, case and escapes as the pipeline
+    reads them), or, for a payload that does not parse, spelled as a whole JSON string."""
+    rows = backend.query(
+        "SELECT dl_id, event_id, payload FROM dead_letters WHERE event_id IN {eids:Array(String)} "
+        "OR arrayExists(n -> position(payload, n) > 0, {needles:Array(String)})",
+        {"eids": list(event_ids), "needles": dead_letter_needles(ids)},
+    )
+    wanted, events = set(ids), set(event_ids)
+    out = []
+    for r in rows:
+        payload = str(r["payload"]).encode()
+        named = set(dead_letter_identifiers(payload))
+        if (
+            r["event_id"] in events
+            or named & wanted
+            or (not _parses(payload) and any(n in str(r["payload"]) for n in dead_letter_needles(ids)))
+        ):
+            out.append(str(r["dl_id"]))
     return out
 
 
+def _parses(payload: bytes) -> bool:
+    try:
+        orjson.loads(payload)
+    except orjson.JSONDecodeError:
+        return False
+    return True
+
+
 def _params(backend: Backend, pid: str, ids: Sequence[str]) -> dict[str, Any]:
-    params: dict[str, Any] = {"ids": list(ids), "pid": pid, "needles": dead_letter_needles(ids), "eids": []}
+    params: dict[str, Any] = {"ids": list(ids), "pid": pid}
     params["eids"] = [
         str(r["id"])
         for r in backend.query(f"SELECT toString(event_id) AS id FROM events WHERE {_DELETES[0][1]}", params)
     ]
+    params["dls"] = _dead_letters(backend, ids, params["eids"])
     return params
 
 

@@ -7,10 +7,15 @@ stitched to a person; all identifiers of an event link together, so any choice i
 from __future__ import annotations
 
 import hashlib
+import re
 from functools import lru_cache
 from typing import NamedTuple
 
+import orjson
+
 from schemas.events import Envelope
+
+_SCRUBBED_EMAIL = re.compile(rb"email_sha256:([0-9a-f]{64})")
 
 PRECEDENCE = ("crm", "loyalty", "email", "phone", "social", "device", "anon")
 JUNK_VALUES = frozenset(
@@ -119,3 +124,37 @@ def kind_of(identifier: str) -> str:
 def singleton_person(identifier: str) -> str:
     """Person id of an identifier nobody linked; the SQL view events_stitched computes the same."""
     return "p" + hashlib.sha256(identifier.encode()).hexdigest()[:16]
+
+
+def dead_letter_identifiers(payload: bytes) -> list[str]:
+    """The identifiers a dead letter's (scrubbed) payload names, as ``kind:value``: its
+    ``identities`` if it parses, and any scrubbed e-mail in its text."""
+    found = [f"email:{h.decode()}" for h in _SCRUBBED_EMAIL.findall(payload)]
+    try:
+        obj = orjson.loads(payload)
+    except orjson.JSONDecodeError:
+        return found
+    ids = obj.get("identities") if isinstance(obj, dict) else None
+    if not isinstance(ids, dict):
+        return found
+
+    def text(name: str) -> str | None:
+        v = ids.get(name)
+        return v if isinstance(v, str) and v else None
+
+    social = ids.get("social")
+    pair = None
+    if isinstance(social, dict) and isinstance(social.get("network"), str) and isinstance(social.get("handle"), str):
+        pair = (social["network"], social["handle"])
+    ex = extract_values(
+        user_id=text("user_id"),
+        loyalty_id=text("loyalty_id"),
+        email_hash=text("email_hash"),
+        phone_hash=text("phone_hash"),
+        social=pair,
+        device_id=text("device_id"),
+        anonymous_id=text("anonymous_id"),
+        crm_verified=False,
+        device_shared=False,
+    )
+    return found + list(ex.identifiers)

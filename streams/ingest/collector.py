@@ -18,7 +18,7 @@ import orjson
 from schemas.events import CHANNEL_OF, Reason, Rejection, dropped_fields, parse_object
 from streams.ingest.body import dumps_any_depth, nesting_depth_over
 from streams.ingest.normalize import DeadLetter
-from streams.ingest.pii import scrub_event
+from streams.ingest.pii import scrub_event, scrub_payload
 from streams.ingest.routing import routing_key
 from streams.settings import Settings
 
@@ -135,14 +135,18 @@ class Collector:
                         reason=rej.reason.value,
                         detail=rej.detail,
                         source=f"collector:{source}",
-                        payload=dumps_any_depth(raw),
+                        # the full rules on what is kept: refused before (or while) scrubbing, or not an object
+                        payload=scrub_payload(dumps_any_depth(raw), self._pepper, screened=False),
                         received_at=now,
                         event_id=str(raw.get("event_id", ""))[:64] if isinstance(raw, dict) else "",
                     )
                 )
                 answers.append({"index": i, "accepted": False, "reason": rej.reason.value, "detail": rej.detail})
                 continue
-            result.accepted.append(Outgoing(channel, routing_key(event), orjson.dumps(raw), now.timestamp()))
+            # What the model read, not the raw object: a field the model does not know (and any
+            # clear value in it) never reaches Kafka; the answer names it below.
+            value = event.model_dump_json(exclude_unset=True).encode()
+            result.accepted.append(Outgoing(channel, routing_key(event), value, now.timestamp()))
             answer: dict[str, Any] = {"index": i, "accepted": True, "event_id": str(event.event_id)}
             dropped = dropped_fields(event, raw)
             if dropped:  # kept nowhere: say so, so that a producer's typo does not go unnoticed

@@ -70,19 +70,40 @@ def hash_identities(event: Any, pepper: str) -> Any:
     return event
 
 
-_EMAIL_TEXT = re.compile(r"(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]++@[A-Za-z0-9-]++(?:\.[A-Za-z0-9-]++)++")
-# 8 to 15 digits, a leading + and up to two separators between digits ("+33 (0)6 11 22 33 44",
-# "06.11.22.33.44", "(555) 123-4567"). Only in free-text fields: ids, prices and times are digits too.
-_PHONE_TEXT = re.compile(r"(?<![\w+])\+?\d(?:[ .\-()]{0,2}\d){7,14}(?!\w)")
+# Unicode letters in the local part and the domain (``exämple.org``).
+_EMAIL_TEXT = re.compile(r"(?<![\w.%+-])[\w.%+-]++@[\w-]++(?:\.[\w-]++)++")
+# "@" as URLs, HTML and a second JSON escape write it: an address is an address in any of them.
+_AT_FORMS = re.compile(r"%40|\\u0040|&#0*64;|&#x0*40;", re.IGNORECASE)
+# Separators a phone number is written with: spaces (also no-break and narrow), dots, dashes
+# (also Unicode's), slashes, parentheses. Python's and RE2's classes alike; bytes patterns take
+# the ASCII ones.
+PHONE_SEPARATORS = " .\\-()/\u00a0\u202f\u2010-\u2015"
+_ASCII_SEPARATORS = " .\\-()/"
+# 8 to 15 digits, a leading + and up to three separators between digits ("+33 (0)6 11 22 33 44",
+# "06.11.22.33.44", "(555) 123 - 4567"). Only in free text and URL query strings: ids, prices and
+# times are digits too.
+_PHONE_TEXT = re.compile(r"(?<![\w+])\+?\d(?:[" + PHONE_SEPARATORS + r"]{0,3}\d){7,14}(?!\w)")
+URL_FIELDS = frozenset({"page_url", "referrer", "target_url"})
 
 
 def scrub_text(text: str, pepper: str, *, phones: bool) -> str:
-    """E-mails (and, in free text, phone numbers) in ``text`` replaced by their peppered hashes."""
+    """E-mails (and, with ``phones``, phone numbers) in ``text`` replaced by their peppered hashes."""
+    if _AT_FORMS.search(text):
+        text = _AT_FORMS.sub("@", text)
     if "@" in text:
         text = _EMAIL_TEXT.sub(lambda m: "email_sha256:" + hash_email(m.group(), pepper), text)
     if phones:
         text = _PHONE_TEXT.sub(lambda m: "phone_sha256:" + hash_phone(m.group(), pepper), text)
     return text
+
+
+def _scrub_string(key: Any, value: str, pepper: str, free: bool) -> str:
+    from schemas.events import FREE_TEXT_FIELDS
+
+    if key in URL_FIELDS and "?" in value:  # a query string may carry ?tel=… or ?email=…%40…
+        head, _, query = value.partition("?")
+        return scrub_text(head, pepper, phones=False) + "?" + scrub_text(query, pepper, phones=True)
+    return scrub_text(value, pepper, phones=free or key in FREE_TEXT_FIELDS)
 
 
 def scrub_event(event: Any, pepper: str) -> bool:
@@ -94,38 +115,45 @@ def scrub_event(event: Any, pepper: str) -> bool:
 
     ids = event.get("identities") if isinstance(event, dict) else None
     changed = isinstance(ids, dict) and any(isinstance(k, str) and k.lower() in ("email", "phone") for k in ids)
+    refused: ClearIdentifierRefused | None = None
     try:
         hash_identities(event, pepper)
     except ClearIdentifierRefused as err:
-        raise Rejection(Reason.SCHEMA_VIOLATION, str(err)) from None
+        refused = err  # the walk below still runs: the refused event's dead letter keeps no clear value
     stack: list[tuple[Any, bool]] = [(event, False)]
     while stack:  # iterative: a hostile body may nest deeper than Python's recursion limit
         node, free = stack.pop()
         items = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(node, list) else ()
         for key, value in items:
             if isinstance(value, str):
-                phones = free or key in FREE_TEXT_FIELDS
-                clean = scrub_text(value, pepper, phones=phones)
+                clean = _scrub_string(key, value, pepper, free)
                 if clean != value:
                     node[key] = clean
                     changed = True
             elif isinstance(value, (dict, list)):
                 stack.append((value, free or (isinstance(key, str) and key in FREE_TEXT_FIELDS)))
+    if refused is not None:
+        raise Rejection(Reason.SCHEMA_VIOLATION, str(refused))
     return changed
 
 
 # Linear time on hostile input: a match may only start where a run of local-part characters
 # starts (lookbehind), and possessive quantifiers never backtrack.
 _EMAIL = re.compile(rb"(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]++@[A-Za-z0-9-]++(?:\.[A-Za-z0-9-]++)++")
-_PHONE = re.compile(_PHONE_TEXT.pattern.encode())
+_PHONE = re.compile((r"(?<![\w+])\+?\d(?:[" + _ASCII_SEPARATORS + r"]{0,3}\d){7,14}(?!\w)").encode())
 
 
-def _free_text_phone_trigger() -> str:
+def _free_text_phone_trigger(separators: str = _ASCII_SEPARATORS) -> str:
     from schemas.events import FREE_TEXT_FIELDS
 
     keys = "|".join(sorted(FREE_TEXT_FIELDS))
     # a free-text value with 8 digits in a row (separators allowed) before its closing quote
-    return r'"(?:' + keys + r')"[\t\n\v\f\r ]*:[\t\n\v\f\r ]*"(?:[^"\\]|\\.)*?\d(?:[ .\-()]{0,2}\d){7}'
+    return r'"(?:' + keys + r')"[\t\n\v\f\r ]*:[\t\n\v\f\r ]*"(?:[^"\\]|\\.)*?\d(?:[' + separators + r"]{0,3}\d){7}"
+
+
+def _url_phone_trigger() -> str:
+    keys = "|".join(sorted(URL_FIELDS))
+    return r'"(?:' + keys + r')"[\t\n\v\f\r ]*:[\t\n\v\f\r ]*"[^"]*\?[^"]*\d(?:[' + _ASCII_SEPARATORS + r"]{0,3}\d){7}"
 
 
 # What the worker's batch screen looks for, as one RE2 pattern (the native decoder scans for it
@@ -136,7 +164,12 @@ def _free_text_phone_trigger() -> str:
 SCRUB_TRIGGERS = r'@|"(?:email|phone)"[\t\n\v\f\r ]*:'
 # The full rules' triggers: any key case, escaped ASCII (``bob\u0040example.org``), free-text phones.
 _FULL_SCREEN = re.compile(
-    (r'@|\\u00[0-7][0-9A-Fa-f]|"(?i:email|phone)"[\t\n\v\f\r ]*:|' + _free_text_phone_trigger()).encode()
+    (
+        r'@|%40|&#|\\u00[0-7][0-9A-Fa-f]|"(?i:email|phone)"[\t\n\v\f\r ]*:|'
+        + _free_text_phone_trigger()
+        + "|"
+        + _url_phone_trigger()
+    ).encode()
 )
 
 
@@ -152,7 +185,7 @@ def scrub_free_text_phones(table: Any, pepper: str) -> Any:
     if table.num_rows == 0:
         return table
     props = table.column("properties")
-    hits = pc.match_substring_regex(props, _free_text_phone_trigger()).to_pylist()
+    hits = pc.match_substring_regex(props, _free_text_phone_trigger(PHONE_SEPARATORS)).to_pylist()
     if not any(hits):
         return table
     values = props.to_pylist()

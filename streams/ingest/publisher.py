@@ -57,7 +57,7 @@ class Publisher:
             model = parse_object(raw)
         except Rejection as rej:
             raise InvalidEvent(rej.reason.value, rej.detail) from None
-        return model, orjson.dumps(raw)
+        return model, model.model_dump_json(exclude_unset=True).encode()  # unknown fields stay here
 
     def publish(self, event: Mapping[str, Any] | Envelope, *, timestamp_ms: int | None = None) -> Any:
         """Validate and send; returns kafka-python's future. ``timestamp_ms`` replays history

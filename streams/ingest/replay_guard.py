@@ -13,23 +13,20 @@ when every record arrived after the latest erasure (a live stream, nearly always
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
-import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from streams.identity.erased import Erasures
-from streams.identity.identifiers import extract_values
+from streams.identity.identifiers import dead_letter_identifiers
 from streams.identity.links import Links
 from streams.ingest.normalize import DeadLetter
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _US = timedelta(microseconds=1)
-_SCRUBBED_EMAIL = re.compile(rb"email_sha256:([0-9a-f]{64})")
 
 
 def screen_events(table: pa.Table, erasures: Erasures) -> tuple[pa.Table, set[str]]:
@@ -63,40 +60,6 @@ def screen_links(links: Links, arrived_us: int, erasures: Erasures) -> Links:
     if not hit:
         return links
     return links.without({e for g, e in zip(links.group, links.event_id, strict=True) if g in hit})
-
-
-def dead_letter_identifiers(payload: bytes) -> list[str]:
-    """The identifiers a dead letter's (scrubbed) payload names, as ``kind:value``: its
-    ``identities`` if it parses, and any scrubbed e-mail in its text."""
-    found = [f"email:{h.decode()}" for h in _SCRUBBED_EMAIL.findall(payload)]
-    try:
-        obj = orjson.loads(payload)
-    except orjson.JSONDecodeError:
-        return found
-    ids = obj.get("identities") if isinstance(obj, dict) else None
-    if not isinstance(ids, dict):
-        return found
-
-    def text(name: str) -> str | None:
-        v = ids.get(name)
-        return v if isinstance(v, str) and v else None
-
-    social = ids.get("social")
-    pair = None
-    if isinstance(social, dict) and isinstance(social.get("network"), str) and isinstance(social.get("handle"), str):
-        pair = (social["network"], social["handle"])
-    ex = extract_values(
-        user_id=text("user_id"),
-        loyalty_id=text("loyalty_id"),
-        email_hash=text("email_hash"),
-        phone_hash=text("phone_hash"),
-        social=pair,
-        device_id=text("device_id"),
-        anonymous_id=text("anonymous_id"),
-        crm_verified=False,
-        device_shared=False,
-    )
-    return found + list(ex.identifiers)
 
 
 def screen_dead_letters(letters: Sequence[DeadLetter], erasures: Erasures) -> list[DeadLetter]:

@@ -110,6 +110,20 @@ def test_dead_letters_of_the_person_are_erased_and_hashes_are_peppered(ch: ChdbB
     assert "ck-a" not in str(published)
 
 
+def test_dead_letters_are_matched_on_the_identifiers_they_carry(ch: ChdbBackend, settings: Settings) -> None:
+    """Neither another person's dead letter that merely contains the value (as a type name, or in
+    another case) nor a miss because a writer escaped the value: identifiers are read, not grepped."""
+    st = IdentityStage(settings, ch)
+    st.process([_link("e1", "anon:order_completed", "crm:josé-42")])
+    _dead(ch, "d-escaped", '{"identities": {"user_id": "jos\\u00e9-42"}, "properties": {"revenue": -1}}')
+    _dead(ch, "d-other-type", '{"type": "order_completed", "identities": {"anonymous_id": "ck-z"}}')
+    _dead(ch, "d-other-case", '{"identities": {"anonymous_id": "ORDER_COMPLETED"}}')
+    _dead(ch, "d-unparseable", 'cut {"anonymous_id": "order_completed", "ty')
+    _forget(st, "anon:order_completed")
+    left = {r["dl_id"] for r in ch.query("SELECT dl_id FROM dead_letters")}
+    assert left == {"d-other-type", "d-other-case"}
+
+
 def test_an_erased_person_id_never_comes_back(ch: ChdbBackend, settings: Settings) -> None:
     st = IdentityStage(settings, ch)
     st.process([_link("e1", "anon:ck-b", "crm:b1")])
@@ -157,7 +171,9 @@ def test_clear_email_and_phone_keys_are_hashed_as_the_edge_does() -> None:
 
 
 def test_dead_letter_needles_match_whole_values() -> None:
-    assert dead_letter_needles(["anon:ck-1", "social:instagram:bob"]) == ['"ck-1"', '"@bob"', '"bob"']
+    assert dead_letter_needles(["anon:ck-1", "social:instagram:bob"]) == ['"ck-1"', '"bob"', '"@bob"']
+    # escaped as JSON writers escape non-ASCII, in either case of hex digit
+    assert {'"jos\\u00e9-42"', '"jos\\u00E9-42"', '"josé-42"'} <= set(dead_letter_needles(["crm:josé-42"]))
     assert "email_sha256:" + "f" * 64 in dead_letter_needles(["email:" + "f" * 64])
 
 

@@ -15,6 +15,7 @@ from streams.ingest.replay_guard import dead_letter_identifiers, screen_dead_let
 
 AT = datetime(2026, 3, 2, 12, tzinfo=UTC)
 PEP = "pep"
+MARGIN = timedelta(seconds=60)  # Erasures' default future_stamp_s: stamps up to this late are covered
 
 
 def _erasures(*identifiers: str) -> Erasures:
@@ -37,8 +38,8 @@ def test_records_of_an_erased_person_before_the_erasure_are_dropped() -> None:
     t = _table(
         [
             ("a", ["anon:x", "crm:crm-y"], AT - timedelta(days=1)),
-            ("b", ["anon:x"], AT),  # at the request time: erased
-            ("c", ["anon:x"], AT + timedelta(milliseconds=1)),  # after: a new person
+            ("b", ["anon:x"], AT + MARGIN),  # stamped up to the margin after the request: erased
+            ("c", ["anon:x"], AT + MARGIN + timedelta(milliseconds=1)),  # after: a new person
             ("d", ["anon:other"], AT - timedelta(days=1)),
         ]
     )
@@ -51,7 +52,7 @@ def test_no_erasure_or_a_batch_after_the_latest_is_not_read() -> None:
         def erased(self, *a: object) -> bool:
             raise AssertionError("read")
 
-    t = _table([("a", ["anon:x"], AT + timedelta(seconds=1))])
+    t = _table([("a", ["anon:x"], AT + MARGIN + timedelta(seconds=1))])
     assert screen_events(t, Erasures(PEP))[0] is t
     e = Loud(PEP)
     e.add({"erasure_id": "e1", "identifier_hashes": [identifier_hash("anon:x", PEP)], "requested_at": AT})

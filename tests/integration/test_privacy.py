@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 import urllib.request
 import uuid
 from collections.abc import Iterator
@@ -23,6 +24,7 @@ from tests.integration.conftest import Stack, start_stack
 
 pytestmark = pytest.mark.integration
 EMAIL, PHONE = "Ana.Privacy@Example.org", "+33 6 11 22 33 44"
+TOLERANCE_S = 3
 CLEAR = (EMAIL.lower(), "ana.privacy", "11 22 33 44", "+33611223344")
 
 
@@ -38,7 +40,12 @@ def ev(etype: str, ids: dict[str, Any], **kw: Any) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def priv(kafka: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    stack = start_stack(kafka, tmp_path_factory.mktemp("privacy"), PARCOURS_WRITE_KEYS='{"web": "k-priv"}')
+    stack = start_stack(
+        kafka,
+        tmp_path_factory.mktemp("privacy"),
+        PARCOURS_WRITE_KEYS='{"web": "k-priv"}',
+        PARCOURS_FUTURE_STAMP_TOLERANCE_S=str(TOLERANCE_S),  # short, so that the test need not wait a minute
+    )
     try:
         yield stack
     finally:
@@ -150,6 +157,7 @@ def test_forget_leaves_nothing_and_later_events_are_not_relinked(priv: Stack) ->
     assert "forget" not in dump_store(priv).replace("erasure", "")
     # later: the same cookie comes back, alone; it must not find the erased history
     later = ev("page_view", {"anonymous_id": "ck-forget"})
+    time.sleep(TOLERANCE_S)  # past the margin the erasure also covers
     with Publisher(priv.settings) as pub:
         pub.publish(later)
     priv.wait()
@@ -185,10 +193,19 @@ def test_a_replay_after_forget_stores_nothing_of_the_person(
         ev("page_view", {"anonymous_id": "ck-kept"}),
     ]
     invalid = ev("order_completed", {"user_id": "crm-replay"}, properties={"revenue": -1})  # a dead letter
+    # produced before the erasure but stamped after it: a replay must not take it for a later event
+    stamped_ahead = ev("page_view", {"anonymous_id": "ck-replay"}, context={"utm_medium": "cpc"})
+    from kafka.errors import KafkaError
+
     with Publisher(priv.settings) as pub:
         for e in [*erased_events, *kept]:
             pub.publish(e)
         pub.publish_raw("web", orjson.dumps(invalid))
+        ahead_ms = int(time.time() * 1000) + (TOLERANCE_S - 1) * 1000
+        pub.publish(stamped_ahead, timestamp_ms=ahead_ms).get(timeout=30)
+        with pytest.raises(KafkaError):  # further ahead than the topics allow: the broker refuses it
+            pub.publish(ev("page_view", {"anonymous_id": "ck-replay"}), timestamp_ms=ahead_ms + 86_400_000).get(30)
+    erased_events.append(stamped_ahead)
     priv.wait()
     [dl] = priv.rows("SELECT count() AS n FROM dead_letters WHERE event_id = {e:String}", e=invalid["event_id"])
     assert dl["n"] == 1
@@ -197,6 +214,7 @@ def test_a_replay_after_forget_stores_nothing_of_the_person(
     # the dead letter went with the person (its payload names crm-replay)
     assert priv.rows("SELECT count() AS n FROM dead_letters WHERE payload LIKE '%replay%'")[0]["n"] == 0
     later = ev("page_view", {"anonymous_id": "ck-replay"})
+    time.sleep(TOLERANCE_S)  # the erasure also covers records stamped up to the tolerance after it
     with Publisher(priv.settings) as pub:
         pub.publish(later)
     priv.wait()
@@ -208,6 +226,7 @@ def test_a_replay_after_forget_stores_nothing_of_the_person(
         tmp_path_factory.mktemp("replay"),
         prefix=priv.settings.topic_prefix,
         app_id=f"replay-{uuid.uuid4().hex[:6]}",
+        PARCOURS_FUTURE_STAMP_TOLERANCE_S=str(TOLERANCE_S),
     )
     try:
         replay.wait()
@@ -266,6 +285,7 @@ def test_topics_with_identifiers_expire_and_erasures_are_compacted(priv: Stack) 
     week = str(7 * 86_400_000)
     for t in names.with_identifiers:
         assert configs[t]["retention.ms"] == week, t
+        assert configs[t]["message.timestamp.after.max.ms"] == str(TOLERANCE_S * 1000), t
     assert configs[names.erasures]["cleanup.policy"] == "compact"
     assert configs[names.erasures]["retention.ms"] == "-1"
 
@@ -382,3 +402,71 @@ def test_the_worker_scrubs_free_text_phones_that_skipped_the_edge(priv: Stack) -
     assert "phone_sha256:" in str(row["properties"])
     stored = dump_store(priv)
     assert phone not in stored and "0711223399" not in stored
+
+
+def test_refused_and_unknown_input_at_the_edge_keeps_no_clear_value(priv: Stack) -> None:
+    """What the collector refuses (too deep, a clear identifier it cannot hash, not an object) and
+    what it does not know (unknown keys, a URL's query string) never reaches a topic or a table
+    in clear, in any of the spellings a leak takes."""
+    names = TopicNames(prefix=priv.settings.topic_prefix)
+    deep: dict[str, Any] = {"x": "deepleak@example.org"}
+    for _ in range(20):
+        deep = {"d": deep}
+    batch = [
+        ev("page_view", {"anonymous_id": "ck-e1", "email": "deepleak@example.org"}, properties=deep),
+        ev(
+            "search",
+            {"anonymous_id": "ck-e2", "email": ["listleak@example.org"]},
+            properties={"query": "also freeleak@example.org 06 12 34 56 10"},
+        ),
+        "toplevelleak@example.org",
+        ev(
+            "page_view",
+            {"anonymous_id": "ck-e3", "mobile": "+33 6 12 34 56 01"},
+            properties={"title": "t", "keyleak@example.org": 1},
+            context={"page_url": "https://shop.example.com/?tel=0612345603&e=urlleak%40example.org"},
+            notes={"x": "noteleak@example.org"},
+        ),
+        ev(
+            "search",
+            {"anonymous_id": "ck-e4"},
+            properties={
+                "query": "DOUBLE entleak&#64;example.org 555 - 123 - 4567 06/12/34/56/05 "
+                "06\u00a012\u00a034\u00a056\u00a007"
+            },
+        ),
+    ]
+    body = orjson.dumps({"batch": batch}).replace(b"DOUBLE", b"escleak\\\\u0040example.org")
+    req = urllib.request.Request(
+        f"http://127.0.0.1:{priv.worker.port}/v1/collect", data=body, headers={"Authorization": "Bearer k-priv"}
+    )
+    with urllib.request.urlopen(req, timeout=30) as resp:
+        answer = orjson.loads(resp.read())
+    assert [r["accepted"] for r in answer["results"]] == [False, False, False, True, True]
+    assert {"context.page_url"}.isdisjoint(answer["results"][3]["dropped"])  # known, kept (scrubbed)
+    assert {"notes", "properties.keyleak@example.org", "identities.mobile"} <= set(answer["results"][3]["dropped"])
+    priv.wait()
+    topics = dump_topics(priv, *names.all_raw, names.dead_letters, names.identity_links)
+    stored = dump_store(priv)
+    leaks = [
+        "deepleak@",
+        "listleak@",
+        "freeleak@",
+        "toplevelleak@",
+        "keyleak@",
+        "noteleak@",
+        "urlleak",
+        "escleak",
+        "entleak",
+        "12 34 56 10",
+        "12345610",
+        "12 34 56 01",
+        "12345601",
+        "12345603",
+        "123 - 4567",
+        "12/34/56/05",
+    ]
+    for leak in leaks:
+        assert leak not in topics, leak
+        assert leak not in stored, leak
+    assert "06\u00a012".lower() not in topics and "06\u00a012" not in stored
