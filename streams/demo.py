@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 import shutil
 import time
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -68,6 +69,12 @@ def run_demo(*, persons: int, days: int, seed: int, keep: bool, root: Path | Non
         click.echo("")
         click.echo(format_summary(data))
         click.echo(f"\nground truth: {sim.truth.conversions} conversions, revenue {sim.truth.revenue:,.2f}")
+        end = sim.config.end_at()
+        truth = sim.truth.in_store_linkage(end - timedelta(days=days + 1), end)
+        click.echo(
+            f"              {truth['linkable']} of {truth['purchases']} in-store sales are linkable (their card, "
+            "e-receipt or app id reaches the buyer's online, social or TV identifiers); linked above: the pipeline's"
+        )
         return data
     finally:
         if not keep:

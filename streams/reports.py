@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from streams.grafana.macros import ALL, QueryContext, expand
+from streams.grafana.spec import LINK_RATE
 from streams.store.backend import Backend
 
 SUMMARY_QUERIES = {
@@ -19,7 +22,20 @@ SUMMARY_QUERIES = {
 
 
 def summary(backend: Backend) -> dict[str, Any]:
-    return {name: backend.query(sql) for name, sql in SUMMARY_QUERIES.items()}
+    out = {name: backend.query(sql) for name, sql in SUMMARY_QUERIES.items()}
+    out["in_store_linking"] = backend.query(_whole_range(LINK_RATE.sql))
+    return out
+
+
+def _whole_range(sql: str) -> str:
+    """A panel's SQL over everything stored (the summary has no time range)."""
+    ctx = QueryContext(
+        start=datetime(2000, 1, 1, tzinfo=UTC),
+        end=datetime.now(UTC) + timedelta(days=1),
+        variables={"store": ALL},
+        options={"store": []},
+    )
+    return expand(sql, ctx)
 
 
 def format_summary(s: dict[str, Any]) -> str:
@@ -41,4 +57,12 @@ def format_summary(s: dict[str, Any]) -> str:
     lines += [f"  {r['decision']:<24} {int(r['decisions']):>7,}" for r in s["identity"]] or ["  none"]
     late = s["late_events"][0]["n"] if s["late_events"] else 0
     lines.append(f"Late events (stored, flagged): {int(late):,}")
+    link = s.get("in_store_linking") or []
+    if link and int(link[0]["purchases"]):
+        r = link[0]
+        lines.append(
+            f"In-store sales linked to an online, social or TV history: {int(r['linked_purchases']):,} of "
+            f"{int(r['purchases']):,} ({float(r['link_rate']):.1%} of in-store revenue); the rest is the "
+            "'no linked touchpoint' row of attribution"
+        )
     return "\n".join(lines)

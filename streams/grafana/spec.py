@@ -94,12 +94,34 @@ _CREDITS = (
     "AND store_id IN ($store)), $store)"
 )
 
+_STORE_FILTER = "$__conditionalAll(store_id IN ($store), $store)"
+# In-store sales whose buyer, as the identity map knows them now, has a web, social or TV event
+# in the range or the lookback before it: the founding question, and what the rest is read against.
+LINK_RATE = Panel(
+    title="In-store sales linked to an online, social or TV history",
+    kind="table",
+    width=24,
+    height=5,
+    description="Person-level: the till sale's identifiers (loyalty card, e-receipt, app) reach a person "
+    "who was seen on the web, social pages or TV. The rest is counted, not hidden: it is the "
+    "'no linked touchpoint' row of the attribution panels.",
+    columns=("purchases", "revenue", "linked_purchases", "linked_revenue", "link_rate"),
+    sql="SELECT count() AS purchases, round(sum(amount), 2) AS revenue, countIf(linked) AS linked_purchases, "
+    "round(sumIf(amount, linked), 2) AS linked_revenue, "
+    "if(sum(amount) > 0, round(sumIf(amount, linked) / sum(amount), 3), 0) AS link_rate FROM ("
+    "SELECT revenue AS amount, person_id != '' AND person_id IN (SELECT person_id FROM events_stitched "
+    "WHERE person_id != '' AND channel IN ('web', 'social', 'tv') "
+    "AND event_time >= $__fromTime - INTERVAL 30 DAY AND $__timeTo(event_time)) AS linked "
+    "FROM events_stitched WHERE type = 'pos_purchase' AND $__timeFilter(event_time) "
+    f"AND {_STORE_FILTER})",
+)
 ATTRIBUTION = Dashboard(
     uid="parcours-attribution",
     title="Parcours · Cross-channel attribution",
     description="Which channels — web, social, TV, store — earned the conversions and revenue, per model.",
     variables=(MODEL, SOURCE, FAMILY, STORE, CAMPAIGN),
     panels=(
+        LINK_RATE,
         Panel(
             title="Attributed conversions by channel ($model)",
             kind="barchart",
@@ -347,13 +369,13 @@ TV = Dashboard(
     ),
 )
 
-_STORE_FILTER = "$__conditionalAll(store_id IN ($store), $store)"
 STORES = Dashboard(
     uid="parcours-stores",
     title="Parcours · Stores and fitting rooms",
     description="Fitting-room sessions, try-on to purchase, looks shared and their amplification, assistance.",
     variables=(STORE,),
     panels=(
+        LINK_RATE,
         Panel(
             title="Fitting-room sessions per store",
             kind="timeseries",

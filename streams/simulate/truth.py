@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import NamedTuple
+
+ONLINE_CHANNELS = frozenset({"web", "social", "tv"})
 
 
 class TrueEvent(NamedTuple):
@@ -35,6 +38,28 @@ class GroundTruth:
     tz: str = "Europe/Paris"
     events: list[TrueEvent] = field(default_factory=list)  # every valid event, once
 
+    def in_store_linkage(self, start: datetime, end: datetime) -> dict[str, float]:
+        """Till sales in [start, end) and those that are linkable: their identifiers reach, through
+        identifiers presented together on the buyer's own events, one the buyer presented on a
+        web, social or TV event. Derived from what customers presented, never declared."""
+        comps = IdentityComponents(self.events)
+        online: dict[int, set[str]] = {}
+        for e in self.events:
+            if e.person is not None and e.channel in ONLINE_CHANNELS:
+                online.setdefault(e.person, set()).update(comps.find(i) for i in e.presented)
+        sales = [e for e in self.events if e.type == "pos_purchase" and start <= e.at < end]
+        linkable = [
+            e
+            for e in sales
+            if e.person is not None and {comps.find(i) for i in e.presented} & online.get(e.person, set())
+        ]
+        return {
+            "purchases": len(sales),
+            "revenue": round(sum(e.revenue for e in sales), 2),
+            "linkable": len(linkable),
+            "linkable_revenue": round(sum(e.revenue for e in linkable), 2),
+        }
+
     def save(self, path: Path) -> None:
         path.write_text(json.dumps(asdict(self), default=str))
 
@@ -46,3 +71,22 @@ class GroundTruth:
             for e in doc.pop("events", [])
         ]
         return cls(**doc, events=events)
+
+
+class IdentityComponents:
+    """Identifiers presented together on one event are one customer's, as far as anyone can know:
+    union-find over the events' presented identifiers (shared devices are never presented)."""
+
+    def __init__(self, events: Iterable[TrueEvent]) -> None:
+        self.parent: dict[str, str] = {}
+        for e in events:
+            for a, b in zip(e.presented, e.presented[1:], strict=False):
+                self.parent[self.find(a)] = self.find(b)
+
+    def find(self, x: str) -> str:
+        root = x
+        while self.parent.setdefault(root, root) != root:
+            root = self.parent[root]
+        while self.parent[x] != root:
+            self.parent[x], x = root, self.parent[x]
+        return root

@@ -76,7 +76,7 @@ def test_panel_runs_with_every_variable_narrowed(filled: ChdbBackend, d: Dashboa
 def test_attribution_panel_agrees_with_the_python_api(filled: ChdbBackend) -> None:
     from streams.grafana.spec import ATTRIBUTION
 
-    panel = ATTRIBUTION.panels[0]
+    [panel] = [p for p in ATTRIBUTION.panels if p.title.startswith("Attributed conversions by channel")]
     for model in ("linear", "first_touch", "time_decay"):
         shown = {r["channel"]: r["conversions"] for r in run(filled, ATTRIBUTION, panel, model=model, source="batch")}
         api = {r["channel"]: round(r["conversions"], 2) for r in channel_credits(filled, model, START, END)}
@@ -87,7 +87,7 @@ def test_attribution_panel_agrees_with_the_python_api(filled: ChdbBackend) -> No
 def test_conditional_all_narrows(filled: ChdbBackend) -> None:
     from streams.grafana.spec import STORES
 
-    panel = STORES.panels[0]
+    [panel] = [p for p in STORES.panels if p.title == "Fitting-room sessions per store"]
     every = run(filled, STORES, panel, store=ALL)
     one = run(filled, STORES, panel, store=["paris-01"])
     assert {r["store_id"] for r in one} == {"paris-01"}

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from streams.grafana.spec import ATTRIBUTION
+from streams.grafana.spec import ATTRIBUTION, LINK_RATE, STORES, Dashboard
 from streams.simulate import Simulation
 from streams.store.backend import ChdbBackend
 from tests.grafana.conftest import END, START
@@ -60,3 +60,33 @@ def test_linkable_conversions_are_credited_with_every_touch_their_identifiers_re
     major = {ch for ch, v in want.items() if v > 0.05 * total}
     errors = {ch: abs(got.get(ch, 0.0) - want[ch]) / want[ch] for ch in major}
     assert max(errors.values()) <= 0.10, {ch: (round(got.get(ch, 0), 1), round(want[ch], 1)) for ch in major}
+
+
+@pytest.mark.parametrize("dashboard", [ATTRIBUTION, STORES], ids=lambda d: d.uid)
+def test_the_link_rate_is_the_share_of_in_store_sales_truly_linkable(
+    filled: ChdbBackend, conversions: list[truth.Conversion], dashboard: Dashboard
+) -> None:
+    [panel] = [p for p in dashboard.panels if p.title == LINK_RATE.title]
+    [row] = run(filled, dashboard, panel)
+    store = [c for c in conversions if c.in_store]
+    linkable = [c for c in store if c.linkable]
+    assert row["purchases"] == len(store)
+    assert row["revenue"] == pytest.approx(sum(c.event.revenue for c in store), abs=0.01)
+    # recall >= 0.95 and precision >= 0.999 of linking, on counts and on revenue
+    assert 0.95 * len(linkable) <= row["linked_purchases"] <= len(linkable) / 0.999
+    want = sum(c.event.revenue for c in linkable)
+    assert 0.95 * want <= row["linked_revenue"] <= want / 0.999 + 0.01
+    assert linkable and len(linkable) < len(store)  # the week has both kinds
+
+
+def test_the_summary_reports_the_in_store_link_rate(filled: ChdbBackend, sim: Simulation) -> None:
+    from datetime import datetime
+
+    from streams.reports import format_summary, summary
+
+    s = summary(filled)
+    [row] = s["in_store_linking"]
+    want = sim.truth.in_store_linkage(datetime(2000, 1, 1, tzinfo=END.tzinfo), END)
+    assert row["purchases"] == want["purchases"]
+    assert 0.95 * want["linkable"] <= row["linked_purchases"] <= want["linkable"] / 0.999
+    assert f"{int(row['linked_purchases']):,} of {want['purchases']:,}" in format_summary(s)

@@ -14,11 +14,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from streams.simulate import Simulation
-from streams.simulate.truth import TrueEvent
+from streams.simulate.truth import ONLINE_CHANNELS, IdentityComponents, TrueEvent
 
 NO_TOUCH = "no linked touchpoint"
 CONVERSION_TYPES = frozenset({"order_completed", "pos_purchase", "signup"})
-ONLINE = frozenset({"web", "social", "tv"})
+ONLINE = ONLINE_CHANNELS
 LOOKBACK = timedelta(days=30)
 HALF_LIFE = timedelta(days=7)
 
@@ -35,27 +35,9 @@ class Conversion:
         return self.event.type == "pos_purchase"
 
 
-class _Components:
-    """Identifiers presented together on one event are one customer's, as far as anyone can know."""
-
-    def __init__(self, events: Iterable[TrueEvent]) -> None:
-        self.parent: dict[str, str] = {}
-        for e in events:
-            for a, b in zip(e.presented, e.presented[1:], strict=False):
-                self.parent[self.find(a)] = self.find(b)
-
-    def find(self, x: str) -> str:
-        root = x
-        while self.parent.setdefault(root, root) != root:
-            root = self.parent[root]
-        while self.parent[x] != root:
-            self.parent[x], x = root, self.parent[x]
-        return root
-
-
 def conversions(sim: Simulation, start: datetime, end: datetime) -> list[Conversion]:
     events = sim.truth.events
-    comps = _Components(events)
+    comps = IdentityComponents(events)
     online_roots: dict[int, set[str]] = defaultdict(set)
     touches: dict[int, list[tuple[datetime, str, str, frozenset[str]]]] = defaultdict(list)
     for e in events:
