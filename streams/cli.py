@@ -169,7 +169,10 @@ def publish(file: Path, raw: bool) -> None:
 @click.option("--seed", default=42, show_default=True)
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="write JSONL instead of publishing")
 @click.option("--truth", type=click.Path(dir_okay=False, path_type=Path), help="write the ground truth JSON here")
-def simulate(persons: int, days: int, seed: int, out: Path | None, truth: Path | None) -> None:
+@click.option(
+    "--crm", type=click.Path(dir_okay=False, path_type=Path), help="write the brand's CRM export (JSONL) here"
+)
+def simulate(persons: int, days: int, seed: int, out: Path | None, truth: Path | None, crm: Path | None) -> None:
     """Simulate a population's cross-channel behaviour and publish it (or write JSONL)."""
     from streams.simulate import SimConfig
     from streams.simulate import simulate as run
@@ -178,6 +181,9 @@ def simulate(persons: int, days: int, seed: int, out: Path | None, truth: Path |
     sim = run(SimConfig(persons=persons, days=days, seed=seed, pepper=s.pepper()))
     if truth:
         sim.truth.save(truth)
+    if crm:
+        crm.write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in sim.crm_export()))
+        click.echo(f"wrote {len(sim.truth.crm)} CRM records to {crm} (load them with `parcours load crm {crm}`)")
     if out:
         with out.open("wb") as f:
             for line in sim.jsonl():
@@ -398,6 +404,36 @@ def load_spend_cmd(file: Path) -> None:
         click.echo(f"loaded {load_spend(open_backend(get_settings()), file)} spend rows")
     except ParcoursError as err:
         _fail(str(err))
+
+
+@load.command("crm")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def load_crm_cmd(file: Path) -> None:
+    """CRM / loyalty export (CSV with a header, or JSON Lines): crm_id, loyalty_ids, email, phone,
+    social, consent_analytics, deleted. E-mails and phones are hashed here, as events are; each
+    record links its identifiers to its CRM id through the identity stage (a worker applies them)."""
+    from streams.identity.crm import crm_links, read_records
+    from streams.ingest.publisher import Publisher
+
+    s = get_settings()
+    try:
+        load = crm_links(read_records(file), s.pepper())
+        with Publisher(s) as pub:
+            for sent in pub.publish_links(load.links):
+                sent.get(timeout=60)
+    except ParcoursError as err:
+        _fail(str(err))
+    except Exception as err:  # noqa: BLE001 — kafka-python's errors: one line, not a traceback
+        _fail(f"cannot send to Kafka at {s.kafka_bootstrap}: {err}")
+    click.echo(
+        f"{load.linked:,} of {load.records:,} records sent to the identity stage "
+        f"({len(load.links):,} identifiers); {load.no_consent:,} without analytics consent linked nothing; "
+        f"{load.deleted:,} flagged deleted not applied (erase with `parcours forget crm:ID`)"
+    )
+    for line, why in load.refused[:20]:
+        click.echo(f"  line {line}: {why}", err=True)
+    if load.refused:
+        _fail(f"{len(load.refused):,} records refused (first ones above)")
 
 
 @load.command("community")

@@ -12,6 +12,8 @@ from typing import Any
 import click
 
 from streams.devstack import REPO, KafkaBroker, Worker, wait_consumed, worker_env
+from streams.identity.crm import crm_links
+from streams.ingest.publisher import Publisher
 from streams.read import WorkerReader
 from streams.reports import format_summary, summary
 from streams.settings import Settings
@@ -54,10 +56,18 @@ def run_demo(*, persons: int, days: int, seed: int, keep: bool, root: Path | Non
         worker.start()
         click.echo(f"worker     http://127.0.0.1:{worker.port} (ready in {time.monotonic() - t0:.1f} s)")
         t0 = time.monotonic()
-        sim = simulate(SimConfig(persons=persons, days=days, seed=seed, pepper=settings.pepper()))
+        sim = simulate(SimConfig(persons=persons, days=days, seed=seed, pepper=pepper))
         click.echo(
             f"simulated  {persons} persons over {days} days: {len(sim.emitted)} records "
             f"in {time.monotonic() - t0:.1f} s"
+        )
+        load = crm_links(((i, r, "") for i, r in enumerate(sim.crm_export(), start=1)), pepper)
+        with Publisher(settings) as pub:
+            for sent in pub.publish_links(load.links):
+                sent.get(timeout=60)
+        click.echo(
+            f"crm        {load.linked} of {load.records} CRM records linked to their customer "
+            f"({load.no_consent} without analytics consent linked nothing), as `parcours load crm` does"
         )
         t0 = time.monotonic()
         publish_simulation(sim, settings, progress=True)
@@ -70,10 +80,11 @@ def run_demo(*, persons: int, days: int, seed: int, keep: bool, root: Path | Non
         click.echo(format_summary(data))
         click.echo(f"\nground truth: {sim.truth.conversions} conversions, revenue {sim.truth.revenue:,.2f}")
         end = sim.config.end_at()
-        truth = sim.truth.in_store_linkage(end - timedelta(days=days + 1), end)
+        truth = sim.truth.in_store_linkage(end - timedelta(days=days + 1), end, crm=True)
         click.echo(
             f"              {truth['linkable']} of {truth['purchases']} in-store sales are linkable (their card, "
-            "e-receipt or app id reaches the buyer's online, social or TV identifiers); linked above: the pipeline's"
+            "e-receipt or app id reaches, through the CRM or their own events, the buyer's online, social or TV "
+            "identifiers); linked above: the pipeline's"
         )
         return data
     finally:

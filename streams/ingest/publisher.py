@@ -17,6 +17,7 @@ import orjson
 
 from schemas.events import CHANNEL_OF, Envelope, Rejection, parse_object
 from streams.errors import InvalidEvent, PublishError
+from streams.identity.links import Links
 from streams.ingest.pii import scrub_event
 from streams.ingest.routing import routing_key
 from streams.kafka import kafka_python_kwargs
@@ -72,6 +73,10 @@ class Publisher:
     ) -> Any:
         """Send bytes unvalidated (tests and the simulator's deliberately bad events)."""
         return self._producer.send(self._names.raw(channel), key=key, value=value, timestamp_ms=timestamp_ms)
+
+    def publish_links(self, links: Links) -> list[Any]:
+        """Identity evidence that is not an event (a CRM export) for the single-writer identity stage."""
+        return [self._producer.send(self._names.identity_links, key=b"links", value=m) for m in links.messages()]
 
     def publish_control(self, message: dict[str, Any]) -> Any:
         """A control message for the single-writer identity stage (e.g. an erasure request)."""

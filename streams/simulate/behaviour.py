@@ -101,6 +101,11 @@ class Simulation:
     def valid_ids(self) -> set[str]:
         return {e.event_id for e in self.emitted if e.valid}
 
+    def crm_export(self) -> list[dict[str, Any]]:
+        """The brand's CRM as an export (``parcours load crm``): account holders and loyalty
+        members, with their card, e-mail and phone in clear and their analytics consent."""
+        return [dict(r) for r in self.truth.crm]
+
     def jsonl(self) -> Iterator[bytes]:
         for e in self.emitted:
             yield orjson.dumps(
@@ -641,6 +646,30 @@ def _person(b: _Builder, p: Person, spots: list[tuple[datetime, str, str, str]])
                 b.truth.revenue += revenue
 
 
+def _crm_record(b: _Builder, p: Person) -> None:
+    """The CRM knows account holders and loyalty members (a member without an account has a CRM
+    id of its own); what each record would link, as the loader hashes it, goes to the truth."""
+    if not (p.user_id or p.loyalty_id):
+        return
+    crm_id = p.user_id or f"crm-{p.loyalty_id}"
+    b.truth.crm.append(
+        {
+            "crm_id": crm_id,
+            "loyalty_ids": [p.loyalty_id] if p.loyalty_id else [],
+            "email": p.email if p.email_hash else None,
+            "phone": p.phone,
+            "social": [f"{p.social[0]}:{p.social[1]}"] if p.social else [],
+            "consent_analytics": p.crm_consent,
+        }
+    )
+    if p.crm_consent:
+        ids = [f"crm:{crm_id}"] + ([f"loyalty:{p.loyalty_id}"] if p.loyalty_id else [])
+        ids += [f"email:{p.email_hash}"] if p.email_hash else []
+        ids += [f"phone:{p.phone_hash}"] if p.phone_hash else []
+        ids += [f"social:{p.social[0]}:{p.social[1].lower()}"] if p.social else []
+        b.truth.crm_presented.append((p.index, tuple(ids)))
+
+
 def _invalid(b: _Builder, n: int) -> None:
     r = random.Random(f"{b.cfg.seed}:invalid")
     good = [e for e in b.out if e.valid]
@@ -692,7 +721,9 @@ def simulate(cfg: SimConfig) -> Simulation:
     b = _Builder(cfg)
     spots = _brand_events(b)
     for i in range(cfg.persons):
-        _person(b, make_person(i, cfg.seed, cfg.pepper, DAILY, cfg.linkage), spots)
+        person = make_person(i, cfg.seed, cfg.pepper, DAILY, cfg.linkage)
+        _person(b, person, spots)
+        _crm_record(b, person)
     n_invalid = int(len(b.out) * cfg.invalid_share)
     if n_invalid:
         _invalid(b, n_invalid)

@@ -15,6 +15,7 @@ class Linkage:
     card_on_account: float = 0.6  # members whose card is attached to their online account (seen at login)
     e_receipt: float = 0.15  # in-store purchases with an e-receipt sent to a known e-mail
     app_user: float = 0.25  # account holders with the brand app, logged in, whose beacon visits carry their id
+    crm_consent: float = 0.9  # CRM records with analytics consent (the others link nothing)
 
     def halved(self) -> Linkage:
         return replace(self, **{f.name: getattr(self, f.name) / 2 for f in fields(self)})

@@ -20,6 +20,8 @@ class Person:
     desktop_cookie: str | None
     phone_device: str  # app / device id of the phone
     user_id: str | None  # CRM account
+    email: str  # in clear, as the brand's CRM holds it (events only ever carry the hashes)
+    phone: str
     email_hash: str | None
     phone_hash: str | None
     social: tuple[str, str] | None  # (network, handle)
@@ -27,6 +29,7 @@ class Person:
     card_on_account: bool  # the card is attached to the online account: logins carry it
     app_user: bool  # uses the brand app, logged in: its beacon store visits carry the account id
     e_receipts: bool  # asks for e-receipts at the till (to the account's e-mail)
+    crm_consent: bool  # consented to analytics in the CRM
     home_store: str
     base_rate: float  # conversion hazard per consideration moment, before any touch
     affinity: dict[str, float]  # per activity channel, daily probability
@@ -51,6 +54,8 @@ def make_person(index: int, seed: int, pepper: str, daily: dict[str, float], lin
         desktop_cookie=_id(rng, "ck") if rng.random() < 0.6 else None,
         phone_device=_id(rng, "dev"),
         user_id=_id(rng, "crm") if has_account else None,
+        email=email,
+        phone=phone,
         email_hash=hash_email(email, pepper) if has_account or rng.random() < 0.2 else None,
         phone_hash=hash_phone(phone, pepper),
         social=social,
@@ -58,6 +63,7 @@ def make_person(index: int, seed: int, pepper: str, daily: dict[str, float], lin
         card_on_account=rl.random() < linkage.card_on_account,
         app_user=has_account and rl.random() < linkage.app_user,
         e_receipts=rl.random() < linkage.e_receipt,
+        crm_consent=rl.random() < linkage.crm_consent,
         home_store=STORES[rng.randrange(len(STORES))],
         base_rate=min(0.05, 0.012 * rng.lognormvariate(0, 0.5)),
         affinity=affinity,

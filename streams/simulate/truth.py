@@ -6,8 +6,9 @@ import json
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
+from itertools import pairwise
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 ONLINE_CHANNELS = frozenset({"web", "social", "tv"})
 
@@ -37,12 +38,19 @@ class GroundTruth:
     shared_devices: list[str] = field(default_factory=list)
     tz: str = "Europe/Paris"
     events: list[TrueEvent] = field(default_factory=list)  # every valid event, once
+    crm: list[dict[str, Any]] = field(default_factory=list)  # the CRM export (clear values: a fixture)
+    crm_presented: list[tuple[int, tuple[str, ...]]] = field(default_factory=list)  # (person, ids) it links
 
-    def in_store_linkage(self, start: datetime, end: datetime) -> dict[str, float]:
+    def evidence(self, *, crm: bool) -> list[tuple[str, ...]]:
+        """Identifier sets presented together: each event's, and with ``crm`` each CRM record's."""
+        return [e.presented for e in self.events] + ([ids for _, ids in self.crm_presented] if crm else [])
+
+    def in_store_linkage(self, start: datetime, end: datetime, *, crm: bool = False) -> dict[str, float]:
         """Till sales in [start, end) and those that are linkable: their identifiers reach, through
-        identifiers presented together on the buyer's own events, one the buyer presented on a
-        web, social or TV event. Derived from what customers presented, never declared."""
-        comps = IdentityComponents(self.events)
+        identifiers presented together on the buyer's own events (and, with ``crm``, in the loaded
+        CRM export), one the buyer presented on a web, social or TV event. Derived from what
+        customers presented, never declared."""
+        comps = IdentityComponents(self.evidence(crm=crm))
         online: dict[int, set[str]] = {}
         for e in self.events:
             if e.person is not None and e.channel in ONLINE_CHANNELS:
@@ -77,10 +85,10 @@ class IdentityComponents:
     """Identifiers presented together on one event are one customer's, as far as anyone can know:
     union-find over the events' presented identifiers (shared devices are never presented)."""
 
-    def __init__(self, events: Iterable[TrueEvent]) -> None:
+    def __init__(self, evidence: Iterable[tuple[str, ...]]) -> None:
         self.parent: dict[str, str] = {}
-        for e in events:
-            for a, b in zip(e.presented, e.presented[1:], strict=False):
+        for presented in evidence:
+            for a, b in pairwise(presented):
                 self.parent[self.find(a)] = self.find(b)
 
     def find(self, x: str) -> str:

@@ -35,9 +35,10 @@ class Conversion:
         return self.event.type == "pos_purchase"
 
 
-def conversions(sim: Simulation, start: datetime, end: datetime) -> list[Conversion]:
+def conversions(sim: Simulation, start: datetime, end: datetime, *, crm: bool = False) -> list[Conversion]:
+    """``crm``: the CRM export was loaded, its records are evidence too."""
     events = sim.truth.events
-    comps = IdentityComponents(events)
+    comps = IdentityComponents(sim.truth.evidence(crm=crm))
     online_roots: dict[int, set[str]] = defaultdict(set)
     touches: dict[int, list[tuple[datetime, str, str, frozenset[str]]]] = defaultdict(list)
     for e in events:
