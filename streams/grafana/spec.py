@@ -70,17 +70,9 @@ MODEL = Variable(
     default="linear",
     multi=False,
     include_all=False,
-    options=(
-        "first_touch",
-        "last_touch",
-        "last_non_direct",
-        "linear",
-        "position_based",
-        "time_decay",
-        "j_curve",
-        "inverse_j",
-        "participation",
-    ),
+    # The models both sources compute (live: PARCOURS_LIVE_MODELS' default); J-curve, inverse J and
+    # participation exist in batch runs only, and participation's totals are not conserved.
+    options=("first_touch", "last_touch", "last_non_direct", "linear", "position_based", "time_decay"),
 )
 SOURCE = Variable(
     name="source", label="Credits", default="live", multi=False, include_all=False, options=("live", "batch")
@@ -171,8 +163,10 @@ ATTRIBUTION = Dashboard(
             "GROUP BY channel) AS c LEFT JOIN ("
             "SELECT channel, round(sumIf(conversions, model = 'markov'), 2) AS markov, "
             "round(sumIf(conversions, model = 'shapley'), 2) AS shapley FROM attribution_channel_totals FINAL "
-            "WHERE computed_at = (SELECT max(computed_at) FROM attribution_channel_totals) GROUP BY channel"
-            ") AS d ON d.channel = c.channel ORDER BY c.linear DESC SETTINGS join_use_nulls = 0",
+            # the latest batch run whose period covers the dashboard's range: blank, not 0, without one
+            "WHERE run_id = (SELECT argMax(run_id, computed_at) FROM attribution_channel_totals "
+            "WHERE period_start <= $__fromTime_ms AND period_end >= $__toTime_ms) GROUP BY channel"
+            ") AS d ON d.channel = c.channel ORDER BY c.linear DESC SETTINGS join_use_nulls = 1",
         ),
         Panel(
             title="Cost per attributed conversion and return on spend ($model)",
@@ -185,7 +179,9 @@ ATTRIBUTION = Dashboard(
             "if(a.conversions > 0, round(s.spend / a.conversions, 2), NULL) AS cost_per_conversion, "
             "if(s.spend > 0, round(a.revenue / s.spend, 3), NULL) AS roas FROM ("
             "SELECT channel, sum(amount) AS spend FROM spend_by_channel "
-            "WHERE $__dateFilter(day) AND $__conditionalAll(campaign IN ($campaign), $campaign) "
+            # the days the range covers: a 7-day range ending at midnight bills 7 days, not 8
+            "WHERE day >= toDate($__fromTime) AND toDateTime(day) < $__toTime "
+            "AND $__conditionalAll(campaign IN ($campaign), $campaign) "
             "GROUP BY channel) AS s LEFT JOIN ("
             f"SELECT channel, sum(credit) AS conversions, sum(revenue_credit) AS revenue FROM {_CREDITS} "
             "GROUP BY channel) AS a ON a.channel = s.channel ORDER BY spend DESC SETTINGS join_use_nulls = 0",
