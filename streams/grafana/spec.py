@@ -311,6 +311,13 @@ _PER_SPOT = (
     f"FROM ({_SPOT_MINUTES}) AS s LEFT JOIN ({_RESPONSES}) AS r ON r.minute = s.minute "
     "GROUP BY spot_id, tv_channel, programme, aired_at, cost"
 )
+# Second-screen responses that name their spot (QR code, check-in): caused by that airing, counted
+# exactly, whatever else aired in the same minutes.
+_TAGGED = (
+    "SELECT spot_id, count() AS tagged FROM events_dedup "
+    "WHERE type IN ('second_screen_checkin', 'qr_scan', 'synced_interaction') AND spot_id != '' "
+    "AND event_time >= $__fromTime AND event_time <= $__toTime + INTERVAL $window MINUTE GROUP BY spot_id"
+)
 
 TV = Dashboard(
     uid="parcours-tv",
@@ -332,11 +339,15 @@ TV = Dashboard(
                 "baseline",
                 "uplift",
                 "cost_per_extra_response",
+                "tagged_responses",
             ),
-            sql=f"SELECT spot_id, tv_channel, programme, aired_at, response, baseline, "
+            description="Response: web sessions, check-ins and mentions in the window after the airing; baseline: "
+            "the same window before it. Tagged responses: check-ins and QR scans that name the spot.",
+            sql=f"SELECT p.spot_id AS spot_id, tv_channel, programme, aired_at, response, baseline, "
             "toInt64(response) - toInt64(baseline) AS uplift, "
-            "if(response > baseline, round(cost / (response - baseline), 2), NULL) AS cost_per_extra_response "
-            f"FROM ({_PER_SPOT}) ORDER BY aired_at DESC",
+            "if(response > baseline, round(cost / (response - baseline), 2), NULL) AS cost_per_extra_response, "
+            f"t.tagged AS tagged_responses FROM ({_PER_SPOT}) AS p LEFT JOIN ({_TAGGED}) AS t "
+            "ON t.spot_id = p.spot_id ORDER BY aired_at DESC SETTINGS join_use_nulls = 0",
         ),
         Panel(
             title="Uplift per programme",

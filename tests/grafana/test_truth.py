@@ -90,3 +90,23 @@ def test_the_summary_reports_the_in_store_link_rate(filled: ChdbBackend, sim: Si
     assert row["purchases"] == want["purchases"]
     assert 0.95 * want["linkable"] <= row["linked_purchases"] <= want["linkable"] / 0.999
     assert f"{int(row['linked_purchases']):,} of {want['purchases']:,}" in format_summary(s)
+
+
+def test_each_airing_is_credited_the_responses_it_caused(filled: ChdbBackend, sim: Simulation) -> None:
+    from collections import Counter
+
+    from streams.grafana.spec import TV
+
+    [panel] = [p for p in TV.panels if p.title == "Spots: response vs baseline"]
+    rows = run(filled, TV, panel)
+    aired = {e.event_id: e for e in sim.truth.events if e.type == "spot_aired" and START <= e.at <= END}
+    caused = Counter(
+        e.spot for e in sim.truth.events if e.type in ("qr_scan", "second_screen_checkin") and e.spot and e.at >= START
+    )
+    assert len(rows) == len(aired)
+    got = {r["spot_id"]: int(r["tagged_responses"]) for r in rows}
+    assert got == {spot: caused.get(spot, 0) for spot in got}
+    assert sum(got.values()) > 0
+    # airings at their programme's local time, not at 3 am
+    hours = {r["programme"]: int(str(r["aired_at"])[11:13]) for r in rows}
+    assert all(11 <= h <= 21 for h in hours.values()), hours  # UTC hours of 12:00-22:30 in Paris
