@@ -6,6 +6,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -75,3 +76,14 @@ def stack(kafka: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stac
         yield s
     finally:
         s.worker.stop()
+
+
+def ev(etype: str, ids: dict[str, Any], **kw: Any) -> dict[str, Any]:
+    """A raw event of ``etype`` with these identities, a fresh id and a fixed time."""
+    return {
+        "event_id": str(uuid.uuid4()),
+        "type": etype,
+        "occurred_at": "2026-03-02T10:00:00Z",
+        "identities": ids,
+        **kw,
+    }

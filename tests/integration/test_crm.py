@@ -6,27 +6,15 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import uuid
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from streams.ingest.pii import hash_email
 from streams.ingest.publisher import Publisher
-from tests.integration.conftest import Stack
+from tests.integration.conftest import Stack, ev
 
 pytestmark = pytest.mark.integration
-
-
-def ev(etype: str, ids: dict[str, Any], **kw: Any) -> dict[str, Any]:
-    return {
-        "event_id": str(uuid.uuid4()),
-        "type": etype,
-        "occurred_at": "2026-03-02T10:00:00Z",
-        "identities": ids,
-        **kw,
-    }
 
 
 def load(stack: Stack, path: Path) -> subprocess.CompletedProcess[str]:

@@ -20,22 +20,12 @@ from streams.identity.fresh import fresh_person
 from streams.ingest.pii import normalise_phone
 from streams.ingest.publisher import Publisher
 from streams.topics import TopicNames
-from tests.integration.conftest import Stack, start_stack
+from tests.integration.conftest import Stack, ev, start_stack
 
 pytestmark = pytest.mark.integration
 EMAIL, PHONE = "Ana.Privacy@Example.org", "+33 6 11 22 33 44"
 TOLERANCE_S = 3
 CLEAR = (EMAIL.lower(), "ana.privacy", "11 22 33 44", "+33611223344")
-
-
-def ev(etype: str, ids: dict[str, Any], **kw: Any) -> dict[str, Any]:
-    return {
-        "event_id": str(uuid.uuid4()),
-        "type": etype,
-        "occurred_at": "2026-03-02T10:00:00Z",
-        "identities": ids,
-        **kw,
-    }
 
 
 @pytest.fixture(scope="module")
