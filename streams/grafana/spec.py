@@ -89,6 +89,16 @@ _CREDITS = (
 _STORE_FILTER = "$__conditionalAll(store_id IN ($store), $store)"
 # In-store sales whose buyer, as the identity map knows them now, has a web, social or TV event
 # in the range or the lookback before it: the founding question, and what the rest is read against.
+_SESSION_SHOPPERS = (
+    "SELECT session_id, person_id, event_time AS started FROM events_stitched "
+    "WHERE type = 'fitting_room_entered' AND session_id != '' "
+    "UNION ALL SELECT f.session_id, c.person_id, f.started FROM (SELECT session_id, store_id, fitting_room_id, "
+    "event_time AS started FROM events_dedup WHERE type = 'fitting_room_entered' AND session_id != '') AS f "
+    "INNER JOIN (SELECT store_id, fitting_room_id, person_id, event_time FROM events_stitched "
+    "WHERE type = 'loyalty_scan' AND person_id != '') AS c "
+    "ON c.store_id = f.store_id AND c.fitting_room_id = f.fitting_room_id "
+    "WHERE c.event_time >= f.started AND c.event_time < f.started + INTERVAL 10 MINUTE"
+)
 LINK_RATE = Panel(
     title="In-store sales linked to an online, social or TV history",
     kind="table",
@@ -202,7 +212,7 @@ JOURNEYS = Dashboard(
             kind="table",
             width=24,
             columns=("path", "conversions", "revenue"),
-            sql="SELECT if(length(path) = 0, '(no touchpoint)', arrayStringConcat(path, ' > ')) AS path, "
+            sql="SELECT if(length(path) = 0, 'no linked touchpoint', arrayStringConcat(path, ' > ')) AS path, "
             f"count() AS conversions, round(sum(revenue), 2) AS revenue FROM {_JOURNEYS} "
             "GROUP BY path ORDER BY conversions DESC LIMIT 20",
         ),
@@ -403,14 +413,24 @@ STORES = Dashboard(
         Panel(
             title="Try-on to purchase per SKU",
             kind="table",
-            columns=("sku", "tried", "bought", "try_on_conversion"),
-            sql="SELECT t.sku AS sku, t.tried AS tried, b.bought AS bought, "
-            "round(b.bought / t.tried, 3) AS try_on_conversion FROM ("
-            "SELECT sku, count() AS tried FROM events_dedup WHERE type = 'item_tried' "
-            f"AND $__timeFilter(event_time) AND {_STORE_FILTER} GROUP BY sku) AS t LEFT JOIN ("
-            "SELECT arrayJoin(skus) AS sku, count() AS bought FROM events_dedup WHERE type = 'pos_purchase' "
-            f"AND $__timeFilter(event_time) AND {_STORE_FILTER} GROUP BY sku) AS b ON b.sku = t.sku "
-            "ORDER BY tried DESC LIMIT 50 SETTINGS join_use_nulls = 0",
+            columns=("sku", "sessions", "bought_after", "try_on_conversion"),
+            description="Per fitting-room session: sessions where the SKU was tried, and those whose shopper "
+            "bought it within a day (a till sale tied to the shopper: card, e-receipt, app; see the link rate).",
+            sql="SELECT t.sku AS sku, uniqExact(t.session_id) AS sessions, "
+            "uniqExactIf(t.session_id, b.bought_at >= t.started AND b.bought_at < t.started + INTERVAL 1 DAY) "
+            "AS bought_after, round(bought_after / sessions, 3) AS try_on_conversion FROM ("
+            "SELECT i.session_id AS session_id, i.sku AS sku, s.person_id AS person_id, s.started AS started FROM "
+            "(SELECT DISTINCT session_id, sku FROM events_dedup WHERE type = 'item_tried' AND session_id != '' "
+            f"AND $__timeFilter(event_time) AND {_STORE_FILTER}) AS i INNER JOIN ("
+            # the session's shopper: as the entry's device knows them, or the card scanned at a mirror of
+            # the same fitting room within ten minutes of the entry
+            f"SELECT session_id, person_id, started FROM ({_SESSION_SHOPPERS}) WHERE person_id != ''"
+            ") AS s ON s.session_id = i.session_id) AS t LEFT JOIN ("
+            "SELECT person_id, arrayJoin(skus) AS sku, event_time AS bought_at FROM events_stitched "
+            "WHERE type = 'pos_purchase' AND person_id != '' AND event_time >= $__fromTime "
+            "AND event_time < $__toTime + INTERVAL 1 DAY) AS b "
+            "ON b.person_id = t.person_id AND b.sku = t.sku "
+            "GROUP BY sku ORDER BY sessions DESC, sku LIMIT 50 SETTINGS join_use_nulls = 0",
         ),
         Panel(
             title="Looks shared from fitting rooms and their amplification",

@@ -57,6 +57,7 @@ TV_SLOTS = (
 )
 SPOTS_PER_DAY = 6
 STORE_OPEN, STORE_CLOSE = 10, 20  # local hours
+TRIED_BOUGHT = 0.6  # a till sale within a day of a fitting-room session includes an item tried on
 
 
 @dataclass(frozen=True)
@@ -125,6 +126,7 @@ class _Builder:
         self.local_start = datetime.combine(local_end.date() - timedelta(days=cfg.days), time(), self.zone)
         self.start = self.local_start.astimezone(UTC)
         self.rng = random.Random(f"{cfg.seed}:global")
+        self.tried: dict[int, tuple[datetime, list[str]]] = {}  # person → their latest fitting-room session
 
     def opening_hours(self, at: datetime) -> datetime:
         """``at`` moved into the stores' opening hours of its local day (same share of the day)."""
@@ -193,7 +195,26 @@ class _Builder:
         spot = str((ctx or {}).get("tv_spot_id", "")) or str(
             (props or {}).get("spot_id", "") if etype != "spot_aired" else ""
         )
-        self.truth.events.append(TrueEvent(eid, etype, channel, at, index, presented, touch, revenue, spot))
+        p = props or {}
+        skus = tuple(p.get("skus") or ([p["sku"]] if "sku" in p else []))
+        c = ctx or {}
+        room = f"{c.get('store_id')}/{c['fitting_room_id']}" if "fitting_room_id" in c else ""
+        self.truth.events.append(
+            TrueEvent(
+                eid,
+                etype,
+                channel,
+                at,
+                index,
+                presented,
+                touch,
+                revenue,
+                spot,
+                str(p.get("session_id", "")),
+                skus,
+                room,
+            )
+        )
         self.out.append(Emitted(channel, value, ts, True, eid, person=index))
         if r.random() < self.cfg.duplicate_share:
             self.out.append(Emitted(channel, value, ts + 500, True, eid, person=index))  # a retry: same bytes
@@ -468,6 +489,7 @@ def _store(b: _Builder, p: Person, at: datetime, r: random.Random, fitting: bool
             props={},
         )
     skus = [f"sku-{r.randrange(300):03d}" for _ in range(r.randrange(1, 5))]
+    b.tried[p.index] = (t, skus)
     for i, sku in enumerate(skus):
         b.emit(
             "item_tried",
@@ -537,6 +559,12 @@ def _store(b: _Builder, p: Person, at: datetime, r: random.Random, fitting: bool
 def _convert(b: _Builder, p: Person, at: datetime, r: random.Random, in_store: bool) -> float:
     revenue = round(r.uniform(25, 400), 2)
     skus = [f"sku-{r.randrange(300):03d}" for _ in range(r.randrange(1, 4))]
+    tried_at, tried = b.tried.get(p.index, (None, []))
+    if in_store and tried_at is not None and timedelta(0) < at - tried_at < timedelta(days=1):
+        # a sale soon after a fitting-room session: often something tried on (its own stream of draws)
+        pick = random.Random(f"{b.cfg.seed}:{p.index}:buys-tried:{at.isoformat()}")
+        if pick.random() < TRIED_BOUGHT:
+            skus[0] = pick.choice(tried)
     if in_store:
         store = p.home_store
         till: dict[str, Any] = {}

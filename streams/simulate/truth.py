@@ -25,6 +25,9 @@ class TrueEvent(NamedTuple):
     touch: str  # the touchpoint channel it was meant as ("" if none), in the taxonomy's names
     revenue: float  # for a conversion
     spot: str  # the TV spot a second-screen response answered ("" otherwise)
+    session: str = ""  # the fitting-room session a store event belongs to
+    skus: tuple[str, ...] = ()  # what was tried (item_tried) or bought
+    room: str = ""  # store/fitting room of a fitting-room event
 
 
 @dataclass
@@ -75,7 +78,20 @@ class GroundTruth:
     def load(cls, path: Path) -> GroundTruth:
         doc = json.loads(path.read_text())
         events = [
-            TrueEvent(e[0], e[1], e[2], datetime.fromisoformat(e[3]), e[4], tuple(e[5]), *e[6:])
+            TrueEvent(
+                event_id=e[0],
+                type=e[1],
+                channel=e[2],
+                at=datetime.fromisoformat(e[3]),
+                person=e[4],
+                presented=tuple(e[5]),
+                touch=e[6],
+                revenue=e[7],
+                spot=e[8],
+                session=e[9],
+                skus=tuple(e[10]),
+                room=e[11],
+            )
             for e in doc.pop("events", [])
         ]
         return cls(**doc, events=events)

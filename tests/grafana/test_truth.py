@@ -110,3 +110,66 @@ def test_each_airing_is_credited_the_responses_it_caused(filled: ChdbBackend, si
     # airings at their programme's local time, not at 3 am
     hours = {r["programme"]: int(str(r["aired_at"])[11:13]) for r in rows}
     assert all(11 <= h <= 21 for h in hours.values()), hours  # UTC hours of 12:00-22:30 in Paris
+
+
+def test_try_on_to_purchase_is_per_session(filled: ChdbBackend, sim: Simulation) -> None:
+    [panel] = [p for p in STORES.panels if p.title == "Try-on to purchase per SKU"]
+    rows = run(filled, STORES, panel)
+    want = truth.try_on_to_purchase(sim, START, END)
+    assert rows
+    for r in rows:
+        sessions, bought, tied = want[r["sku"]]
+        assert r["sessions"] == sessions, r
+        # what the pipeline can see: sales its identity map ties to the session's shopper
+        assert r["bought_after"] == tied <= bought, (r, want[r["sku"]])
+    assert sum(r["bought_after"] for r in rows) > 0
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        # Live journeys are written when the conversion is linked and not yet rebuilt after a later
+        # merge (a login that joins a cookie's history): 7 of 436 here. Re-crediting after merges
+        # is issue 24's; this turns green then (strict: it fails the day it passes).
+        pytest.param("live", marks=pytest.mark.xfail(reason="live journeys are not re-stitched", strict=True)),
+        "batch",
+    ],
+)
+def test_every_journey_is_the_path_its_identifiers_reach(
+    filled: ChdbBackend, conversions: list[truth.Conversion], source: str
+) -> None:
+    """The journeys table behind every Journeys panel: one row per conversion, and its path the
+    buyer's touches its identifiers reach (on perfect identity the path may be longer)."""
+    got = {
+        str(r["id"]): tuple(r["path"])
+        for r in filled.query(
+            "SELECT toString(conversion_id) AS id, path FROM journeys FINAL WHERE source = {s:String} "
+            "AND conversion_time >= {lo:DateTime64(3, 'UTC')} AND conversion_time < {hi:DateTime64(3, 'UTC')}",
+            {"s": source, "lo": START, "hi": END},
+        )
+    }
+    want = {c.event.event_id: tuple(ch for _, ch in c.knowable) for c in conversions}
+    assert got.keys() == want.keys()
+    wrong = {k: (got[k], want[k]) for k in want if got[k] != want[k]}
+    assert len(wrong) <= 0.01 * len(want), list(wrong.items())[:3]
+
+
+@pytest.mark.parametrize("source", SOURCES)
+def test_journeys_panels_count_as_the_truth(
+    filled: ChdbBackend, conversions: list[truth.Conversion], source: str
+) -> None:
+    from collections import Counter
+
+    from streams.grafana.spec import JOURNEYS
+
+    def panel(title: str) -> list[dict[str, Any]]:
+        [p] = [p for p in JOURNEYS.panels if p.title == title]
+        return run(filled, JOURNEYS, p, source=source)
+
+    kinds = Counter(c.event.type for c in conversions)
+    assert {r["conversion_type"]: r["conversions"] for r in panel("Online vs in-store conversions")} == kinds
+    paths = Counter(" > ".join(ch for _, ch in c.knowable) or truth.NO_TOUCH for c in conversions)
+    top = panel("Top converting paths")
+    assert top[0]["path"] == paths.most_common(1)[0][0]
+    for r in top:
+        assert abs(r["conversions"] - paths[r["path"]]) <= 0.01 * len(conversions), r

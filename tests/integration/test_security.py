@@ -99,8 +99,9 @@ def test_admin_queries_are_bounded_and_do_not_stall_ingestion(sec: Stack) -> Non
         t0 = time.monotonic()
         slow["answer"] = sql(
             sec,
-            "SELECT count() AS n, sum(cityHash64(a, b)) AS h FROM system.one "
-            "ARRAY JOIN range(20000) AS a ARRAY JOIN range(20000) AS b",
+            # ~2e10 rows in little memory: no machine finishes it within the bound
+            "SELECT count() AS n, sum(cityHash64(a.name, b.name, c.name)) AS h "
+            "FROM system.columns AS a, system.columns AS b, system.columns AS c",
         )
         slow["took"] = time.monotonic() - t0
 
@@ -114,7 +115,7 @@ def test_admin_queries_are_bounded_and_do_not_stall_ingestion(sec: Stack) -> Non
     thread.join(60)
     status, answer = slow["answer"]
     assert status == 400 and "Timeout exceeded" in answer["message"]
-    assert slow["took"] < 10  # the bound is 2 s; 400M hashed rows alone take far longer here
+    assert slow["took"] < 10  # the bound is 2 s
     [row] = sec.rows("SELECT count() AS n FROM events WHERE event_id = {id:UUID}", id=e["event_id"])
     assert row["n"] == 1
 

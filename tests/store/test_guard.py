@@ -52,12 +52,11 @@ def test_limits_are_enforced_by_the_engine(both: tuple[ChdbBackend, HttpBackend]
     for backend in both:
         with pytest.raises(QueryError, match="Limit for result exceeded"):
             read_only_query(backend, "SELECT x FROM system.one ARRAY JOIN range(11) AS x", limits=limits)
-        # whichever bound the engine reaches first: time, or memory (1 GiB by default)
-        with pytest.raises(QueryError, match=r"Timeout exceeded|memory limit exceeded"):
+        with pytest.raises(QueryError, match="Timeout exceeded"):  # ~2e10 rows, little memory
             read_only_query(
                 backend,
-                "SELECT sum(cityHash64(a, b)) AS h FROM system.one ARRAY JOIN range(30000) AS a "
-                "ARRAY JOIN range(30000) AS b",
+                "SELECT sum(cityHash64(a.name, b.name, c.name)) AS h "
+                "FROM system.columns AS a, system.columns AS b, system.columns AS c",
                 limits=limits,
             )
 

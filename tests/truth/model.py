@@ -111,3 +111,39 @@ def channel_totals(model: str, convs: Iterable[Conversion], *, knowable: bool = 
         for ch, w in credit(model, c, knowable=knowable).items():
             out[ch] += w
     return dict(out)
+
+
+def try_on_to_purchase(sim: Simulation, start: datetime, end: datetime) -> dict[str, tuple[int, int, int]]:
+    """Per SKU: (fitting-room sessions in [start, end) where it was tried; those whose shopper
+    bought it within a day; those of them whose sale the shopper's identifiers tie to the session,
+    through identifiers presented together)."""
+    events = sim.truth.events
+    comps = IdentityComponents(sim.truth.evidence(crm=False))
+    entered = {e.session: e for e in events if e.type == "fitting_room_entered"}
+    sales = [e for e in events if e.type == "pos_purchase" and e.person is not None]
+    tried: dict[tuple[str, str], TrueEvent] = {}
+    for e in events:
+        if e.type == "item_tried" and start <= e.at < end and e.session in entered:
+            for sku in e.skus:
+                tried.setdefault((e.session, sku), e)
+    out: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
+    # what the session's shopper presented: at the entry, and a card scanned at a mirror of the same
+    # room in the ten minutes after it (the store can tell no more than that)
+    presented: dict[str, set[str]] = defaultdict(set)
+    scans = [e for e in events if e.type == "loyalty_scan"]
+    for session, s in entered.items():
+        presented[session].update(s.presented)
+        for c in scans:
+            if c.room == s.room and s.at <= c.at < s.at + timedelta(minutes=10):
+                presented[session].update(c.presented)
+    for (session, sku), _ in tried.items():
+        s = entered[session]
+        roots = {comps.find(i) for i in presented[session]}
+        bought = [
+            b for b in sales if b.person == s.person and sku in b.skus and s.at <= b.at < s.at + timedelta(days=1)
+        ]
+        row = out[sku]
+        row[0] += 1
+        row[1] += bool(bought)
+        row[2] += any(roots & {comps.find(i) for i in b.presented} for b in bought)
+    return {sku: (a, b, c) for sku, (a, b, c) in out.items()}
