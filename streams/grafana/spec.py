@@ -87,6 +87,7 @@ _CREDITS = (
 )
 
 _STORE_FILTER = "$__conditionalAll(store_id IN ($store), $store)"
+BRAND_TZ = "Europe/Paris"  # days and hours as the brand reads them (the simulator's default tz)
 # In-store sales whose buyer, as the identity map knows them now, has a web, social or TV event
 # in the range or the lookback before it: the founding question, and what the rest is read against.
 _SESSION_SHOPPERS = (
@@ -378,10 +379,12 @@ TV = Dashboard(
             kind="timeseries",
             width=24,
             columns=("time", "checkins", "sessions"),
+            # per minute whatever the bucket Grafana picks for the range
             sql="SELECT $__timeInterval(event_time) AS time, "
-            "countIf(type IN ('second_screen_checkin', 'qr_scan', 'synced_interaction')) AS checkins, "
-            "countIf(type = 'page_view' AND touch_channel != '') AS sessions FROM events_dedup "
-            "WHERE $__timeFilter(event_time) GROUP BY time ORDER BY time",
+            "round(countIf(type IN ('second_screen_checkin', 'qr_scan', 'synced_interaction')) * 60 / "
+            "$__interval_s, 2) AS checkins, "
+            "round(countIf(type = 'page_view' AND touch_channel != '') * 60 / $__interval_s, 2) AS sessions "
+            "FROM events_dedup WHERE $__timeFilter(event_time) GROUP BY time ORDER BY time",
         ),
     ),
 )
@@ -406,7 +409,7 @@ STORES = Dashboard(
             title="Sessions by hour of day",
             kind="table",
             columns=("store_id", "hour", "sessions"),
-            sql="SELECT store_id, toHour(event_time, 'Europe/Paris') AS hour, count() AS sessions FROM events_dedup "
+            sql=f"SELECT store_id, toHour(event_time, '{BRAND_TZ}') AS hour, count() AS sessions FROM events_dedup "
             f"WHERE type = 'fitting_room_entered' AND $__timeFilter(event_time) AND {_STORE_FILTER} "
             "GROUP BY store_id, hour ORDER BY store_id, hour",
         ),
@@ -536,10 +539,10 @@ COMMUNITY = Dashboard(
             width=8,
             columns=("same_day_share", "questions"),
             description="Business days, Europe/Paris.",
-            sql="SELECT round(avg(replied_at IS NOT NULL AND toDate(replied_at, 'Europe/Paris') = "
-            "toDate(asked_at, 'Europe/Paris') AND toHour(replied_at, 'Europe/Paris') < 17), 3) AS same_day_share, "
-            f"count() AS questions FROM ({_QA}) WHERE toHour(asked_at, 'Europe/Paris') < 12 "
-            "AND toDayOfWeek(asked_at, 0, 'Europe/Paris') <= 5",
+            sql=f"SELECT round(avg(replied_at IS NOT NULL AND toDate(replied_at, '{BRAND_TZ}') = "
+            f"toDate(asked_at, '{BRAND_TZ}') AND toHour(replied_at, '{BRAND_TZ}') < 17), 3) AS same_day_share, "
+            f"count() AS questions FROM ({_QA}) WHERE toHour(asked_at, '{BRAND_TZ}') < 12 "
+            f"AND toDayOfWeek(asked_at, 0, '{BRAND_TZ}') <= 5",
         ),
         Panel(
             title="Unanswered questions",
@@ -553,9 +556,13 @@ COMMUNITY = Dashboard(
             kind="table",
             width=24,
             columns=("objective", "actual", "target", "attainment"),
-            sql=f"SELECT a.objective AS objective, round(a.actual, 2) AS actual, o.target AS target, "
-            "if(o.target > 0, round(a.actual / o.target, 3), NULL) AS attainment "
-            f"FROM ({_ACTUALS}) AS a LEFT JOIN (SELECT objective, target FROM objectives FINAL) AS o "
+            description="Targets are set per period (period_days); a count's target is scaled to the range "
+            "shown, an average's (satisfaction) is not.",
+            # a count's target for the range shown: target x range / period
+            sql=f"SELECT a.objective AS objective, round(a.actual, 2) AS actual, round(o.target * if(a.objective = "
+            "'satisfaction', 1, dateDiff('second', $__fromTime, $__toTime) / (86400 * o.period_days)), 2) AS target, "
+            "if(target > 0, round(a.actual / target, 3), NULL) AS attainment "
+            f"FROM ({_ACTUALS}) AS a LEFT JOIN (SELECT objective, target, period_days FROM objectives FINAL) AS o "
             "ON o.objective = a.objective ORDER BY objective SETTINGS join_use_nulls = 1",
         ),
         Panel(
@@ -588,10 +595,10 @@ COMMUNITY = Dashboard(
             f"FROM ({_ENGAGED}) WHERE flagged GROUP BY reason ORDER BY interactions DESC",
         ),
         Panel(
-            title="Traffic sent to the site from social",
+            title="Traffic sent to the site from social (per day)",
             kind="timeseries",
             columns=("time", "sessions"),
-            sql="SELECT $__timeInterval(event_time) AS time, count() AS sessions FROM events_dedup "
+            sql=f"SELECT toStartOfDay(event_time, '{BRAND_TZ}') AS time, count() AS sessions FROM events_dedup "
             "WHERE type = 'page_view' AND touch_channel LIKE 'social/%' AND $__timeFilter(event_time) "
             "GROUP BY time ORDER BY time",
         ),

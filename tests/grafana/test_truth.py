@@ -173,3 +173,25 @@ def test_journeys_panels_count_as_the_truth(
     assert top[0]["path"] == paths.most_common(1)[0][0]
     for r in top:
         assert abs(r["conversions"] - paths[r["path"]]) <= 0.01 * len(conversions), r
+
+
+def test_return_on_objectives_reads_targets_for_the_range_shown(filled: ChdbBackend, sim: Simulation) -> None:
+    from dataclasses import replace
+    from datetime import timedelta
+
+    from streams.grafana.macros import expand
+    from streams.grafana.spec import COMMUNITY
+    from tests.grafana.test_dashboards import context
+
+    [panel] = [p for p in COMMUNITY.panels if p.title.startswith("Return on objectives")]
+    ctx = context(COMMUNITY, filled)
+    week = {r["objective"]: r for r in filled.query(expand(panel.sql, ctx))}
+    traffic = sum(
+        1 for e in sim.truth.events if e.type == "page_view" and e.touch.startswith("social/") and START <= e.at <= END
+    )
+    assert week["traffic"]["actual"] == traffic
+    # community.example.json: traffic 2,000 a 7-day period, satisfaction 4.2 (an average)
+    assert (week["traffic"]["target"], week["satisfaction"]["target"]) == (2000, 4.2)
+    two = replace(ctx, start=START - timedelta(days=7))
+    fortnight = {r["objective"]: r for r in filled.query(expand(panel.sql, two))}
+    assert (fortnight["traffic"]["target"], fortnight["satisfaction"]["target"]) == (4000, 4.2)
