@@ -213,6 +213,7 @@ class _Builder:
                 str(p.get("session_id", "")),
                 skus,
                 room,
+                str(c.get("store_id", "")),
             )
         )
         self.out.append(Emitted(channel, value, ts, True, eid, person=index))

@@ -28,6 +28,7 @@ class TrueEvent(NamedTuple):
     session: str = ""  # the fitting-room session a store event belongs to
     skus: tuple[str, ...] = ()  # what was tried (item_tried) or bought
     room: str = ""  # store/fitting room of a fitting-room event
+    store: str = ""  # the store of a store event
 
 
 @dataclass
@@ -91,6 +92,7 @@ class GroundTruth:
                 session=e[9],
                 skus=tuple(e[10]),
                 room=e[11],
+                store=e[12],
             )
             for e in doc.pop("events", [])
         ]

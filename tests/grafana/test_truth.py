@@ -195,3 +195,12 @@ def test_return_on_objectives_reads_targets_for_the_range_shown(filled: ChdbBack
     two = replace(ctx, start=START - timedelta(days=7))
     fortnight = {r["objective"]: r for r in filled.query(expand(panel.sql, two))}
     assert (fortnight["traffic"]["target"], fortnight["satisfaction"]["target"]) == (4000, 4.2)
+
+
+def test_store_visitors_with_a_prior_online_touch(filled: ChdbBackend, sim: Simulation) -> None:
+    [panel] = [p for p in STORES.panels if p.title.startswith("Store visits with a prior online")]
+    rows = {r["store_id"]: r for r in run(filled, STORES, panel)}
+    want = truth.visits_with_prior_online(sim, START, END)
+    assert rows.keys() == want.keys()
+    for store, (visitors, prior) in want.items():
+        assert (rows[store]["visitors"], rows[store]["with_prior_online"]) == (visitors, prior), store

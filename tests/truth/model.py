@@ -147,3 +147,25 @@ def try_on_to_purchase(sim: Simulation, start: datetime, end: datetime) -> dict[
         row[1] += bool(bought)
         row[2] += any(roots & {comps.find(i) for i in b.presented} for b in bought)
     return {sku: (a, b, c) for sku, (a, b, c) in out.items()}
+
+
+def visits_with_prior_online(sim: Simulation, start: datetime, end: datetime) -> dict[str, tuple[int, int]]:
+    """Per store: visitors in [start, end) as identity can tell them apart (one per connected set
+    of identifiers), and those with a web, social or direct touch their identifiers reach in the
+    30 days before their first visit there."""
+    events = sim.truth.events
+    comps = IdentityComponents(sim.truth.evidence(crm=False))
+    first: dict[tuple[str, str], datetime] = {}
+    for e in events:
+        if e.type == "store_visit" and start <= e.at < end and e.presented:
+            key = (comps.find(e.presented[0]), e.store)
+            first[key] = min(first.get(key, e.at), e.at)
+    touched: dict[str, list[datetime]] = defaultdict(list)
+    for e in events:
+        if e.presented and (e.touch.startswith(("web/", "social/")) or e.touch == "direct"):
+            touched[comps.find(e.presented[0])].append(e.at)
+    out: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for (root, store), at in first.items():
+        out[store][0] += 1
+        out[store][1] += any(at - LOOKBACK <= t < at for t in touched[root])
+    return {s: (a, b) for s, (a, b) in out.items()}
