@@ -204,3 +204,23 @@ def test_store_visitors_with_a_prior_online_touch(filled: ChdbBackend, sim: Simu
     assert rows.keys() == want.keys()
     for store, (visitors, prior) in want.items():
         assert (rows[store]["visitors"], rows[store]["with_prior_online"]) == (visitors, prior), store
+
+
+@pytest.mark.parametrize(
+    ("title", "steps", "window_days"),
+    [
+        ("Web funnel", ({"product_view"}, {"add_to_cart"}, {"order_completed"}), 1),
+        ("Store funnel", ({"store_visit"}, {"fitting_room_entered"}, {"pos_purchase", "order_completed"}), 7),
+    ],
+)
+def test_funnels_count_persons_as_identity_tells_them_apart(
+    filled: ChdbBackend, sim: Simulation, title: str, steps: tuple[set[str], ...], window_days: int
+) -> None:
+    from datetime import timedelta
+
+    from streams.grafana.spec import JOURNEYS
+
+    [panel] = [p for p in JOURNEYS.panels if p.title.startswith(title)]
+    got = [r["persons"] for r in run(filled, JOURNEYS, panel)]
+    want = truth.funnel(sim, START, END, tuple(frozenset(s) for s in steps), timedelta(days=window_days))
+    assert got == want and want[-1] > 0

@@ -169,3 +169,34 @@ def visits_with_prior_online(sim: Simulation, start: datetime, end: datetime) ->
         out[store][0] += 1
         out[store][1] += any(at - LOOKBACK <= t < at for t in touched[root])
     return {s: (a, b) for s, (a, b) in out.items()}
+
+
+def funnel(
+    sim: Simulation, start: datetime, end: datetime, steps: tuple[frozenset[str], ...], window: timedelta
+) -> list[int]:
+    """Persons (as identity can tell them apart) reaching each step, in order, within ``window`` of
+    the first: what ClickHouse's windowFunnel counts, from the truth."""
+    comps = IdentityComponents(sim.truth.evidence(crm=False))
+    timelines: dict[str, list[tuple[datetime, int]]] = defaultdict(list)
+    for e in sim.truth.events:
+        if e.presented and start <= e.at <= end:
+            for k, types in enumerate(steps):
+                if e.type in types:
+                    timelines[comps.find(e.presented[0])].append((e.at, k))
+    reached = [0] * len(steps)
+    for events in timelines.values():
+        events.sort()
+        best = 0
+        for t0, k0 in events:
+            if k0 != 0:
+                continue
+            level, cur = 1, t0
+            for k in range(1, len(steps)):
+                nxt = next((t for t, kk in events if kk == k and t >= cur and t <= t0 + window), None)
+                if nxt is None:
+                    break
+                level, cur = k + 1, nxt
+            best = max(best, level)
+        for k in range(best):
+            reached[k] += 1
+    return reached
