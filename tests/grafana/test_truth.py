@@ -224,3 +224,27 @@ def test_funnels_count_persons_as_identity_tells_them_apart(
     got = [r["persons"] for r in run(filled, JOURNEYS, panel)]
     want = truth.funnel(sim, START, END, tuple(frozenset(s) for s in steps), timedelta(days=window_days))
     assert got == want and want[-1] > 0
+
+
+def test_path_shape_panels_read_the_paths_truly(filled: ChdbBackend, conversions: list[truth.Conversion]) -> None:
+    """Touches to conversion, where journeys start and end, channel families crossed, the share of
+    journeys crossing channels: the batch journeys, as the paths their identifiers reach."""
+    from collections import Counter
+
+    from streams.grafana.spec import JOURNEYS
+
+    def panel(title: str) -> list[dict[str, Any]]:
+        [p] = [p for p in JOURNEYS.panels if p.title == title]
+        return run(filled, JOURNEYS, p, source="batch")
+
+    paths = [tuple(ch for _, ch in c.knowable) for c in conversions]
+    touches = Counter(str(min(len(p), 10)) for p in paths)
+    assert {r["touches"]: r["conversions"] for r in panel("Touches to conversion")} == touches
+    starts, ends = Counter(p[0] for p in paths if p), Counter(p[-1] for p in paths if p)
+    got = {r["channel"]: (r["starts"], r["ends"]) for r in panel("Where journeys start and end")}
+    assert got == {ch: (starts[ch], ends[ch]) for ch in starts | ends}
+    families = Counter(" + ".join(sorted({ch.split("/")[0] for ch in p})) for p in paths if p)
+    assert {r["families"]: r["journeys"] for r in panel("Channel families crossed")} == dict(families.most_common(15))
+    crossing = [len({ch.split("/")[0] for ch in p}) > 1 for p in paths if p]
+    [share] = panel("Journeys crossing channels")
+    assert share["cross_channel_share"] == round(sum(crossing) / len(crossing), 3)
