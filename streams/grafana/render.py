@@ -78,7 +78,13 @@ def _panels(d: Dashboard) -> list[dict[str, Any]]:
                 "gridPos": {"x": x, "y": y, "w": p.width, "h": p.height},
                 "datasource": DATASOURCE,
                 "targets": [_target(p)],
-                "fieldConfig": {"defaults": {"unit": p.unit}, "overrides": []},
+                "fieldConfig": {
+                    "defaults": {"unit": p.unit},
+                    "overrides": [
+                        {"matcher": {"id": "byName", "options": col}, "properties": [{"id": "unit", "value": unit}]}
+                        for col, unit in p.field_units
+                    ],
+                },
                 "options": _options(p),
             }
         )

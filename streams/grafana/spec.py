@@ -23,6 +23,7 @@ class Panel:
     width: int = 12
     height: int = 8
     columns: tuple[str, ...] = ()  # the columns the panel reads (tests check the shape)
+    field_units: tuple[tuple[str, str], ...] = ()  # (column, unit) where a column's unit is not ``unit``
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -538,6 +539,7 @@ COMMUNITY = Dashboard(
             unit="percentunit",
             width=8,
             columns=("same_day_share", "questions"),
+            field_units=(("questions", "short"),),  # a count: 11 questions, not 1100%
             description="Business days, Europe/Paris.",
             sql=f"SELECT round(avg(replied_at IS NOT NULL AND toDate(replied_at, '{BRAND_TZ}') = "
             f"toDate(asked_at, '{BRAND_TZ}') AND toHour(replied_at, '{BRAND_TZ}') < 17), 3) AS same_day_share, "

@@ -248,3 +248,33 @@ def test_path_shape_panels_read_the_paths_truly(filled: ChdbBackend, conversions
     crossing = [len({ch.split("/")[0] for ch in p}) > 1 for p in paths if p]
     [share] = panel("Journeys crossing channels")
     assert share["cross_channel_share"] == round(sum(crossing) / len(crossing), 3)
+
+
+def test_community_response_times_are_the_truth(filled: ChdbBackend, sim: Simulation) -> None:
+    from zoneinfo import ZoneInfo
+
+    from streams.grafana.spec import COMMUNITY
+
+    def panel(title: str) -> dict[str, Any]:
+        [p] = [p for p in COMMUNITY.panels if p.title.startswith(title)]
+        [row] = run(filled, COMMUNITY, p)
+        return row
+
+    qa = truth.questions(sim, START, END)
+    waits = [(r - a).total_seconds() for a, r in qa if r is not None]
+    first = panel("Time to first reply")
+    assert first["median_minutes"] == pytest.approx(truth.quantile(waits, 0.5) / 60, abs=0.1)
+    assert first["p90_minutes"] == pytest.approx(truth.quantile(waits, 0.9) / 60, rel=0.05)
+    assert panel("Unanswered questions")["unanswered"] == sum(r is None for _, r in qa)
+    paris = ZoneInfo(sim.truth.tz)
+    morning = [
+        (a.astimezone(paris), r)
+        for a, r in qa
+        if a.astimezone(paris).hour < 12 and a.astimezone(paris).isoweekday() <= 5
+    ]
+    same_day = [
+        r is not None and r.astimezone(paris).date() == a.date() and r.astimezone(paris).hour < 17 for a, r in morning
+    ]
+    row = panel("Questions asked before noon")
+    assert row["questions"] == len(morning)
+    assert row["same_day_share"] == round(sum(same_day) / len(same_day), 3)

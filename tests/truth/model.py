@@ -200,3 +200,32 @@ def funnel(
         for k in range(best):
             reached[k] += 1
     return reached
+
+
+def questions(sim: Simulation, start: datetime, end: datetime) -> list[tuple[datetime, datetime | None]]:
+    """(asked, first reply or None) for each question asked in [start, end], read from what the
+    simulator emitted (its ids tie a reply to its question)."""
+    import orjson
+
+    asked: dict[str, datetime] = {}
+    replied: dict[str, datetime] = {}
+    for e in sim.emitted:
+        if not e.valid:
+            continue
+        ev = orjson.loads(e.value)
+        props = ev.get("properties") or {}
+        at = datetime.fromisoformat(ev["occurred_at"])
+        if ev["type"] == "question" and start <= at <= end:
+            asked[props["question_id"]] = at
+        elif ev["type"] == "brand_reply":
+            q = props["reply_to_id"]
+            replied[q] = min(replied.get(q, at), at)
+    return [(at, replied.get(q)) for q, at in asked.items()]
+
+
+def quantile(values: list[float], q: float) -> float:
+    """Linear interpolation between closest ranks (ClickHouse's quantile on a small set)."""
+    xs = sorted(values)
+    pos = q * (len(xs) - 1)
+    lo = int(pos)
+    return xs[lo] + (xs[min(lo + 1, len(xs) - 1)] - xs[lo]) * (pos - lo)
