@@ -278,3 +278,19 @@ def test_community_response_times_are_the_truth(filled: ChdbBackend, sim: Simula
     row = panel("Questions asked before noon")
     assert row["questions"] == len(morning)
     assert row["same_day_share"] == round(sum(same_day) / len(same_day), 3)
+
+
+def test_amplification_of_brand_posts_and_shared_looks(filled: ChdbBackend, sim: Simulation) -> None:
+    from streams.grafana.spec import COMMUNITY
+
+    [posts_panel] = [p for p in COMMUNITY.panels if p.title == "Amplification per brand post"]
+    got = {
+        r["post_id"]: {k: r[k] for k in ("likes", "comments", "shares")} for r in run(filled, COMMUNITY, posts_panel)
+    }
+    assert got == truth.engagement(sim, "post_published", START, END)
+    [looks_panel] = [p for p in STORES.panels if p.title.startswith("Looks shared")]
+    rows = run(filled, STORES, looks_panel)
+    looks = truth.engagement(sim, "look_shared", START, END)
+    assert sum(r["looks_shared"] for r in rows) == len(looks)
+    for kind in ("likes", "comments", "shares"):
+        assert sum(r[kind] for r in rows) == sum(v[kind] for v in looks.values()), kind

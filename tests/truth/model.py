@@ -12,6 +12,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from streams.simulate import Simulation
 from streams.simulate.truth import ONLINE_CHANNELS, IdentityComponents, TrueEvent
@@ -229,3 +230,31 @@ def quantile(values: list[float], q: float) -> float:
     pos = q * (len(xs) - 1)
     lo = int(pos)
     return xs[lo] + (xs[min(lo + 1, len(xs) - 1)] - xs[lo]) * (pos - lo)
+
+
+def emitted_events(sim: Simulation) -> list[dict[str, Any]]:
+    """Each valid event the simulator emitted, once (retries share their id)."""
+    import orjson
+
+    seen: dict[str, dict[str, Any]] = {}
+    for e in sim.emitted:
+        if e.valid and e.event_id not in seen:
+            seen[e.event_id] = orjson.loads(e.value)
+    return list(seen.values())
+
+
+def engagement(sim: Simulation, posted_type: str, start: datetime, end: datetime) -> dict[str, dict[str, int]]:
+    """Per post of ``posted_type`` (post_published, look_shared) in [start, end]: likes, comments,
+    shares it received."""
+    events = emitted_events(sim)
+    posts = {
+        e["properties"]["post_id"]: e
+        for e in events
+        if e["type"] == posted_type and start <= datetime.fromisoformat(e["occurred_at"]) <= end
+    }
+    out = {p: {"likes": 0, "comments": 0, "shares": 0} for p in posts}
+    for e in events:
+        post = (e.get("properties") or {}).get("post_id")
+        if e["channel"] == "social" and post in out and e["type"] in ("like", "comment", "share"):
+            out[post][e["type"] + "s"] += 1
+    return out
