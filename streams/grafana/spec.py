@@ -584,7 +584,7 @@ COMMUNITY = Dashboard(
             title="Interactions per day (flagged accounts excluded)",
             kind="timeseries",
             columns=("time", "type", "interactions"),
-            sql="SELECT toStartOfDay(event_time) AS time, type, count() AS interactions "
+            sql=f"SELECT toStartOfDay(event_time, '{BRAND_TZ}') AS time, type, count() AS interactions "
             f"FROM ({_ENGAGED}) WHERE NOT flagged AND type IN ('like', 'comment', 'share', 'question', "
             "'mention', 'follow') GROUP BY time, type ORDER BY time",
         ),

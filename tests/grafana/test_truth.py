@@ -349,3 +349,41 @@ def test_pipeline_health_counts_what_arrived(filled: ChdbBackend, sim: Simulatio
     )
     [staff] = filled.query(expand(staff_sql, ctx))
     assert stored == valid + Counter({"social": staff["n"]})
+
+
+def test_interactions_flagged_and_late_events_are_the_truth(filled: ChdbBackend, sim: Simulation) -> None:
+    from collections import Counter
+    from zoneinfo import ZoneInfo
+
+    from streams.grafana.spec import COMMUNITY, HEALTH
+
+    paris = ZoneInfo(sim.truth.tz)
+    kinds = ("like", "comment", "share", "question", "mention", "follow")
+    social = [
+        e
+        for e in truth.emitted_events(sim)
+        if e["type"] in kinds and START <= datetime.fromisoformat(e["occurred_at"]) <= END
+    ]
+    want = Counter((datetime.fromisoformat(e["occurred_at"]).astimezone(paris).date(), e["type"]) for e in social)
+    [per_day] = [p for p in COMMUNITY.panels if p.title.startswith("Interactions per day")]
+    got = Counter()
+    for r in run(filled, COMMUNITY, per_day):
+        day = datetime.fromisoformat(str(r["time"])).date()  # local midnight, as the brand reads days
+        got[(day, r["type"])] += r["interactions"]
+    assert got == want
+    # the fixture's internal account: 12 likes, shown apart and nowhere else
+    [flagged] = [p for p in COMMUNITY.panels if p.title.startswith("Engagement from flagged")]
+    assert [(r["reason"], r["accounts"], r["interactions"]) for r in run(filled, COMMUNITY, flagged)] == [
+        ("internal", 1, 12)
+    ]
+    # a device that synced days later: stored, flagged late
+    late = len({e.event_id for e in sim.emitted if e.valid and _late(e)})  # a retry is the same event
+    [p] = [p for p in HEALTH.panels if p.title.startswith("Late events")]
+    assert run(filled, HEALTH, p) == [{"late_events": late}]
+
+
+def _late(e: Any) -> bool:
+    import orjson
+
+    occurred = datetime.fromisoformat(orjson.loads(e.value)["occurred_at"])
+    return e.timestamp_ms / 1000 - occurred.timestamp() > 3 * 86400
