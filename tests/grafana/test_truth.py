@@ -387,3 +387,64 @@ def _late(e: Any) -> bool:
 
     occurred = datetime.fromisoformat(orjson.loads(e.value)["occurred_at"])
     return e.timestamp_ms / 1000 - occurred.timestamp() > 3 * 86400
+
+
+def test_time_series_add_up_to_the_truth(
+    filled: ChdbBackend, sim: Simulation, conversions: list[truth.Conversion]
+) -> None:
+    """Attributed conversions over time, social traffic per day, TV check-ins per minute: what the
+    buckets add up to (check-ins are a rate: per minute of each bucket)."""
+    from collections import Counter
+    from zoneinfo import ZoneInfo
+
+    from streams.grafana.spec import COMMUNITY, TV
+
+    [over_time] = [p for p in ATTRIBUTION.panels if p.title == "Attributed conversions over time"]
+    total = sum(r["conversions"] for r in run(filled, ATTRIBUTION, over_time, model="linear", source="batch"))
+    assert total == pytest.approx(len(conversions), abs=0.01)
+    paris = ZoneInfo(sim.truth.tz)
+    visits = Counter(
+        e.at.astimezone(paris).date()
+        for e in sim.truth.events
+        if e.type == "page_view" and e.touch.startswith("social/") and START <= e.at <= END
+    )
+    [traffic] = [p for p in COMMUNITY.panels if p.title.startswith("Traffic sent to the site from social")]
+    got = {datetime.fromisoformat(str(r["time"])).date(): r["sessions"] for r in run(filled, COMMUNITY, traffic)}
+    assert got == dict(visits)
+    [per_minute] = [p for p in TV.panels if p.title == "Second-screen responses per minute"]
+    interval_min = 3600 / 60  # the tests' bucket: one hour
+    checkins = sum(r["checkins"] * interval_min for r in run(filled, TV, per_minute))
+    want = sum(1 for e in sim.truth.events if e.type in ("qr_scan", "second_screen_checkin") and START <= e.at <= END)
+    assert checkins == pytest.approx(want, abs=0.5)
+
+
+def test_time_to_conversion_and_freshness(
+    filled: ChdbBackend, sim: Simulation, conversions: list[truth.Conversion]
+) -> None:
+    from streams.grafana.spec import HEALTH, JOURNEYS
+
+    [p] = [p for p in JOURNEYS.panels if p.title.startswith("Time to conversion")]
+    [row] = run(filled, JOURNEYS, p, source="batch")
+    hours = [(c.event.at - c.knowable[0][0]).total_seconds() for c in conversions if c.knowable]
+    assert row["median_hours"] == pytest.approx(truth.quantile(hours, 0.5) / 3600, abs=0.15)
+    assert row["p90_hours"] == pytest.approx(truth.quantile(hours, 0.9) / 3600, rel=0.05)
+    [f] = [p for p in HEALTH.panels if p.title.startswith("Freshness")]
+    [fresh] = run(filled, HEALTH, f)
+    newest = max(e.at for e in sim.truth.events)
+    age = (datetime.now(newest.tzinfo) - newest).total_seconds()
+    assert fresh["freshness_s"] == pytest.approx(age, abs=120)
+
+
+def test_models_side_by_side_agree_with_the_truth(filled: ChdbBackend, conversions: list[truth.Conversion]) -> None:
+    """Each rule-based column is that model on the paths identities reach; the data-driven ones
+    (from the batch run covering the range) share out exactly the conversions that have a path."""
+    [p] = [p for p in ATTRIBUTION.panels if p.title.startswith("Models side by side")]
+    rows = {r["channel"]: r for r in run(filled, ATTRIBUTION, p, source="batch")}
+    for model in ("first_touch", "last_touch", "linear", "position_based", "time_decay"):
+        want = truth.channel_totals(model, conversions, knowable=True)
+        for ch, v in want.items():
+            assert rows[ch][model] == pytest.approx(v, abs=0.02), (model, ch)
+    with_path = sum(1 for c in conversions if c.knowable)
+    for model in ("markov", "shapley"):
+        assert sum(r[model] or 0 for r in rows.values()) == pytest.approx(with_path, rel=0.01), model
+        assert rows[truth.NO_TOUCH][model] is None  # no path: not theirs to share
