@@ -448,3 +448,33 @@ def test_models_side_by_side_agree_with_the_truth(filled: ChdbBackend, conversio
     for model in ("markov", "shapley"):
         assert sum(r[model] or 0 for r in rows.values()) == pytest.approx(with_path, rel=0.01), model
         assert rows[truth.NO_TOUCH][model] is None  # no path: not theirs to share
+
+
+def test_return_on_spend_reads_the_spend_and_the_credits(
+    filled: ChdbBackend, sim: Simulation, conversions: list[truth.Conversion]
+) -> None:
+    import csv
+    from collections import Counter
+
+    from tests.grafana.conftest import REPO
+
+    spend: Counter[str] = Counter()
+    for e in truth.emitted_events(sim):
+        day = datetime.fromisoformat(e["occurred_at"]).date()  # the view's days are UTC dates
+        if not START.date() <= day < END.date():
+            continue
+        props = e.get("properties") or {}
+        if e["type"] == "spot_aired":
+            spend["tv/second-screen"] += props["cost"]
+        elif e["type"] == "post_published" and props.get("spend"):
+            spend[f"social/{props['network']}/paid"] += props["spend"]
+    with (REPO / "dashboards" / "spend.example.csv").open() as f:
+        for row in csv.DictReader(f):
+            if START.date() <= datetime.fromisoformat(row["day"]).date() < END.date():
+                spend[row["channel"]] += float(row["amount"])
+    [p] = [p for p in ATTRIBUTION.panels if p.title.startswith("Cost per attributed conversion")]
+    rows = {r["channel"]: r for r in run(filled, ATTRIBUTION, p, model="linear", source="batch")}
+    assert {ch: round(r["spend"], 2) for ch, r in rows.items()} == {ch: round(v, 2) for ch, v in spend.items()}
+    credits = truth.channel_totals("linear", conversions, knowable=True)
+    for ch, r in rows.items():
+        assert r["conversions"] == pytest.approx(credits.get(ch, 0.0), abs=0.02), ch
