@@ -319,7 +319,7 @@ _PER_SPOT = (
     "SELECT s.spot_id AS spot_id, s.tv_channel AS tv_channel, s.tv_programme AS programme, "
     "s.aired_at AS aired_at, s.cost AS cost, sumIf(r.total, s.off >= 0) AS response, "
     "sumIf(r.total, s.off < 0) AS baseline, sumIf(r.checkins, s.off >= 0) AS checkins, "
-    "sumIf(r.sessions, s.off >= 0) AS sessions "
+    "sumIf(r.sessions, s.off >= 0) AS sessions, sumIf(r.sessions, s.off < 0) AS sessions_before "
     f"FROM ({_SPOT_MINUTES}) AS s LEFT JOIN ({_RESPONSES}) AS r ON r.minute = s.minute "
     "GROUP BY spot_id, tv_channel, programme, aired_at, cost"
 )
@@ -362,18 +362,25 @@ TV = Dashboard(
             "ON t.spot_id = p.spot_id ORDER BY aired_at DESC SETTINGS join_use_nulls = 0",
         ),
         Panel(
-            title="Uplift per programme",
+            title="Responses per programme",
             kind="barchart",
-            columns=("programme", "uplift"),
-            sql=f"SELECT programme, sum(toInt64(response) - toInt64(baseline)) AS uplift FROM ({_PER_SPOT}) "
-            "GROUP BY programme ORDER BY uplift DESC",
+            columns=("programme", "responses", "session_uplift"),
+            description="Responses: check-ins and QR scans naming a spot of the programme (caused by it); session "
+            "uplift: web sessions in the window after its airings minus the window before (an estimate).",
+            sql=f"SELECT programme, sum(t.tagged) AS responses, "
+            "sum(toInt64(sessions) - toInt64(sessions_before)) AS session_uplift "
+            f"FROM ({_PER_SPOT}) AS p LEFT JOIN ({_TAGGED}) AS t ON t.spot_id = p.spot_id "
+            "GROUP BY programme ORDER BY responses DESC SETTINGS join_use_nulls = 0",
         ),
         Panel(
-            title="Uplift per TV channel",
+            title="Responses and cost per TV channel",
             kind="barchart",
-            columns=("tv_channel", "uplift", "cost"),
-            sql=f"SELECT tv_channel, sum(toInt64(response) - toInt64(baseline)) AS uplift, "
-            f"round(sum(cost), 2) AS cost FROM ({_PER_SPOT}) GROUP BY tv_channel ORDER BY uplift DESC",
+            columns=("tv_channel", "responses", "session_uplift", "cost", "cost_per_response"),
+            sql=f"SELECT tv_channel, sum(t.tagged) AS responses, "
+            "sum(toInt64(sessions) - toInt64(sessions_before)) AS session_uplift, round(sum(cost), 2) AS cost, "
+            "if(responses > 0, round(cost / responses, 2), NULL) AS cost_per_response "
+            f"FROM ({_PER_SPOT}) AS p LEFT JOIN ({_TAGGED}) AS t ON t.spot_id = p.spot_id "
+            "GROUP BY tv_channel ORDER BY responses DESC SETTINGS join_use_nulls = 0",
         ),
         Panel(
             title="Second-screen responses per minute",

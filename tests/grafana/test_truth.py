@@ -478,3 +478,22 @@ def test_return_on_spend_reads_the_spend_and_the_credits(
     credits = truth.channel_totals("linear", conversions, knowable=True)
     for ch, r in rows.items():
         assert r["conversions"] == pytest.approx(credits.get(ch, 0.0), abs=0.02), ch
+
+
+def test_tv_responses_per_programme_and_channel_are_those_caused(filled: ChdbBackend, sim: Simulation) -> None:
+    from collections import Counter
+
+    from streams.grafana.spec import TV
+
+    aired = {
+        e["properties"]["spot_id"]: e["properties"]
+        for e in truth.emitted_events(sim)
+        if e["type"] == "spot_aired" and START <= datetime.fromisoformat(e["occurred_at"]) <= END
+    }
+    caused = Counter(e.spot for e in sim.truth.events if e.type in ("qr_scan", "second_screen_checkin") and e.spot)
+    for title, key in (("Responses per programme", "programme"), ("Responses and cost per TV channel", "tv_channel")):
+        [p] = [p for p in TV.panels if p.title == title]
+        want: Counter[str] = Counter()
+        for spot, props in aired.items():
+            want[props[key]] += caused[spot]
+        assert {r[key]: r["responses"] for r in run(filled, TV, p)} == dict(want), title
