@@ -497,3 +497,18 @@ def test_tv_responses_per_programme_and_channel_are_those_caused(filled: ChdbBac
         for spot, props in aired.items():
             want[props[key]] += caused[spot]
         assert {r[key]: r["responses"] for r in run(filled, TV, p)} == dict(want), title
+
+
+def test_identity_refusals_are_the_shared_devices_presented(filled: ChdbBackend, sim: Simulation) -> None:
+    from schemas.events import SHARED_DEVICE_KINDS as shared
+    from streams.grafana.spec import HEALTH
+
+    presented = {
+        e["event_id"]
+        for e in truth.emitted_events(sim)
+        if (e.get("context") or {}).get("device_kind") in shared and (e.get("identities") or {}).get("device_id")
+    }
+    [p] = [p for p in HEALTH.panels if p.title.startswith("Identity merges and refusals")]
+    ctx_rows = run(filled, HEALTH, p)
+    refused = sum(r["decisions"] for r in ctx_rows if r["decision"] == "refused_shared_device")
+    assert refused == len(presented)
