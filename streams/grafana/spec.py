@@ -639,11 +639,17 @@ HEALTH = Dashboard(
             title="Ingestion lag (arrival → stored), seconds",
             kind="timeseries",
             unit="s",
-            columns=("time", "p50", "p99"),
+            columns=("time", "p50", "p99", "replayed"),
+            description="Arrival: the Kafka record's time (the collector's receive time, or the producer's "
+            "send time). Records stamped more than a day before they were stored are history being replayed "
+            "(a backfill, `parcours publish` of old events): counted apart, not as lag.",
+            field_units=(("replayed", "short"),),
             sql="SELECT $__timeInterval(ingested_at) AS time, "
-            "quantile(0.5)(dateDiff('millisecond', received_at, ingested_at) / 1000) AS p50, "
-            "quantile(0.99)(dateDiff('millisecond', received_at, ingested_at) / 1000) AS p99 FROM events "
-            "WHERE $__timeFilter(ingested_at) GROUP BY time ORDER BY time",
+            "quantileIf(0.5)(dateDiff('millisecond', received_at, ingested_at) / 1000, live) AS p50, "
+            "quantileIf(0.99)(dateDiff('millisecond', received_at, ingested_at) / 1000, live) AS p99, "
+            "countIf(NOT live) AS replayed FROM (SELECT ingested_at, received_at, "
+            "received_at >= ingested_at - INTERVAL 1 DAY AS live FROM events WHERE $__timeFilter(ingested_at)) "
+            "GROUP BY time ORDER BY time",
         ),
         Panel(
             title="Freshness (now − newest event time), seconds",
