@@ -34,6 +34,11 @@ class CrmRecord(BaseModel):
             return tuple(x.strip() for x in v.split(";") if x.strip())
         return v
 
+    @field_validator("crm_id", mode="before")
+    @classmethod
+    def _number_is_text(cls, v: object) -> object:
+        return str(v) if isinstance(v, int) and not isinstance(v, bool) else v
+
     @field_validator("email", "phone", mode="before")
     @classmethod
     def _blank_is_none(cls, v: object) -> object:

@@ -429,11 +429,12 @@ def load_crm_cmd(file: Path) -> None:
         f"{load.linked:,} of {load.records:,} records sent to the identity stage "
         f"({len(load.links):,} identifiers); {load.no_consent:,} without analytics consent linked nothing; "
         f"{load.deleted:,} flagged deleted not applied (erase with `parcours forget crm:ID`)"
+        + (f"; {load.repeated:,} repeated a CRM id already in the file (joined to it)" if load.repeated else "")
     )
     for line, why in load.refused[:20]:
         click.echo(f"  line {line}: {why}", err=True)
     if load.refused:
-        _fail(f"{len(load.refused):,} records refused (first ones above)")
+        _fail(f"{len(load.refused):,} records refused (first ones above); the others were sent")
 
 
 @load.command("community")

@@ -86,4 +86,4 @@ def test_a_bad_crm_file_names_its_lines_and_fails(stack: Stack, tmp_path: Path) 
     wrong = tmp_path / "crm.txt"
     wrong.write_text("x")
     out = load(stack, wrong)
-    assert out.returncode == 1 and "a CRM export is .csv or .jsonl" in out.stderr
+    assert out.returncode == 1 and "a CRM export is .csv, .jsonl or a .json array" in out.stderr
