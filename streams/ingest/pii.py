@@ -34,9 +34,31 @@ def hash_phone(phone: str, pepper: str) -> str:
     return pepper_hash(normalise_phone(phone), pepper)
 
 
+# Placeholders people type into e-mail and phone fields: as identifiers they would join strangers.
+PLACEHOLDER_EMAILS = (
+    "test@test.com",
+    "test@example.com",
+    "noemail@noemail.com",
+    "no@email.com",
+    "none@none.com",
+    "a@a.a",
+    "a@a.com",
+    "x@x.com",
+    "email@email.com",
+    "n/a",
+    "na",
+    "-",
+)
+PLACEHOLDER_PHONES = ("0000000000", "1234567890", "0123456789", "+330000000000", "9999999999", "1111111111")
+
+
 def junk_hashes(pepper: str) -> frozenset[str]:
-    """Hashes of empty or placeholder values: refused as identifiers like any junk."""
-    return frozenset(pepper_hash(v, pepper) for v in ("", "null", "none", "undefined", "0"))
+    """Hashes of empty or placeholder values: refused as identifiers like any junk (the events'
+    and the CRM's, whichever hashed them)."""
+    raw = {pepper_hash(v, pepper) for v in ("", "null", "none", "undefined", "0")}
+    return frozenset(
+        raw | {hash_email(v, pepper) for v in PLACEHOLDER_EMAILS} | {hash_phone(v, pepper) for v in PLACEHOLDER_PHONES}
+    )
 
 
 class ClearIdentifierRefused(ValueError):

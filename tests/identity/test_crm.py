@@ -66,3 +66,21 @@ def test_an_unknown_format_is_named(tmp_path: Path) -> None:
     f.write_text("x")
     with pytest.raises(CrmFileError, match=r"\.csv, \.jsonl or a \.json array"):
         list(read_records(f))
+
+
+def test_placeholder_emails_and_phones_link_nothing(tmp_path: Path) -> None:
+    """A CRM record is verified evidence: a placeholder e-mail on three records would make it an
+    anchor that pulls in every visitor who typed it. Refused, as in events."""
+    f = tmp_path / "crm.jsonl"
+    f.write_bytes(
+        b'{"crm_id": "c-1", "email": "TEST@test.com", "phone": "00 00 00 00 00"}\n'
+        b'{"crm_id": "c-2", "email": " test@test.com "}\n'
+        b'{"crm_id": "c-3", "email": "real@example.org"}\n'
+    )
+    _, load = _load(f)
+    linked = {i for g in load.links.groups for i in g.identifiers}  # type: ignore[attr-defined]
+    refused = {r for g in load.links.groups for r in g.refused}  # type: ignore[attr-defined]
+    assert f"email:{hash_email('test@test.com', PEP)}" not in linked
+    assert (f"email:{hash_email('test@test.com', PEP)}", "refused_junk") in refused
+    assert f"email:{hash_email('real@example.org', PEP)}" in linked
+    assert not any(i.startswith("phone:") for i in linked)
