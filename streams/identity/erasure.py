@@ -63,10 +63,11 @@ def _dead_letters(backend: Backend, ids: Sequence[str], event_ids: Sequence[str]
     """The person's dead letters: those of their events, and those whose payload names one of
     their identifiers — read from its ``identities`` (exact, case and escapes as the pipeline
     reads them), or, for a payload that does not parse, spelled as a whole JSON string."""
+    needles = dead_letter_needles(ids)
     rows = backend.query(
         "SELECT dl_id, event_id, payload FROM dead_letters WHERE event_id IN {eids:Array(String)} "
         "OR arrayExists(n -> position(payload, n) > 0, {needles:Array(String)})",
-        {"eids": list(event_ids), "needles": dead_letter_needles(ids)},
+        {"eids": list(event_ids), "needles": needles},
     )
     wanted, events = set(ids), set(event_ids)
     out = []
@@ -76,7 +77,7 @@ def _dead_letters(backend: Backend, ids: Sequence[str], event_ids: Sequence[str]
         if (
             r["event_id"] in events
             or named & wanted
-            or (not _parses(payload) and any(n in str(r["payload"]) for n in dead_letter_needles(ids)))
+            or (not _parses(payload) and any(n in str(r["payload"]) for n in needles))
         ):
             out.append(str(r["dl_id"]))
     return out

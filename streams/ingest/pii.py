@@ -11,6 +11,11 @@ import hmac
 import re
 from typing import Any
 
+import orjson
+
+from schemas.events import FREE_TEXT_FIELDS, Reason, Rejection
+from streams.ingest.body import dumps_any_depth
+
 _NON_DIGITS = re.compile(r"[^\d+]")
 
 
@@ -120,8 +125,6 @@ def scrub_text(text: str, pepper: str, *, phones: bool) -> str:
 
 
 def _scrub_string(key: Any, value: str, pepper: str, free: bool) -> str:
-    from schemas.events import FREE_TEXT_FIELDS
-
     if key in URL_FIELDS and "?" in value:  # a query string may carry ?tel=… or ?email=…%40…
         head, _, query = value.partition("?")
         return scrub_text(head, pepper, phones=False) + "?" + scrub_text(query, pepper, phones=True)
@@ -133,8 +136,6 @@ def scrub_event(event: Any, pepper: str) -> bool:
     hashed (any key case; numbers too), e-mails in every string and phones in free-text fields
     replaced by hashes. True if anything changed. Raises ``Rejection`` for a clear identifier
     that cannot be hashed (after removing it)."""
-    from schemas.events import FREE_TEXT_FIELDS, Reason, Rejection
-
     ids = event.get("identities") if isinstance(event, dict) else None
     changed = isinstance(ids, dict) and any(isinstance(k, str) and k.lower() in ("email", "phone") for k in ids)
     refused: ClearIdentifierRefused | None = None
@@ -166,8 +167,6 @@ _PHONE = re.compile((r"(?<![\w+])\+?\d(?:[" + _ASCII_SEPARATORS + r"]{0,3}\d){7,
 
 
 def _free_text_phone_trigger(separators: str = _ASCII_SEPARATORS) -> str:
-    from schemas.events import FREE_TEXT_FIELDS
-
     keys = "|".join(sorted(FREE_TEXT_FIELDS))
     # a free-text value with 8 digits in a row (separators allowed) before its closing quote
     return r'"(?:' + keys + r')"[\t\n\v\f\r ]*:[\t\n\v\f\r ]*"(?:[^"\\]|\\.)*?\d(?:[' + separators + r"]{0,3}\d){7}"
@@ -193,6 +192,12 @@ _FULL_SCREEN = re.compile(
         + _url_phone_trigger()
     ).encode()
 )
+# The same trigger over the stored ``properties`` column (RE2, Unicode separators too).
+_FREE_TEXT_PHONE_RE2 = _free_text_phone_trigger(PHONE_SEPARATORS)
+# A free-text field's value in a payload that does not parse: where its phones are.
+_FREE_TEXT_VALUES = re.compile(
+    rb'("(?:' + "|".join(sorted(FREE_TEXT_FIELDS)).encode() + rb')"\s*:\s*")((?:[^"\\]|\\.)*+)'
+)
 
 
 def scrub_free_text_phones(table: Any, pepper: str) -> Any:
@@ -200,14 +205,13 @@ def scrub_free_text_phones(table: Any, pepper: str) -> Any:
 
     The batch screen leaves them to the decoders (a digit run is in every timestamp); one RE2
     pass over the ``properties`` column finds the rare rows to rewrite."""
-    import orjson
     import pyarrow as pa
     import pyarrow.compute as pc
 
     if table.num_rows == 0:
         return table
     props = table.column("properties")
-    hits = pc.match_substring_regex(props, _free_text_phone_trigger(PHONE_SEPARATORS)).to_pylist()
+    hits = pc.match_substring_regex(props, _FREE_TEXT_PHONE_RE2).to_pylist()
     if not any(hits):
         return table
     values = props.to_pylist()
@@ -228,11 +232,6 @@ def scrub_payload(payload: bytes, pepper: str, *, screened: bool = True) -> byte
     no e-mail trigger, for phones in free text."""
     if screened and _FULL_SCREEN.search(payload) is None:
         return payload
-    import orjson
-
-    from schemas.events import Rejection
-    from streams.ingest.body import dumps_any_depth
-
     try:
         obj = orjson.loads(payload)
     except orjson.JSONDecodeError:
@@ -249,17 +248,10 @@ def scrub_payload(payload: bytes, pepper: str, *, screened: bool = True) -> byte
             return dumps_any_depth(obj)
     text = _EMAIL.sub(lambda m: b"email_sha256:" + hash_email(m.group().decode(), pepper).encode(), payload)
     # phones only inside what reads as a free-text value: ids and times are digits too
-    return _free_text_values().sub(
+    return _FREE_TEXT_VALUES.sub(
         lambda m: (
             m.group(1)
             + _PHONE.sub(lambda p: b"phone_sha256:" + hash_phone(p.group().decode(), pepper).encode(), m.group(2))
         ),
         text,
     )
-
-
-def _free_text_values() -> re.Pattern[bytes]:
-    from schemas.events import FREE_TEXT_FIELDS
-
-    keys = "|".join(sorted(FREE_TEXT_FIELDS))
-    return re.compile(rb'("(?:' + keys.encode() + rb')"\s*:\s*")((?:[^"\\]|\\.)*+)')
