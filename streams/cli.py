@@ -167,18 +167,25 @@ def publish(file: Path, raw: bool) -> None:
 @click.option("--persons", default=2000, show_default=True)
 @click.option("--days", default=7, show_default=True)
 @click.option("--seed", default=42, show_default=True)
+@click.option(
+    "--end",
+    callback=lambda _ctx, _param, value: _local_midnight(value),
+    help="the local day the simulated days end before (YYYY-MM-DD) [default: 2026-11-30, fixed]",
+)
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="write JSONL instead of publishing")
 @click.option("--truth", type=click.Path(dir_okay=False, path_type=Path), help="write the ground truth JSON here")
 @click.option(
     "--crm", type=click.Path(dir_okay=False, path_type=Path), help="write the brand's CRM export (JSONL) here"
 )
-def simulate(persons: int, days: int, seed: int, out: Path | None, truth: Path | None, crm: Path | None) -> None:
+def simulate(
+    persons: int, days: int, seed: int, end: datetime | None, out: Path | None, truth: Path | None, crm: Path | None
+) -> None:
     """Simulate a population's cross-channel behaviour and publish it (or write JSONL)."""
     from streams.simulate import SimConfig
     from streams.simulate import simulate as run
 
     s = get_settings()
-    sim = run(SimConfig(persons=persons, days=days, seed=seed, pepper=s.pepper()))
+    sim = run(SimConfig(persons=persons, days=days, seed=seed, end=end, pepper=s.pepper()))
     if truth:
         sim.truth.save(truth)
     if crm:
@@ -233,13 +240,34 @@ def sql(query: str) -> None:
 @click.option("--days", default=7, show_default=True)
 @click.option("--seed", default=42, show_default=True)
 @click.option("--keep", is_flag=True, help="leave Kafka and the worker running")
-def demo(persons: int, days: int, seed: int, keep: bool) -> None:
+@click.option(
+    "--end",
+    callback=lambda _ctx, _param, value: _local_midnight(value),
+    help="the local day the simulated days end before (YYYY-MM-DD) [default: 2026-11-30, fixed]",
+)
+def demo(persons: int, days: int, seed: int, keep: bool, end: datetime | None) -> None:
     """Start Kafka and a worker, simulate and publish, wait until consumed, print a summary."""
     from streams.demo import run_demo
 
     started = time.monotonic()
-    run_demo(persons=persons, days=days, seed=seed, keep=keep)
+    run_demo(persons=persons, days=days, seed=seed, keep=keep, end=end)
     click.echo(f"demo finished in {time.monotonic() - started:.0f} s")
+
+
+def _local_midnight(value: str | None) -> datetime | None:
+    """'2027-01-04' → the instant that day starts in the simulator's time zone (None: its default)."""
+    from datetime import date, time
+    from zoneinfo import ZoneInfo
+
+    from streams.simulate import SimConfig
+
+    if value is None:
+        return None
+    try:
+        day = date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a date (YYYY-MM-DD)") from None
+    return datetime.combine(day, time(), ZoneInfo(SimConfig.tz)).astimezone(UTC)
 
 
 def _day(value: str) -> datetime:

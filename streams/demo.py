@@ -5,9 +5,10 @@ from __future__ import annotations
 import secrets
 import shutil
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import click
 
@@ -31,7 +32,16 @@ def throwaway_pepper(path: Path) -> str:
     return pepper
 
 
-def run_demo(*, persons: int, days: int, seed: int, keep: bool, root: Path | None = None) -> dict[str, Any]:
+def _period(cfg: SimConfig) -> str:
+    zone = ZoneInfo(cfg.tz)
+    end = cfg.end_at().astimezone(zone)
+    start = end - timedelta(days=cfg.days)
+    return f"{start:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M} {cfg.tz}"
+
+
+def run_demo(
+    *, persons: int, days: int, seed: int, keep: bool, root: Path | None = None, end: datetime | None = None
+) -> dict[str, Any]:
     root = root or REPO / "var" / "demo"
     shutil.rmtree(root, ignore_errors=True)
     root.mkdir(parents=True)
@@ -56,11 +66,12 @@ def run_demo(*, persons: int, days: int, seed: int, keep: bool, root: Path | Non
         worker.start()
         click.echo(f"worker     http://127.0.0.1:{worker.port} (ready in {time.monotonic() - t0:.1f} s)")
         t0 = time.monotonic()
-        sim = simulate(SimConfig(persons=persons, days=days, seed=seed, pepper=pepper))
+        sim = simulate(SimConfig(persons=persons, days=days, seed=seed, pepper=pepper, end=end))
         click.echo(
             f"simulated  {persons} persons over {days} days: {len(sim.emitted)} records "
             f"in {time.monotonic() - t0:.1f} s"
         )
+        click.echo(f"period     {_period(sim.config)} (the dashboards' time range for this data)")
         load = crm_links(((i, r, "") for i, r in enumerate(sim.crm_export(), start=1)), pepper)
         with Publisher(settings) as pub:
             for sent in pub.publish_links(load.links):

@@ -60,11 +60,6 @@ STORE = Variable(
     label="Store",
     query="SELECT DISTINCT store_id FROM events_dedup WHERE store_id != '' ORDER BY store_id",
 )
-CAMPAIGN = Variable(
-    name="campaign",
-    label="Campaign",
-    query="SELECT DISTINCT utm_campaign FROM events_dedup WHERE utm_campaign != '' ORDER BY utm_campaign",
-)
 MODEL = Variable(
     name="model",
     label="Model",
@@ -123,7 +118,8 @@ ATTRIBUTION = Dashboard(
     uid="parcours-attribution",
     title="Parcours · Cross-channel attribution",
     description="Which channels — web, social, TV, store — earned the conversions and revenue, per model.",
-    variables=(MODEL, SOURCE, FAMILY, STORE, CAMPAIGN),
+    # No campaign filter: credits are per channel, and spend filtered alone would skew the ratio.
+    variables=(MODEL, SOURCE, FAMILY, STORE),
     panels=(
         LINK_RATE,
         Panel(
@@ -193,7 +189,6 @@ ATTRIBUTION = Dashboard(
             "SELECT channel, sum(amount) AS spend FROM spend_by_channel "
             # the days the range covers: a 7-day range ending at midnight bills 7 days, not 8
             "WHERE day >= toDate($__fromTime) AND toDateTime(day) < $__toTime "
-            "AND $__conditionalAll(campaign IN ($campaign), $campaign) "
             "GROUP BY channel) AS s LEFT JOIN ("
             f"SELECT channel, sum(credit) AS conversions, sum(revenue_credit) AS revenue FROM {_CREDITS} "
             "GROUP BY channel) AS a ON a.channel = s.channel ORDER BY spend DESC SETTINGS join_use_nulls = 0",
@@ -265,7 +260,7 @@ JOURNEYS = Dashboard(
             columns=("families", "journeys"),
             sql="SELECT arrayStringConcat(arraySort(arrayDistinct(arrayMap(c -> splitByChar('/', c)[1], path))), "
             f"' + ') AS families, count() AS journeys FROM {_JOURNEYS} AND touches > 0 "
-            "GROUP BY families ORDER BY journeys DESC LIMIT 15",
+            "GROUP BY families ORDER BY journeys DESC, families LIMIT 15",
         ),
         Panel(
             title="Web funnel: product view → add to cart → order (persons)",

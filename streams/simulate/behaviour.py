@@ -14,7 +14,7 @@ import random
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -57,7 +57,14 @@ TV_SLOTS = (
 )
 SPOTS_PER_DAY = 6
 STORE_OPEN, STORE_CLOSE = 10, 20  # local hours
+PAID_CLICK = 0.25  # of social activity on a day a sponsored post runs: a click on its link
+AD_CAMPAIGN = "autumn"
 TRIED_BOUGHT = 0.6  # a till sale within a day of a fitting-room session includes an item tried on
+
+
+# The simulated days end where this local day starts, whenever the simulator runs: a seed always
+# gives the same records, stamps included (docs/simulator.md). ``end`` moves them.
+END_DATE = date(2026, 11, 30)
 
 
 @dataclass(frozen=True)
@@ -65,7 +72,7 @@ class SimConfig:
     persons: int = 2000
     days: int = 7
     seed: int = 42
-    end: datetime | None = None  # None: the last midnight in ``tz`` (the same data all day for a seed)
+    end: datetime | None = None  # None: local midnight in ``tz`` starting ``END_DATE`` (same data for a seed)
     tz: str = "Europe/Paris"  # the brand's time zone: days, store hours and TV programmes are local
     linkage: Linkage = field(default_factory=Linkage)
     invalid_share: float = 0.01
@@ -77,8 +84,7 @@ class SimConfig:
     def end_at(self) -> datetime:
         if self.end is not None:
             return self.end
-        zone = ZoneInfo(self.tz)
-        return datetime.combine(datetime.now(zone).date(), time(), zone).astimezone(UTC)
+        return datetime.combine(END_DATE, time(), ZoneInfo(self.tz)).astimezone(UTC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,6 +133,7 @@ class _Builder:
         self.start = self.local_start.astimezone(UTC)
         self.rng = random.Random(f"{cfg.seed}:global")
         self.tried: dict[int, tuple[datetime, list[str]]] = {}  # person → their latest fitting-room session
+        self.ads: dict[date, list[str]] = {}  # local day → networks where a paid post runs that day
 
     def opening_hours(self, at: datetime) -> datetime:
         """``at`` moved into the stores' opening hours of its local day (same share of the day)."""
@@ -266,6 +273,8 @@ def _brand_events(b: _Builder) -> list[tuple[datetime, str, str, str]]:
             at = b.local(day, r.randrange(8, 21) * 3600 + r.randrange(60) * 60)
             net = r.choice(NETWORKS)
             paid = r.random() < 0.4
+            if paid:
+                b.ads.setdefault(at.astimezone(b.zone).date(), []).append(net)
             b.emit(
                 "post_published",
                 "social",
@@ -276,7 +285,7 @@ def _brand_events(b: _Builder) -> list[tuple[datetime, str, str, str]]:
                     "text": "New collection",
                     "paid": paid,
                     **(
-                        {"spend": round(r.uniform(200, 3000), 2), "currency": "EUR", "campaign": "autumn"}
+                        {"spend": round(r.uniform(200, 3000), 2), "currency": "EUR", "campaign": AD_CAMPAIGN}
                         if paid
                         else {}
                     ),
@@ -301,6 +310,12 @@ def _web_session(b: _Builder, p: Person, at: datetime, r: random.Random, source:
         ctx["referrer"] = "https://www.google.com/"
     elif source.startswith("social_click:"):
         ctx["referrer"] = f"https://www.{source.split(':', 1)[1]}/brand"
+    elif source.startswith("paid_social:"):
+        # ads managers tag their links; the taxonomy's ``paid_social`` medium reads the network
+        net = source.split(":", 1)[1]
+        ctx.update(
+            utm_source=net, utm_medium="paid_social", utm_campaign=AD_CAMPAIGN, referrer=f"https://www.{net}.com/"
+        )
     b.emit(
         "page_view",
         "web",
@@ -309,12 +324,7 @@ def _web_session(b: _Builder, p: Person, at: datetime, r: random.Random, source:
         ctx=ctx,
         person=p,
         rng=r,
-        touch=_WEB_TOUCH.get(source)
-        or (
-            f"social/{_HOST_NETWORK[source.split(':', 1)[1]]}/organic"
-            if source.startswith("social_click:")
-            else "direct"
-        ),
+        touch=_web_touch(source),
     )
     t = at + timedelta(seconds=r.randrange(10, 120))
     if p.user_id and r.random() < 0.5:
@@ -350,7 +360,21 @@ _WEB_TOUCH = {"paid_search": "web/paid-search", "email": "web/email", "organic":
 _HOST_NETWORK = {"instagram.com": "instagram", "facebook.com": "facebook", "tiktok.com": "tiktok"}
 
 
+def _web_touch(source: str) -> str:
+    """The channel a web session's landing page truly comes from."""
+    kind, _, where = source.partition(":")
+    if kind == "social_click":
+        return f"social/{_HOST_NETWORK[where]}/organic"
+    if kind == "paid_social":
+        return f"social/{where}/paid"
+    return _WEB_TOUCH.get(source, "direct")
+
+
 def _social(b: _Builder, p: Person, at: datetime, r: random.Random) -> None:
+    ads = b.ads.get(at.astimezone(b.zone).date())
+    if ads and r.random() < PAID_CLICK:
+        _web_session(b, p, at, r, "paid_social:" + r.choice(ads))  # a sponsored post's link
+        return
     if not p.social:
         # Without an account the person sees content but leaves no identifiable trace there;
         # they click through to the site instead.

@@ -1,0 +1,59 @@
+"""The simulator's clock and channels: a fixed week in the brand's time zone, paid social as ads
+managers tag it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import orjson
+
+from streams.journeys.taxonomy import Taxonomy
+from streams.simulate import SimConfig, simulate
+from streams.simulate.behaviour import STORE_CLOSE, STORE_OPEN, TV_SLOTS
+
+PARIS = ZoneInfo("Europe/Paris")
+
+
+def test_the_default_week_ends_at_a_fixed_local_midnight_and_a_seed_gives_the_same_records() -> None:
+    assert SimConfig().end_at() == datetime(2026, 11, 30, tzinfo=PARIS)
+    a, b = (simulate(SimConfig(persons=60, seed=5)) for _ in range(2))
+    assert [(e.value, e.timestamp_ms) for e in a.emitted] == [(e.value, e.timestamp_ms) for e in b.emitted]
+    stamps = [datetime.fromisoformat(orjson.loads(e.value)["occurred_at"]) for e in a.emitted if e.valid]
+    assert datetime(2026, 11, 23, tzinfo=PARIS) <= min(stamps) <= max(stamps) < datetime(2026, 11, 30, tzinfo=PARIS)
+
+
+def test_tills_tv_and_days_follow_the_brands_clock() -> None:
+    sim = simulate(SimConfig(persons=400, seed=9))
+    slots = {programme: hour for _ch, programme, hour, _span in TV_SLOTS}
+    for e in sim.truth.events:
+        local = e.at.astimezone(PARIS)
+        if e.type == "pos_purchase":
+            assert STORE_OPEN <= local.hour < STORE_CLOSE, local
+        if e.type == "spot_aired":
+            [value] = [orjson.loads(x.value) for x in sim.emitted if x.event_id == e.event_id]
+            hour = slots[value["properties"]["programme"]]
+            assert hour <= local.hour <= hour + 2, (value["properties"]["programme"], local)
+
+
+def test_paid_social_clicks_are_tagged_as_ads_managers_tag_them_on_days_a_sponsored_post_runs() -> None:
+    sim = simulate(SimConfig(persons=600, seed=4))
+    values = {e.event_id: orjson.loads(e.value) for e in sim.emitted if e.valid}
+    sponsored = {
+        (datetime.fromisoformat(v["occurred_at"]).astimezone(PARIS).date(), v["properties"]["network"])
+        for v in values.values()
+        if v["type"] == "post_published" and v["properties"]["paid"]
+    }
+    taxonomy = Taxonomy()
+    paid = [e for e in sim.truth.events if e.touch.endswith("/paid")]
+    assert len(paid) > 20
+    for e in paid:
+        v = values[e.event_id]
+        ctx = v["context"]
+        assert (
+            taxonomy.classify_values(
+                v["type"], network="", utm_medium=ctx["utm_medium"], utm_source=ctx["utm_source"], referrer=None
+            )
+            == e.touch
+        )
+        assert (e.at.astimezone(PARIS).date(), ctx["utm_source"]) in sponsored
