@@ -187,8 +187,8 @@ ATTRIBUTION = Dashboard(
             "if(a.conversions > 0, round(s.spend / a.conversions, 2), NULL) AS cost_per_conversion, "
             "if(s.spend > 0, round(a.revenue / s.spend, 3), NULL) AS roas FROM ("
             "SELECT channel, sum(amount) AS spend FROM spend_by_channel "
-            # the days the range covers: a 7-day range ending at midnight bills 7 days, not 8
-            "WHERE day >= toDate($__fromTime) AND toDateTime(day) < $__toTime "
+            # the brand's days the range covers: a 7-day range ending at midnight bills 7 days, not 8
+            f"WHERE day >= toDate($__fromTime, '{BRAND_TZ}') AND day < toDate($__toTime, '{BRAND_TZ}') "
             "GROUP BY channel) AS s LEFT JOIN ("
             f"SELECT channel, sum(credit) AS conversions, sum(revenue_credit) AS revenue FROM {_CREDITS} "
             "GROUP BY channel) AS a ON a.channel = s.channel ORDER BY spend DESC SETTINGS join_use_nulls = 0",

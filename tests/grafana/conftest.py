@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import orjson
@@ -18,8 +19,11 @@ from streams.store.backfill import backfill
 from streams.store.migrations import migrate
 from streams.store.reference import load_community, load_spend
 
-END = datetime(2026, 3, 8, tzinfo=UTC)
-START = datetime(2026, 3, 1, tzinfo=UTC)
+# PARCOURS_TRUTH_SCALE=demo: every panel against the truth on the demo's population, seed and week
+# (3,000 persons, seed 42, the simulator's fixed week): what the docs report; the suite runs smaller.
+DEMO_SCALE = os.environ.get("PARCOURS_TRUTH_SCALE") == "demo"
+END = SimConfig().end_at() if DEMO_SCALE else datetime(2026, 3, 8, tzinfo=UTC)
+START = END - timedelta(days=7)
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -42,6 +46,8 @@ def empty(store: ChdbBackend) -> ChdbBackend:
 @pytest.fixture(scope="package")
 def sim() -> Simulation:
     """The simulated week behind ``filled``, with its truth (``tests.truth.model``)."""
+    if DEMO_SCALE:
+        return simulate(SimConfig(persons=3000, days=7, seed=42, end=END))
     return simulate(SimConfig(persons=800, days=7, seed=21, end=END))
 
 
@@ -58,7 +64,7 @@ def filled(store: ChdbBackend, sim: Simulation) -> ChdbBackend:
             {
                 "event_id": str(uuid.UUID(int=i + 1)),
                 "type": "like",
-                "occurred_at": "2026-03-05T10:00:00Z",
+                "occurred_at": (START + timedelta(days=4, hours=10)).isoformat(),
                 "identities": {"social": {"network": "instagram", "handle": "brand_staff_paris"}},
                 "properties": {"post_id": "post-03-0", "network": "instagram"},
             }

@@ -460,9 +460,13 @@ def test_return_on_spend_reads_the_spend_and_the_credits(
     from tests.grafana.conftest import REPO
 
     spend: Counter[str] = Counter()
+    from zoneinfo import ZoneInfo
+
+    brand = ZoneInfo(sim.truth.tz)
+    first, last = START.astimezone(brand).date(), END.astimezone(brand).date()  # the brand's days shown
     for e in truth.emitted_events(sim):
-        day = datetime.fromisoformat(e["occurred_at"]).date()  # the view's days are UTC dates
-        if not START.date() <= day < END.date():
+        day = datetime.fromisoformat(e["occurred_at"]).astimezone(brand).date()
+        if not first <= day < last:
             continue
         props = e.get("properties") or {}
         if e["type"] == "spot_aired":
@@ -471,7 +475,7 @@ def test_return_on_spend_reads_the_spend_and_the_credits(
             spend[f"social/{props['network']}/paid"] += props["spend"]
     with (REPO / "dashboards" / "spend.example.csv").open() as f:
         for row in csv.DictReader(f):
-            if START.date() <= datetime.fromisoformat(row["day"]).date() < END.date():
+            if first <= datetime.fromisoformat(row["day"]).date() < last:
                 spend[row["channel"]] += float(row["amount"])
     [p] = [p for p in ATTRIBUTION.panels if p.title.startswith("Cost per attributed conversion")]
     rows = {r["channel"]: r for r in run(filled, ATTRIBUTION, p, model="linear", source="batch")}
