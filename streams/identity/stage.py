@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -66,6 +67,9 @@ class IdentityStage:
         self._erasures = erasures
         self._publish = publish
         self._version = 0
+        # Every conversion the stage has credited, by its first identifier: when a merge (or a
+        # late event) changes a person's history, its conversions are credited again.
+        self._conversions: dict[str, list[_Conversion]] = {}
 
     def _restore_erasures(self) -> None:
         if not self._erasures or not len(self._erasures):
@@ -100,7 +104,17 @@ class IdentityStage:
             self.graph.load(r["identifier"], r["person_id"], bool(r["verified"]))
             self._version = max(self._version, int(r["v"]))
         self.graph.drain()
+        for r in self._b.query(
+            "SELECT DISTINCT primary_identifier AS id, toString(event_id) AS e, "
+            "toUnixTimestamp64Milli(event_time) AS ms FROM touches_by_identifier WHERE is_conversion = 1"
+        ):
+            self._remember((r["e"], r["id"], int(r["ms"]) * 1000))
         return len(rows)
+
+    def _remember(self, conversion: _Conversion) -> None:
+        held = self._conversions.setdefault(conversion[1], [])
+        if conversion not in held:
+            held.append(conversion)
 
     def _versions(self, n: int) -> int:
         """The first of ``n`` consecutive versions: monotonic across restarts (at least the wall
@@ -115,24 +129,76 @@ class IdentityStage:
         decisions: list[_Decision] = []
         conversions: list[_Conversion] = []
         via: dict[str, str] = {}
+        earliest: dict[str, int] = {}  # first identifier of the batch's events → earliest event time µs
+        merged: set[str] = set()  # an identifier of each merge
         mapped = 0
         for part in _parts(parts):
             if isinstance(part, Links):
-                self._link(part, decisions, via, conversions)
+                self._link(part, decisions, via, conversions, earliest, merged)
             elif part.get("control") == "forget":
                 # What came before the request is written first, then erased: the single writer's order.
                 mapped += self._flush(decisions, via, now)
                 decisions, via = [], {}
                 erased = self._erased(part)
                 conversions = [c for c in conversions if c[0] not in erased]
+                self._drop(erased)
             else:
                 log.warning("identity stage: unknown control message ignored: %.200s", part)
         mapped += self._flush(decisions, via, now)
-        credited, read = self._live_credits(conversions, now) if conversions and live_credits else (0, 0)
-        return {"mappings": mapped, "decisions": len(decisions), "credited": credited, "history_read": read}
+        for c in conversions:
+            self._remember(c)
+        again = self._affected(earliest, merged, {c[0] for c in conversions})
+        credited, read = (
+            self._live_credits(conversions + again, now, again={c[0] for c in again})
+            if (conversions or again) and live_credits
+            else (0, 0)
+        )
+        return {
+            "mappings": mapped,
+            "decisions": len(decisions),
+            "credited": credited,
+            "recredited": len(again) if live_credits else 0,
+            "history_read": read,
+        }
+
+    def _affected(self, earliest: Mapping[str, int], merged: set[str], batch: set[str]) -> list[_Conversion]:
+        """Stored conversions whose journey the batch changed: every conversion of a person a merge
+        made (the other side's touches may precede any of them), and those within the lookback
+        after a batch event of the person (a touch or a conversion that arrived late)."""
+        person_of, members = self.graph.person_of, self.graph.members
+        window = int(timedelta(days=self._s.lookback_days) / timedelta(microseconds=1))
+        since: dict[str, int] = {}
+        idents: dict[str, set[str]] = {}
+        for ident, us in earliest.items():
+            p = person_of(ident)
+            since[p] = min(us, since.get(p, us))
+            idents.setdefault(p, set()).add(ident)
+        whole = {person_of(i) for i in merged}
+        out: dict[str, _Conversion] = {}
+        for p, first in since.items():
+            for ident in members(p) | idents[p]:
+                for c in self._conversions.get(ident, ()):
+                    if c[0] not in batch and (p in whole or first <= c[2] <= first + window):
+                        out[c[0]] = c
+        return list(out.values())
+
+    def _drop(self, event_ids: set[str]) -> None:
+        if event_ids:
+            for ident, held in list(self._conversions.items()):
+                kept = [c for c in held if c[0] not in event_ids]
+                if kept:
+                    self._conversions[ident] = kept
+                else:
+                    del self._conversions[ident]
 
     def _link(
-        self, links: Links, decisions: list[_Decision], via: dict[str, str], conversions: list[_Conversion]
+        self,
+        links: Links,
+        decisions: list[_Decision],
+        via: dict[str, str],
+        conversions: list[_Conversion],
+        earliest: dict[str, int],
+        merged: set[str],
     ) -> None:
         """Each distinct group is linked once: a repeat of a group whose identifiers all ended in one
         person links nothing new and decides nothing (components only grow between controls), so
@@ -150,12 +216,17 @@ class IdentityStage:
                 made = link_graph(ex.identifiers, ex.verified_crm)
                 if made:
                     decisions += [(event_id, a, b, decision, pid, us) for a, b, decision, pid in made]
+                    merged.update(a for a, _, decision, _ in made if decision == MERGED)
                 if all(d[2] == MERGED for d in made):
                     settled.add(g)
                 for ident in ex.identifiers:
                     via.setdefault(ident, event_id)
-            if conv and ex.identifiers:
-                conversions.append((event_id, ex.identifiers[0], us))
+            if ex.identifiers:
+                anchor = ex.identifiers[0]
+                if us < earliest.get(anchor, us + 1):
+                    earliest[anchor] = us
+                if conv:
+                    conversions.append((event_id, anchor, us))
 
     def _erased(self, msg: Mapping[str, Any]) -> set[str]:
         """Erase and return the event ids that went with the person (so no credit is written for them).
@@ -202,8 +273,11 @@ class IdentityStage:
             )
         return len(maps)
 
-    def _live_credits(self, conversions: Sequence[_Conversion], now: datetime) -> tuple[int, int]:
-        """(journeys credited, events read for them)."""
+    def _live_credits(
+        self, conversions: Sequence[_Conversion], now: datetime, *, again: AbstractSet[str] = frozenset()
+    ) -> tuple[int, int]:
+        """(journeys credited, events read for them). ``again``: conversions credited before, whose
+        channels that no longer earn credit are written as 0 (rows are replaced per channel)."""
         lookback = timedelta(days=self._s.lookback_days)
         wanted = {event_id for event_id, _, _ in conversions}
         times: dict[str, list[int]] = {}
@@ -221,8 +295,43 @@ class IdentityStage:
             journeys, self._s.live_models, source="live", half_life=timedelta(days=self._s.half_life_days), now=now
         )
         self._b.insert_arrow("journeys", jtable)
-        self._b.insert_arrow("attribution_credits", ctable)
+        self._b.insert_arrow("attribution_credits", _with_withdrawn(self._b, ctable, again, now))
         return int(jtable.num_rows), sum(len(tl.touches) + len(tl.conversions) for tl in timelines)
+
+
+def _with_withdrawn(backend: Backend, credits: pa.Table, again: AbstractSet[str], now: datetime) -> pa.Table:
+    """``credits`` and a 0 row for each channel a re-credited conversion held and no longer earns."""
+    if not again:
+        return credits
+    new = set(
+        zip(
+            credits.column("conversion_id").to_pylist(),
+            credits.column("model").to_pylist(),
+            credits.column("channel").to_pylist(),
+            strict=True,
+        )
+    )
+    old = backend.query(
+        "SELECT toString(conversion_id) AS c, model, channel, person_id, "
+        "toUnixTimestamp64Milli(conversion_time) AS ms FROM attribution_credits "
+        "FINAL WHERE source = 'live' AND conversion_id IN {ids:Array(UUID)} AND credit != 0",
+        {"ids": sorted(again)},
+    )
+    gone = [r for r in old if (r["c"], r["model"], r["channel"]) not in new]
+    if not gone:
+        return credits
+    rows = {
+        "model": [r["model"] for r in gone],
+        "source": ["live"] * len(gone),
+        "conversion_id": [r["c"] for r in gone],
+        "person_id": [r["person_id"] for r in gone],
+        "conversion_time": [datetime.fromtimestamp(int(r["ms"]) / 1000, UTC) for r in gone],
+        "channel": [r["channel"] for r in gone],
+        "credit": [0.0] * len(gone),
+        "revenue_credit": [0.0] * len(gone),
+        "computed_at": [now] * len(gone),
+    }
+    return pa.concat_tables([credits, pa.table(rows, schema=credits.schema)])
 
 
 _TS = pa.timestamp("ms", tz="UTC")

@@ -432,10 +432,12 @@ class Normalizer:
         )
         table = pa.Table.from_arrays([arrays[n] for n in EVENT_COLUMNS], schema=EVENTS_SCHEMA)
 
-        # Links, as ``_emit`` makes them: events with several identifiers, a refusal, or a conversion.
+        # Links, as ``_emit`` makes them: events with several identifiers, a refusal, a conversion or
+        # a touch (a touch that arrives after a conversion it precedes changes that conversion's path).
         linked_group = d.group_linked
         conv_class = np.array(conv, bool)
-        wanted = np.flatnonzero((g >= 0) & (linked_group[gidx] | conv_class[c]))
+        linked_class = conv_class | np.array([bool(ch) for ch in channels], bool)
+        wanted = np.flatnonzero((g >= 0) & (linked_group[gidx] | linked_class[c]))
         rows_np = np.asarray(rows)[wanted]
         used, group = np.unique(g[wanted], return_inverse=True)
         out.links.extend(
@@ -541,12 +543,14 @@ class Normalizer:
         consent = [e.consent.analytics for e in events]
         conversions = self._conversion_types
         is_conv = [e.type in conversions for e in events]
+        classify = self._tax.classify
+        touch = ["" if conv else classify(e) for e, conv in zip(events, is_conv, strict=True)]
         event_ids = [str(e.event_id) for e in events]
         identifiers: list[list[str]] = []
         known = self._extracted
         links = Links()
         group_of: dict[Extracted, int] = {}
-        for e, event_id, k, ok, conv in zip(events, event_ids, kept, consent, is_conv, strict=True):
+        for e, event_id, k, ok, conv, ch in zip(events, event_ids, kept, consent, is_conv, touch, strict=True):
             ex = None
             if ok:
                 # A person's events repeat the same identities (a visit's page views): extract once.
@@ -558,7 +562,7 @@ class Normalizer:
                     ex = known[key] = extract(e, junk_hashes=self._junk)
             found = list(ex.identifiers) if ex else []
             identifiers.append(found)
-            if ex and (len(found) > 1 or ex.refused or conv):
+            if ex and (len(found) > 1 or ex.refused or conv or ch):
                 g = group_of.get(ex)
                 if g is None:
                     g = group_of[ex] = len(links.groups)
@@ -580,7 +584,6 @@ class Normalizer:
                 return [v or w or "" for v, w in zip(p[name], p[fallback], strict=True)]
             return [v or "" for v in p[name]]
 
-        classify = self._tax.classify
         spot, programme, campaign = context("tv_spot_id"), context("tv_programme"), context("utm_campaign")
         columns: tuple[list[Any], ...] = (
             event_ids,
@@ -604,7 +607,7 @@ class Normalizer:
             context("device_kind"),
             ident("loyalty_id"),
             [int(ok) for ok in consent],
-            ["" if conv else classify(e) for e, conv in zip(events, is_conv, strict=True)],
+            touch,
             [int(conv) for conv in is_conv],
             [float(v or 0.0) for v in p["revenue"]],
             [float(c or 0.0) + float(s or 0.0) for c, s in zip(p["cost"], p["spend"], strict=True)],

@@ -126,16 +126,7 @@ def test_try_on_to_purchase_is_per_session(filled: ChdbBackend, sim: Simulation)
     assert sum(r["bought_after"] for r in rows) > 0
 
 
-@pytest.mark.parametrize(
-    "source",
-    [
-        # Live journeys are written when the conversion is linked and not yet rebuilt after a later
-        # merge (a login that joins a cookie's history): 7 of 436 here. Re-crediting after merges
-        # is issue 24's; this turns green then (strict: it fails the day it passes).
-        pytest.param("live", marks=pytest.mark.xfail(reason="live journeys are not re-stitched", strict=True)),
-        "batch",
-    ],
-)
+@pytest.mark.parametrize("source", SOURCES)
 def test_every_journey_is_the_path_its_identifiers_reach(
     filled: ChdbBackend, conversions: list[truth.Conversion], source: str
 ) -> None:

@@ -55,9 +55,14 @@ def test_touchpoint_classification_and_links(settings: Settings) -> None:
     out = Normalizer(settings).normalize(items(orjson.dumps(event("page_view")), orjson.dumps(event("login"))))
     assert out.rows[0]["touch_channel"] == "web/paid-search"
     assert out.rows[1]["touch_channel"] == ""
-    # the page view carries one identifier: nothing to link; the login links cookie and CRM id
-    assert [link["identifiers"] for link in out.links.dicts()] == [["crm:crm-77", "anon:ck-abc123"]]
-    assert out.links.dicts()[0]["verified_crm"] == "crm:crm-77"
+    # the page view is a touch: it goes to the identity stage with its one identifier (a touch that
+    # arrives after a conversion it precedes changes that conversion's path); the login links
+    # cookie and CRM id
+    links = out.links.dicts()
+    assert [link["identifiers"] for link in links] == [["anon:ck-abc123"], ["crm:crm-77", "anon:ck-abc123"]]
+    assert links[1]["verified_crm"] == "crm:crm-77"
+    search = Normalizer(settings).normalize(items(orjson.dumps(event("search"))))
+    assert search.rows[0]["touch_channel"] == "" and not search.links.dicts()  # neither touch nor link
 
 
 def test_shared_device_never_becomes_an_identifier(settings: Settings) -> None:
