@@ -15,16 +15,23 @@ import orjson
 
 from schemas.events import FREE_TEXT_FIELDS, Reason, Rejection
 from streams.ingest.body import dumps_any_depth
+from streams.ingest.junk import PLACEHOLDER_EMAILS, PLACEHOLDER_PHONES, e164, is_junk_email
 
 _NON_DIGITS = re.compile(r"[^\d+]")
 
 
+# What a junk e-mail or phone is hashed as: one value, in ``junk_hashes``, refused by the guards.
+JUNK = ""
+
+
 def normalise_email(email: str) -> str:
-    return email.strip().lower()
+    email = email.strip().lower()
+    return JUNK if is_junk_email(email) else email
 
 
 def normalise_phone(phone: str) -> str:
-    return _NON_DIGITS.sub("", phone.strip())
+    """E.164; a number that cannot be a person's is junk (``junk.e164``)."""
+    return e164(phone.strip()) or JUNK
 
 
 def pepper_hash(value: str, pepper: str) -> str:
@@ -39,31 +46,15 @@ def hash_phone(phone: str, pepper: str) -> str:
     return pepper_hash(normalise_phone(phone), pepper)
 
 
-# Placeholders people type into e-mail and phone fields: as identifiers they would join strangers.
-PLACEHOLDER_EMAILS = (
-    "test@test.com",
-    "test@example.com",
-    "noemail@noemail.com",
-    "no@email.com",
-    "none@none.com",
-    "a@a.a",
-    "a@a.com",
-    "x@x.com",
-    "email@email.com",
-    "n/a",
-    "na",
-    "-",
-)
-PLACEHOLDER_PHONES = ("0000000000", "1234567890", "0123456789", "+330000000000", "9999999999", "1111111111")
-
-
 def junk_hashes(pepper: str) -> frozenset[str]:
-    """Hashes of empty or placeholder values: refused as identifiers like any junk (the events'
-    and the CRM's, whichever hashed them)."""
-    raw = {pepper_hash(v, pepper) for v in ("", "null", "none", "undefined", "0")}
-    return frozenset(
-        raw | {hash_email(v, pepper) for v in PLACEHOLDER_EMAILS} | {hash_phone(v, pepper) for v in PLACEHOLDER_PHONES}
-    )
+    """Hashes of empty or placeholder values, however they were normalised before hashing:
+    refused as identifiers like any junk (the events' and the CRM's, whichever hashed them)."""
+    clear = {"", "null", "none", "undefined", "0", "nan", "unknown", *PLACEHOLDER_EMAILS, *PLACEHOLDER_PHONES}
+    clear |= {_NON_DIGITS.sub("", v) for v in PLACEHOLDER_PHONES}  # digits only, as older producers hash
+    clear |= {"+33" + v.lstrip("0") for v in PLACEHOLDER_PHONES if v.startswith("0")}  # and as E.164
+    peppered = {pepper_hash(v, pepper) for v in clear} | {pepper_hash(v.lower(), pepper) for v in clear}
+    # and plain SHA-256, as a producer that skipped the pepper hashes: e3b0c442… is ""
+    return frozenset(peppered | {hashlib.sha256(v.encode()).hexdigest() for v in clear})
 
 
 class ClearIdentifierRefused(ValueError):

@@ -1,0 +1,70 @@
+"""Junk e-mails and phones through the publisher, Kafka and the worker: the placeholders people
+type (in clear, in any case, or already hashed, peppered or not) join nobody; one phone written
+two ways is one identifier."""
+
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+
+from streams.ingest.pii import hash_email, hash_phone
+from streams.ingest.publisher import Publisher
+from tests.integration.conftest import Stack, ev
+
+pytestmark = pytest.mark.integration
+
+JUNK_CLEAR = (
+    ("email", "test@test.com"),
+    ("email", "TEST@Test.Com"),
+    ("email", "N/A"),
+    ("email", "nan"),
+    ("email", "unknown"),
+    ("email", "noemail@noemail.com"),
+    ("email", "a@a.a"),
+    ("phone", "0000000000"),
+    ("phone", "1234567890"),
+    ("phone", "+33 0 00 00 00 00"),
+)
+
+
+def _people(stack: Stack, cookies: list[str]) -> set[str]:
+    rows = stack.rows(
+        "SELECT identifier, person_id FROM identity_current WHERE identifier IN {ids:Array(String)}",
+        ids=[f"anon:{c}" for c in cookies],
+    )
+    assert len(rows) == len(cookies)
+    return {str(r["person_id"]) for r in rows}
+
+
+def test_placeholders_join_nobody_in_clear_or_hashed(stack: Stack) -> None:
+    pepper = stack.settings.pepper()
+    hashed = [
+        ("email_hash", hash_email("test@test.com", pepper)),
+        ("email_hash", hashlib.sha256(b"").hexdigest()),
+        ("email_hash", hashlib.sha256(b"null").hexdigest()),
+    ]
+    cookies: list[str] = []
+    with Publisher(stack.settings) as pub:
+        for n, (kind, value) in enumerate([*JUNK_CLEAR, *hashed]):
+            for k in range(2):  # two strangers typing the same placeholder
+                cookie = f"ck-junk-{n}-{k}"
+                cookies.append(cookie)
+                pub.publish(ev("signup", {"anonymous_id": cookie, kind: value}))
+    stack.wait()
+    assert len(_people(stack, cookies)) == len(cookies)
+    refused = stack.rows(
+        "SELECT count() AS n FROM identity_links WHERE decision = 'refused_junk' AND event_id IN "
+        "(SELECT toString(event_id) FROM events WHERE anonymous_id LIKE 'ck-junk-%')"
+    )
+    assert refused[0]["n"] == len(cookies)
+
+
+def test_one_phone_written_two_ways_is_one_identifier(stack: Stack) -> None:
+    pepper = stack.settings.pepper()
+    with Publisher(stack.settings) as pub:
+        pub.publish(ev("signup", {"anonymous_id": "ck-e164-1", "phone": "+33 (0)6 41 52 63 70"}))
+        pub.publish(ev("signup", {"anonymous_id": "ck-e164-2", "phone": "06.41.52.63.70"}))
+    stack.wait()
+    assert len(_people(stack, ["ck-e164-1", "ck-e164-2"])) == 1
+    assert hash_phone("+33 6 41 52 63 70", pepper) == hash_phone("0033641526370", pepper)
