@@ -3,6 +3,7 @@ ClickHouse; consent; erasure that leaves nothing and does not re-link later even
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import time
@@ -17,7 +18,6 @@ import pytest
 from streams.errors import InvalidEvent
 from streams.identity.erasure import request_erasure
 from streams.identity.fresh import fresh_person
-from streams.ingest.pii import normalise_phone
 from streams.ingest.publisher import Publisher
 from streams.topics import TopicNames
 from tests.integration.conftest import Stack, ev, start_stack
@@ -312,7 +312,7 @@ HOSTILE_PHONES = ("+33 6 12 34 56 78", "06.12.34.56.79", "+44 7700 900123", "061
 
 
 def _clear_forms() -> list[str]:
-    digits = [normalise_phone(p).lstrip("+") for p in HOSTILE_PHONES]
+    digits = [re.sub(r"\D", "", p) for p in HOSTILE_PHONES]
     return [e.lower() for e in HOSTILE_EMAILS] + list(HOSTILE_PHONES) + [d[-8:] for d in digits] + ["33611223355"]
 
 
