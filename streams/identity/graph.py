@@ -7,7 +7,8 @@ several upstream workers give the same map. On a merge only the members of the c
 whose id changes are re-mapped (new versions), never the events themselves.
 
 Guards (each refusal is a recorded decision, shown as an ingestion warning):
-- two components that each hold a *different verified* CRM id are never merged;
+- two components that each hold a *different verified* CRM id are never merged, and a CRM id does not
+  become verified inside a person that holds another verified one (that event links nothing);
 - a merge that would give a person more than ``max_ids_per_type`` identifiers of one kind is refused;
 - shared devices and junk values never get here (``identifiers.extract`` refuses them).
 """
@@ -128,8 +129,15 @@ class IdentityGraph:
         so it makes no Decision (the identity stage ran ~30% faster without them)."""
         if not identifiers:
             return []
-        decisions = []
         person = self._person
+        if verified_crm is not None and verified_crm in person:
+            # A CRM id that becomes verified inside a person that already holds another verified
+            # one (it came in unverified, on a shared cookie): the conflict rule holds, the link is refused.
+            pid = person[verified_crm]
+            others = self._comp[pid].verified - {verified_crm}
+            if others:
+                return [Decision(verified_crm, min(others), REFUSED_CRM, pid)]
+        decisions = []
         anchor = identifiers[0]
         if anchor not in person or anchor == verified_crm:
             self._ensure(anchor, anchor == verified_crm)

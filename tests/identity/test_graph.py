@@ -5,7 +5,9 @@ from __future__ import annotations
 import itertools
 import random
 
-from streams.identity.graph import MERGED, REFUSED_CAP, REFUSED_CRM, IdentityGraph
+import pytest
+
+from streams.identity.graph import MERGED, REFUSED_CAP, REFUSED_CRM, IdentityGraph, new_graph
 from streams.identity.identifiers import is_junk, singleton_person
 
 
@@ -24,6 +26,21 @@ def test_guard_two_verified_crm_ids_never_merge() -> None:
     [d] = g.link(["anon:a", "anon:b"])  # e.g. a family computer
     assert d.decision == REFUSED_CRM
     assert g.person_of("crm:alice") != g.person_of("crm:bob")
+
+
+@pytest.mark.parametrize("native", [False, True], ids=["reference", "native"])
+def test_guard_a_crm_id_does_not_become_verified_beside_another(native: bool) -> None:
+    """B came in unverified on a family cookie and joined A's person; B's later verified login is
+    refused (recorded), and links nothing: one person never holds two verified CRM ids."""
+    g = new_graph(native=native)
+    g.link(["crm:alice", "anon:a"], verified_crm="crm:alice")
+    g.link(["anon:a", "crm:bob"])  # the family computer, Bob not logged in
+    assert g.person_of("crm:bob") == g.person_of("crm:alice")
+    [d] = g.link(["crm:bob", "anon:bobs-phone"], verified_crm="crm:bob")
+    assert tuple(d) == ("crm:bob", "crm:alice", REFUSED_CRM, g.person_of("crm:alice"))
+    assert g.person_of("anon:bobs-phone") != g.person_of("crm:alice")
+    verified = {i for i, _, v in g.drain() if v}
+    assert verified == {"crm:alice"}
 
 
 def test_unverified_crm_ids_may_merge() -> None:

@@ -264,6 +264,29 @@ impl Graph {
         }
     }
 
+    /// A verified CRM id already inside a person that holds another verified one: the refusal
+    /// (``graph.py`` states the rule).
+    fn verification_conflict(&self, verified_crm: Option<&str>) -> Option<Decision> {
+        let crm = verified_crm?;
+        let &n = self.node_of.get(crm)?;
+        let p = self.person[n as usize];
+        if p == NONE {
+            return None;
+        }
+        let comp = self.comps.get(&p)?;
+        let other = comp
+            .verified
+            .iter()
+            .filter(|&&v| v != n)
+            .min_by(|&&a, &&b| self.name[a as usize].cmp(&self.name[b as usize]))?;
+        Some((
+            crm.to_string(),
+            self.name[*other as usize].to_string(),
+            REFUSED_CRM,
+            self.pids[p as usize].to_string(),
+        ))
+    }
+
     /// Link the identifiers of one event; the decisions that merged or refused a pair.
     #[pyo3(signature = (identifiers, verified_crm = None))]
     fn link(
@@ -275,6 +298,9 @@ impl Graph {
         let Some(anchor_name) = identifiers.first() else {
             return Ok(decisions);
         };
+        if let Some(refused) = self.verification_conflict(verified_crm) {
+            return Ok(vec![refused]);
+        }
         let anchor = self.node(anchor_name);
         let is_crm = |s: &str| verified_crm == Some(s);
         if self.person[anchor as usize] == NONE || is_crm(anchor_name) {

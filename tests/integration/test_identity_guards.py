@@ -1,6 +1,6 @@
-"""Junk e-mails and phones through the publisher, Kafka and the worker: the placeholders people
+"""Identity guards through the publisher, Kafka and the worker: the placeholders people
 type (in clear, in any case, or already hashed, peppered or not) join nobody; one phone written
-two ways is one identifier."""
+two ways is one identifier; a CRM id never becomes verified beside another."""
 
 from __future__ import annotations
 
@@ -68,3 +68,32 @@ def test_one_phone_written_two_ways_is_one_identifier(stack: Stack) -> None:
     stack.wait()
     assert len(_people(stack, ["ck-e164-1", "ck-e164-2"])) == 1
     assert hash_phone("+33 6 41 52 63 70", pepper) == hash_phone("0033641526370", pepper)
+
+
+def test_a_crm_id_verified_inside_another_verified_person_is_refused(stack: Stack) -> None:
+    """Issue: B arrived unverified on a family cookie and joined A; B's verified login later must
+    not make one person hold two verified CRM ids."""
+    with Publisher(stack.settings) as pub:
+        pub.publish(ev("login", {"anonymous_id": "ck-family", "user_id": "crm-anne", "crm_verified": True}))
+    stack.wait()
+    with Publisher(stack.settings) as pub:
+        pub.publish(ev("page_view", {"anonymous_id": "ck-family", "user_id": "crm-ben"}))
+    stack.wait()
+    with Publisher(stack.settings) as pub:
+        pub.publish(ev("login", {"anonymous_id": "ck-ben-phone", "user_id": "crm-ben", "crm_verified": True}))
+    stack.wait()
+    rows = stack.rows(
+        "SELECT identifier, argMax(person_id, version) AS person_id, argMax(verified, version) AS verified "
+        "FROM identity_map WHERE identifier IN {ids:Array(String)} GROUP BY identifier",
+        ids=["crm:crm-anne", "crm:crm-ben", "anon:ck-ben-phone"],
+    )
+    by = {r["identifier"]: r for r in rows}
+    anne = by["crm:crm-anne"]["person_id"]
+    assert sum(int(r["verified"]) for r in rows if r["person_id"] == anne) == 1
+    assert by["crm:crm-ben"]["person_id"] == anne  # the wrong merge stays visible: Ben is unverified there
+    assert "anon:ck-ben-phone" not in by  # the refused login linked nothing: its cookie is a person of its own
+    refused = stack.rows(
+        "SELECT identifier_b FROM identity_links WHERE decision = 'refused_crm_conflict' "
+        "AND identifier_a = 'crm:crm-ben'"
+    )
+    assert [r["identifier_b"] for r in refused] == ["crm:crm-anne"]
