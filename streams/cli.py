@@ -434,6 +434,32 @@ def load_spend_cmd(file: Path) -> None:
         _fail(str(err))
 
 
+@load.command("devices")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def load_devices_cmd(file: Path) -> None:
+    """Shared devices (fitting-room mirrors, kiosks, tills, store tablets): a CSV whose first column
+    is the device id (a header naming device_id is skipped). They never link customers again, and
+    the links they made are taken back by the identity stage."""
+    import csv
+
+    from streams.ingest.publisher import Publisher
+
+    s = get_settings()
+    with file.open(newline="", encoding="utf-8-sig") as f:
+        devices = [row[0].strip() for row in csv.reader(f) if row and row[0].strip()]
+    if devices and devices[0].lower() in ("device_id", "device"):
+        devices = devices[1:]
+    if not devices:
+        _fail(f"{file}: no device ids")
+    try:
+        with Publisher(s) as pub:
+            for i in range(0, len(devices), 1000):
+                pub.publish_control({"control": "shared_devices", "devices": devices[i : i + 1000]}).get(timeout=60)
+    except Exception as err:  # noqa: BLE001 — kafka-python's errors: one line, not a traceback
+        _fail(f"cannot send to Kafka at {s.kafka_bootstrap}: {err}")
+    click.echo(f"{len(devices):,} shared devices sent to the identity stage")
+
+
 @load.command("crm")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def load_crm_cmd(file: Path) -> None:
@@ -447,7 +473,9 @@ def load_crm_cmd(file: Path) -> None:
     try:
         load = crm_links(read_records(file), s.pepper())
         with Publisher(s) as pub:
-            for sent in pub.publish_links(load.links):
+            sent_all = [pub.publish_control({"control": "retract", "source": src}) for src in load.retract]
+            sent_all += pub.publish_links(load.links)
+            for sent in sent_all:
                 sent.get(timeout=60)
     except ParcoursError as err:
         _fail(str(err))
@@ -455,8 +483,9 @@ def load_crm_cmd(file: Path) -> None:
         _fail(f"cannot send to Kafka at {s.kafka_bootstrap}: {err}")
     click.echo(
         f"{load.linked:,} of {load.records:,} records sent to the identity stage "
-        f"({len(load.links):,} identifiers); {load.no_consent:,} without analytics consent linked nothing; "
-        f"{load.deleted:,} flagged deleted not applied (erase with `parcours forget crm:ID`)"
+        f"({len(load.links):,} identifiers); {load.no_consent:,} without analytics consent and "
+        f"{load.deleted:,} flagged deleted link nothing (what they linked before is taken back; "
+        "to erase a customer's data: `parcours forget crm:ID`)"
         + (f"; {load.repeated:,} repeated a CRM id already in the file (joined to it)" if load.repeated else "")
     )
     for line, why in load.refused[:20]:

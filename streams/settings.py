@@ -128,6 +128,13 @@ class Settings(BaseSettings):
 
     # --- Identity and journeys ---
     max_ids_per_type: int = Field(10, ge=1, description="cap on identifiers of one kind per person")
+    shared_device_customers: int = Field(
+        3,
+        ge=2,
+        description="a device seen with this many customers' CRM ids, cards, e-mails or phones (of one kind) "
+        "within shared_device_window_h is shared: it links no one again, and the links it made are taken back",
+    )
+    shared_device_window_h: float = Field(24.0, gt=0, description="the window of shared_device_customers")
     lookback_days: int = Field(30, ge=1, description="attribution lookback window")
     conversion_types: tuple[str, ...] = DEFAULT_TAXONOMY_CONVERSIONS
     half_life_days: float = Field(7.0, gt=0, description="time-decay half-life")

@@ -3,8 +3,9 @@
 Each record becomes links through the same path as events' identities: hashed at the edge
 (``streams.ingest.pii``), guarded (junk values refused, ``identifiers.extract_values``), sent on
 the identity links topic and linked by the single writer, the CRM id verified. A record without
-analytics consent links nothing; a deleted one is not applied (counted: erasing a customer is
-``parcours forget``).
+analytics consent links nothing, and a deleted one neither: both are sent as retractions, so that
+what an earlier load of the record linked is taken back and the persons it alone held together are
+split (``streams.identity.split``). Erasing a customer's data is ``parcours forget``.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ class CrmLoad:
     linked: int = 0
     no_consent: int = 0
     deleted: int = 0
+    retract: list[str] = field(default_factory=list)  # records whose earlier links are taken back
     repeated: int = 0  # records whose crm_id an earlier record had
     refused: list[tuple[int, str]] = field(default_factory=list)  # (line, why)
 
@@ -119,12 +121,14 @@ def crm_links(records: Iterable[tuple[int, dict[str, object] | None, str]], pepp
             continue
         if rec.deleted:
             out.deleted += 1
+            out.retract.append(f"crm:{rec.crm_id}")
             continue
         if rec.crm_id in seen:
             out.repeated += 1  # its identifiers join the earlier record's: one customer, said so
         seen.add(rec.crm_id)
         if not rec.consent_analytics:
             out.no_consent += 1
+            out.retract.append(f"crm:{rec.crm_id}")  # consent withdrawn: what it linked is taken back
             continue
         groups = _groups(rec, pepper)
         for g in groups:

@@ -16,11 +16,13 @@ from typing import Any
 import pyarrow as pa
 
 from streams.attribution.credits import credit_tables
+from streams.identity.devices import SHARED, SharedDevices
 from streams.identity.erased import Erasures
 from streams.identity.erasure import erase, reapply
 from streams.identity.fresh import ErasedRoots, FreshGraph
 from streams.identity.graph import MERGED, new_graph
 from streams.identity.links import Links, Part
+from streams.identity.split import evidence, recompute
 from streams.journeys.build import build_journeys
 from streams.journeys.query import Span, histories_for_conversions
 from streams.settings import Settings
@@ -70,6 +72,9 @@ class IdentityStage:
         # Every conversion the stage has credited, by its first identifier: when a merge (or a
         # late event) changes a person's history, its conversions are credited again.
         self._conversions: dict[str, list[_Conversion]] = {}
+        self.devices = SharedDevices(
+            persons=settings.shared_device_customers, window=timedelta(hours=settings.shared_device_window_h)
+        )
 
     def _restore_erasures(self) -> None:
         if not self._erasures or not len(self._erasures):
@@ -104,6 +109,7 @@ class IdentityStage:
             self.graph.load(r["identifier"], r["person_id"], bool(r["verified"]))
             self._version = max(self._version, int(r["v"]))
         self.graph.drain()
+        self.devices.load(self._b)
         for r in self._b.query(
             "SELECT DISTINCT primary_identifier AS id, toString(event_id) AS e, "
             "toUnixTimestamp64Milli(event_time) AS ms FROM touches_by_identifier WHERE is_conversion = 1"
@@ -131,10 +137,19 @@ class IdentityStage:
         via: dict[str, str] = {}
         earliest: dict[str, int] = {}  # first identifier of the batch's events → earliest event time µs
         merged: set[str] = set()  # an identifier of each merge
+        batch = _Batch()
         mapped = 0
         for part in _parts(parts):
             if isinstance(part, Links):
-                self._link(part, decisions, via, conversions, earliest, merged)
+                self._link(part, decisions, via, conversions, earliest, merged, batch)
+            elif part.get("control") == "shared_devices":  # `parcours load devices`
+                for device in part.get("devices", ()):
+                    if self.devices.learn(f"device:{device}", "loaded"):
+                        batch.shared.append(f"device:{device}")
+            elif part.get("control") == "retract":
+                # a CRM record deleted, or without consent: what it linked is taken back
+                batch.records[str(part.get("source", ""))] = ([], [])
+                batch.retracted.add(str(part.get("source", "")))
             elif part.get("control") == "forget":
                 # What came before the request is written first, then erased: the single writer's order.
                 mapped += self._flush(decisions, via, now)
@@ -145,6 +160,11 @@ class IdentityStage:
             else:
                 log.warning("identity stage: unknown control message ignored: %.200s", part)
         mapped += self._flush(decisions, via, now)
+        split = self._take_back(batch, now)
+        for ident in split:
+            earliest[ident] = 0
+            merged.add(ident)
+        mapped += len(split)
         for c in conversions:
             self._remember(c)
         again = self._affected(earliest, merged, {c[0] for c in conversions})
@@ -156,6 +176,7 @@ class IdentityStage:
         return {
             "mappings": mapped,
             "decisions": len(decisions),
+            "split": len(split),
             "credited": credited,
             "recredited": len(again) if live_credits else 0,
             "history_read": read,
@@ -199,6 +220,7 @@ class IdentityStage:
         conversions: list[_Conversion],
         earliest: dict[str, int],
         merged: set[str],
+        batch: _Batch,
     ) -> None:
         """Each distinct group is linked once: a repeat of a group whose identifiers all ended in one
         person links nothing new and decides nothing (components only grow between controls), so
@@ -207,26 +229,129 @@ class IdentityStage:
         link_graph = self.graph.link
         groups = links.groups
         settled: set[int] = set()
+        guarded: dict[int, tuple[tuple[str, ...], list[str]]] = {}  # group → identifiers the registry allows
         for g, event_id, us, conv in zip(
             links.group, links.event_id, links.event_time_us, links.conversion, strict=True
         ):
             ex = groups[g]
+            hit = guarded.get(g)
+            if hit is None:
+                hit = guarded[g] = self._guard(ex.identifiers, ex.refused, us, batch)
+            identifiers, shared = hit
             decisions += [(event_id, ident, "", reason, "", us) for ident, reason in ex.refused]
+            decisions += [(event_id, ident, "", SHARED, "", us) for ident in shared]
+            if event_id.startswith("crm:"):
+                record = batch.records.setdefault(event_id, ([], []))
+                record[0].append(list(identifiers))
+                record[1].append(ex.verified_crm or "")
             if g not in settled:
-                made = link_graph(ex.identifiers, ex.verified_crm)
+                made = link_graph(identifiers, ex.verified_crm if ex.verified_crm in identifiers else None)
                 if made:
                     decisions += [(event_id, a, b, decision, pid, us) for a, b, decision, pid in made]
                     merged.update(a for a, _, decision, _ in made if decision == MERGED)
                 if all(d[2] == MERGED for d in made):
                     settled.add(g)
-                for ident in ex.identifiers:
+                for ident in identifiers:
                     via.setdefault(ident, event_id)
-            if ex.identifiers:
-                anchor = ex.identifiers[0]
+            if identifiers:
+                anchor = identifiers[0]
                 if us < earliest.get(anchor, us + 1):
                     earliest[anchor] = us
                 if conv:
                     conversions.append((event_id, anchor, us))
+
+    def _guard(
+        self, identifiers: tuple[str, ...], refused: Sequence[tuple[str, str]], us: int, batch: _Batch
+    ) -> tuple[tuple[str, ...], list[str]]:
+        """An event's identifiers without the devices the registry knows as shared, and those it
+        removed. The registry learns first: a device this event flags, or makes shared by behaviour."""
+        devices = self.devices
+        for ident, reason in refused:
+            if reason == SHARED and devices.learn(ident, "flagged"):
+                batch.shared.append(ident)
+        batch.shared += devices.observe(identifiers, us)
+        if not devices.known:
+            return identifiers, []
+        shared = [i for i in identifiers if i in devices]
+        if not shared:
+            return identifiers, []
+        return tuple(i for i in identifiers if i not in devices), shared
+
+    def _take_back(self, batch: _Batch, now: datetime) -> list[str]:
+        """Links the batch withdrew: those of devices it found shared, and of CRM records it deleted
+        or changed. The persons concerned are rebuilt from the evidence that still holds (new map
+        versions, a ``split`` decision per part); returns one identifier of each part."""
+        persons: dict[str, str] = {}  # person → why its links are taken back
+        if batch.shared:
+            self._b.insert("shared_devices", self.devices.rows(batch.shared))
+            for d in batch.shared:
+                if self.graph.size(self.graph.person_of(d)) > 1:
+                    persons.setdefault(self.graph.person_of(d), "split_shared_device")
+        if batch.records:
+            for ident in self._record_evidence(batch, now):
+                if self.graph.size(self.graph.person_of(ident)) > 1:
+                    persons.setdefault(self.graph.person_of(ident), "split_crm_record")
+        if not persons:
+            return []
+        members = set().union(*(self.graph.members(p) for p in persons))
+        verified = {
+            str(r["identifier"])
+            for r in self._b.query(
+                "SELECT identifier FROM identity_map WHERE identifier IN {ids:Array(String)} "
+                "GROUP BY identifier HAVING argMax(verified, version) = 1",
+                {"ids": sorted(members)},
+            )
+        }
+        parts = recompute(
+            members,
+            evidence(self._b, members),
+            refused=self.devices.__contains__,
+            verified=verified,
+            cap=self._s.max_ids_per_type,
+        )
+        why = {m: persons[p] for p in persons for m in self.graph.members(p)}
+        for p in persons:
+            self.graph.forget(p)
+        for part in parts:
+            for m in part.members:
+                self.graph.load(m, part.person_id, m in verified)
+        maps = [(m, self.graph.person_of(m), m in verified) for part in parts for m in part.members]
+        self._write_maps(maps, {}, now, rule="split")
+        us = (now - _EPOCH) // timedelta(microseconds=1)
+        decisions = [
+            ("", min(part.members), "", why[min(part.members)], self.graph.person_of(min(part.members)), us)
+            for part in parts
+        ]
+        self._write_decisions(decisions, now)
+        log.info("identity stage: %d persons rebuilt into %d after links were taken back", len(persons), len(parts))
+        return [min(part.members) for part in parts]
+
+    def _record_evidence(self, batch: _Batch, now: datetime) -> set[str]:
+        """Store each CRM record's groups: added to its earlier ones, or, after a retraction, in their
+        place. Returns the identifiers of retracted groups the new ones no longer hold together."""
+        old = {
+            str(r["source_id"]): (list(r["groups"]), list(r["verified"]))
+            for r in self._b.query(
+                "SELECT source_id, groups, verified FROM identity_evidence FINAL WHERE source_id IN {s:Array(String)}",
+                {"s": sorted(batch.records)},
+            )
+        }
+        rows, withdrawn = [], set()
+        first = self._versions(len(batch.records))
+        for n, (src, (groups, verified)) in enumerate(sorted(batch.records.items())):
+            before_groups, before_verified = old.get(src, ([], []))
+            if src in batch.retracted:
+                new = [set(g) for g in groups]
+                for g in before_groups:
+                    if len(g) > 1 and not any(set(g) <= h for h in new):
+                        withdrawn |= set(g)
+            else:  # a record loaded again adds what it links (one record may arrive in several messages)
+                pairs = dict(zip(map(tuple, before_groups), before_verified, strict=True))
+                pairs.update(zip(map(tuple, groups), verified, strict=True))
+                groups, verified = [list(g) for g in pairs], list(pairs.values())
+            rows.append({"source_id": src, "groups": groups, "verified": verified, "version": first + n})
+        self._b.insert("identity_evidence", [{**r, "recorded_at": now} for r in rows])
+        return withdrawn
 
     def _erased(self, msg: Mapping[str, Any]) -> set[str]:
         """Erase and return the event ids that went with the person (so no credit is written for them).
@@ -243,27 +368,37 @@ class IdentityStage:
         return set(row.get("event_ids", ()))
 
     def _flush(self, decisions: list[_Decision], via: dict[str, str], now: datetime) -> int:
-        # Columns, not row dicts: as Arrow these two inserts took ~0.1 s where JSON rows took ~0.45 s
-        # (33k links on a 500k-event store, cProfile).
         maps = self.graph.drain()
-        if maps:
-            first = self._versions(len(maps))
-            size = self.graph.size
-            self._b.insert_arrow(
-                "identity_map",
-                pa.table(
-                    [
-                        [m[0] for m in maps],
-                        [m[1] for m in maps],
-                        pa.array(range(first, first + len(maps)), pa.uint64()),
-                        pa.array([now] * len(maps), _TS),
-                        ["linked" if size(m[1]) > 1 else "seen" for m in maps],
-                        pa.array([int(m[2]) for m in maps], pa.uint8()),
-                        [via.get(m[0], "") for m in maps],
-                    ],
-                    schema=_MAP_SCHEMA,
-                ),
-            )
+        self._write_maps(maps, via, now)
+        self._write_decisions(decisions, now)
+        return len(maps)
+
+    def _write_maps(
+        self, maps: Sequence[tuple[str, str, bool]], via: Mapping[str, str], now: datetime, *, rule: str = ""
+    ) -> None:
+        # Columns, not row dicts: as Arrow these inserts took ~0.1 s where JSON rows took ~0.45 s
+        # (33k links on a 500k-event store, cProfile).
+        if not maps:
+            return
+        first = self._versions(len(maps))
+        size = self.graph.size
+        self._b.insert_arrow(
+            "identity_map",
+            pa.table(
+                [
+                    [m[0] for m in maps],
+                    [m[1] for m in maps],
+                    pa.array(range(first, first + len(maps)), pa.uint64()),
+                    pa.array([now] * len(maps), _TS),
+                    [rule or ("linked" if size(m[1]) > 1 else "seen") for m in maps],
+                    pa.array([int(m[2]) for m in maps], pa.uint8()),
+                    [via.get(m[0], "") for m in maps],
+                ],
+                schema=_MAP_SCHEMA,
+            ),
+        )
+
+    def _write_decisions(self, decisions: Sequence[_Decision], now: datetime) -> None:
         if decisions:
             cols = list(zip(*decisions, strict=True))
             decided = pa.array([now] * len(decisions), _TS)
@@ -271,7 +406,6 @@ class IdentityStage:
                 "identity_links",
                 pa.table([*cols[:5], decided, pa.array([us // 1000 for us in cols[5]], _TS)], schema=_LINKS_SCHEMA),
             )
-        return len(maps)
 
     def _live_credits(
         self, conversions: Sequence[_Conversion], now: datetime, *, again: AbstractSet[str] = frozenset()
@@ -297,6 +431,18 @@ class IdentityStage:
         self._b.insert_arrow("journeys", jtable)
         self._b.insert_arrow("attribution_credits", _with_withdrawn(self._b, ctable, again, now))
         return int(jtable.num_rows), sum(len(tl.touches) + len(tl.conversions) for tl in timelines)
+
+
+class _Batch:
+    """What a batch asks the stage to take back once it is linked."""
+
+    def __init__(self) -> None:
+        self.shared: list[str] = []  # devices that became shared
+        self.records: dict[str, tuple[list[list[str]], list[str]]] = {}  # CRM record → (groups, verified)
+        self.retracted: set[str] = set()  # CRM records deleted (or without consent) in the batch
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def _with_withdrawn(backend: Backend, credits: pa.Table, again: AbstractSet[str], now: datetime) -> pa.Table:

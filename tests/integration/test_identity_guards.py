@@ -5,6 +5,9 @@ two ways is one identifier; a CRM id never becomes verified beside another."""
 from __future__ import annotations
 
 import hashlib
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -97,3 +100,73 @@ def test_a_crm_id_verified_inside_another_verified_person_is_refused(stack: Stac
         "AND identifier_a = 'crm:crm-ben'"
     )
     assert [r["identifier_b"] for r in refused] == ["crm:crm-anne"]
+
+
+def _person(stack: Stack, identifier: str) -> str:
+    rows = stack.rows("SELECT person_id FROM identity_current WHERE identifier = {i:String}", i=identifier)
+    return str(rows[0]["person_id"]) if rows else ""
+
+
+ROOM = {"store_id": "lyon-02", "fitting_room_id": "fr-1"}
+
+
+def test_a_mirror_known_as_shared_never_merges_shoppers_even_unflagged_and_after_the_fact(stack: Stack) -> None:
+    """Issue: one look_shared without device_kind merged two shoppers through device:mirror-c1-02.
+    Here the mirror merges two shoppers before anything says it is shared; the first flagged event
+    takes that merge back, and later unflagged events link no one through it."""
+    mirror = {"device_id": "mirror-c1-02"}
+    look = {"look_id": "lk", "network": "instagram", "session_id": "s"}
+    with Publisher(stack.settings) as pub:
+        pub.publish(ev("look_shared", {"loyalty_id": "LG-ana", **mirror}, context=ROOM, properties=look))
+        pub.publish(ev("look_shared", {"loyalty_id": "LG-bea", **mirror}, context=ROOM, properties=look))
+    stack.wait()
+    assert _person(stack, "loyalty:LG-ana") == _person(stack, "loyalty:LG-bea")  # not known yet
+    with Publisher(stack.settings) as pub:
+        pub.publish(
+            ev(
+                "item_tried",
+                mirror,
+                context={**ROOM, "device_kind": "mirror"},
+                properties={"sku": "x", "session_id": "s"},
+            )
+        )
+    stack.wait()
+    with Publisher(stack.settings) as pub:
+        pub.publish(ev("look_shared", {"loyalty_id": "LG-cle", **mirror}, context=ROOM, properties=look))
+    stack.wait()
+    people = {_person(stack, f"loyalty:LG-{n}") for n in ("ana", "bea", "cle")}
+    assert len(people) == 3 and "" not in people
+    split = stack.rows("SELECT identifier_a FROM identity_links WHERE decision = 'split_shared_device'")
+    assert {"loyalty:LG-ana", "loyalty:LG-bea"} <= {r["identifier_a"] for r in split}
+    [known] = stack.rows("SELECT reason FROM shared_devices WHERE identifier = 'device:mirror-c1-02'")
+    assert known["reason"] == "flagged"
+
+
+def test_parcours_load_devices_makes_a_device_shared(stack: Stack, tmp_path: Path) -> None:
+    with Publisher(stack.settings) as pub:
+        pub.publish(ev("login", {"loyalty_id": "LD-1", "device_id": "kiosk-lyon"}))
+        pub.publish(ev("login", {"loyalty_id": "LD-2", "device_id": "kiosk-lyon"}))
+    stack.wait()
+    assert _person(stack, "loyalty:LD-1") == _person(stack, "loyalty:LD-2")
+    listed = tmp_path / "devices.csv"
+    listed.write_text("device_id,kind\nkiosk-lyon,kiosk\nmirror-lyon-1,mirror\n")
+    out = subprocess.run(
+        [sys.executable, "-m", "streams.cli", "load", "devices", str(listed)],
+        env=stack.worker.env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert out.returncode == 0 and "2 shared devices" in out.stdout, out.stderr
+    stack.wait()
+    assert _person(stack, "loyalty:LD-1") != _person(stack, "loyalty:LD-2")
+    empty = tmp_path / "none.csv"
+    empty.write_text("device_id\n")
+    bad = subprocess.run(
+        [sys.executable, "-m", "streams.cli", "load", "devices", str(empty)],
+        env=stack.worker.env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert bad.returncode != 0 and bad.stderr.strip().count("\n") == 0 and "no device ids" in bad.stderr

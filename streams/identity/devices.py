@@ -1,0 +1,80 @@
+"""The shared-device registry: devices that never link customers, whatever a later event says.
+
+An event judges its own device (``device_kind: mirror`` …, ``identifiers.extract``); this
+registry remembers the verdict, so a device once known as shared stays shared for every later
+event, including one that omits its kind. It learns from three sources: the reference list
+(``parcours load devices``), an event that flagged the device, and behaviour — the device seen
+with ``persons`` distinct customers' strong identifiers (CRM ids, cards, e-mails, phones of one
+kind) within ``window``. A device that enters the registry after it linked customers has those
+links taken back by the identity stage (``streams.identity.split``).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from streams.identity.identifiers import kind_of
+from streams.store.backend import Backend
+
+SHARED = "refused_shared_device"
+STRONG = ("crm", "loyalty", "email", "phone")
+
+
+@dataclass
+class SharedDevices:
+    persons: int = 3  # distinct strong identifiers of one kind seen with a device that make it shared
+    window: timedelta = timedelta(hours=24)
+    known: dict[str, str] = field(default_factory=dict)  # device identifier → why it is shared
+    _seen: dict[str, deque[tuple[int, str]]] = field(default_factory=dict)  # device → (µs, strong id)
+
+    def __contains__(self, identifier: str) -> bool:
+        return identifier in self.known
+
+    def __len__(self) -> int:
+        return len(self.known)
+
+    def load(self, backend: Backend) -> None:
+        for r in backend.query(
+            "SELECT identifier, argMax(reason, since) AS reason FROM shared_devices GROUP BY identifier"
+        ):
+            self.known[str(r["identifier"])] = str(r["reason"])
+
+    def learn(self, identifier: str, reason: str) -> bool:
+        """Record a shared device; whether it is new."""
+        if identifier in self.known:
+            return False
+        self.known[identifier] = reason
+        self._seen.pop(identifier, None)
+        return True
+
+    def observe(self, identifiers: Iterable[str], us: int) -> list[str]:
+        """An event's guarded identifiers at ``us``: the devices it makes shared by behaviour."""
+        ids = list(identifiers)
+        devices = [i for i in ids if i.startswith("device:") and i not in self.known]
+        strong = [i for i in ids if kind_of(i) in STRONG]
+        if not devices or not strong:
+            return []
+        horizon = us - self.window // timedelta(microseconds=1)
+        shared = []
+        for d in devices:
+            seen = self._seen.setdefault(d, deque())
+            seen.extend((us, s) for s in strong)
+            while seen and seen[0][0] < horizon:
+                seen.popleft()
+            by_kind: dict[str, set[str]] = {}
+            for _, s in seen:
+                by_kind.setdefault(kind_of(s), set()).add(s)
+            if max(len(v) for v in by_kind.values()) >= self.persons:
+                self.learn(d, "behaviour")
+                shared.append(d)
+            elif len(seen) > 64:  # a device with one customer: keep what the rule needs
+                for _ in range(len(seen) - 64):
+                    seen.popleft()
+        return shared
+
+    def rows(self, identifiers: Iterable[str], *, kind: str = "") -> list[dict[str, object]]:
+        now = datetime.now(UTC)
+        return [{"identifier": i, "reason": self.known[i], "kind": kind, "since": now} for i in identifiers]

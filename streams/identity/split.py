@@ -1,0 +1,66 @@
+"""Taking links back: a person's components recomputed from the evidence that still holds.
+
+A graph of unions cannot remove an edge, so when evidence is withdrawn — a device found to be
+shared after it linked customers, a CRM record deleted or changed — the identity stage rebuilds
+the persons concerned from what remains: every stored event that carries their identifiers and
+every CRM record's groups, without the identifiers now refused, linked under the same guards in
+event time order. Person ids stay canonical (the smallest member's singleton id), so the parts are
+the persons an in-order replay of the remaining evidence would give.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import NamedTuple
+
+from streams.identity.graph import IdentityGraph
+from streams.identity.identifiers import kind_of
+from streams.store.backend import Backend
+
+
+class Part(NamedTuple):
+    person_id: str  # the graph's (root) id of the part
+    members: frozenset[str]
+
+
+def evidence(backend: Backend, members: Iterable[str]) -> list[tuple[list[str], str | None]]:
+    """(identifiers, verified CRM id) of every event and CRM record that names one of ``members``,
+    events in event time order, CRM records after them (they are loaded as of now)."""
+    ids = sorted(set(members))
+    rows = backend.query(
+        "SELECT identifiers FROM events_dedup WHERE hasAny(identifiers, {ids:Array(String)}) "
+        "ORDER BY event_time, event_id",
+        {"ids": ids},
+    )
+    out: list[tuple[list[str], str | None]] = [(list(r["identifiers"]), None) for r in rows]
+    records = backend.query(
+        "SELECT groups, verified FROM identity_evidence FINAL "
+        "WHERE arrayExists(g -> hasAny(g, {ids:Array(String)}), groups)",
+        {"ids": ids},
+    )
+    for r in records:
+        out += [(list(g), v or None) for g, v in zip(r["groups"], r["verified"], strict=True)]
+    return out
+
+
+def recompute(
+    members: set[str],
+    found: Iterable[tuple[list[str], str | None]],
+    *,
+    refused: Callable[[str], bool],
+    verified: set[str],
+    cap: int,
+) -> list[Part]:
+    """The persons ``members`` form on ``found`` without the identifiers ``refused`` says no to.
+    A CRM id verified anywhere is verified wherever it appears (the map keeps one flag an identifier)."""
+    g = IdentityGraph(max_ids_per_type=cap)
+    for ids, crm in found:
+        kept = [i for i in ids if i in members and not refused(i)]
+        if not kept:
+            continue
+        crm = crm or next((i for i in kept if kind_of(i) == "crm" and i in verified), None)
+        g.link(kept, crm if crm in kept else None)
+    parts: dict[str, set[str]] = {}
+    for m in members:
+        parts.setdefault(g.person_of(m), set()).add(m)
+    return [Part(pid, frozenset(ms)) for pid, ms in parts.items()]
