@@ -63,9 +63,10 @@ def convert(stmt: str) -> list[str]:
     if d:  # a view is replaced by dropping it and creating it again
         return [f"DROP VIEW IF EXISTS {d.group(1)} ON CLUSTER '{CLUSTER}'"]
     a = _ALTER.match(body)
-    if a:  # a column reaches the local tables and the Distributed one that reads them
+    if a:  # a column reaches the local tables and the Distributed one that reads them; an index, the local
         name, change = a.groups()
-        return [f"ALTER TABLE {t} ON CLUSTER '{CLUSTER}' {change}" for t in (f"{name}_local", name)]
+        tables = (f"{name}_local",) if change.lstrip().upper().startswith("ADD INDEX") else (f"{name}_local", name)
+        return [f"ALTER TABLE {t} ON CLUSTER '{CLUSTER}' {change}" for t in tables]
     mv = _MATVIEW.match(body)
     if mv:
         # On every shard, from its local events to its local target: rows stay beside their event.

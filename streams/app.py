@@ -41,10 +41,11 @@ from streams.identity.stage import IdentityStage
 from streams.ingest import consumer as consumer_loop
 from streams.ingest.fetch import RecordSet, whole_sets
 from streams.ingest.fetch import install as install_whole_sets
-from streams.ingest.normalize import DeadLetter, Normalized, Normalizer
+from streams.ingest.normalize import DeadLetter, Normalized, Normalizer, RawBatch
 from streams.ingest.pii import scrub_payload
 from streams.ingest.replay_guard import screen_dead_letters, screen_events, screen_links
 from streams.ingest.stored import store_events
+from streams.ingest.stored_ids import StoredIds, stored_conflicts, without_ids
 from streams.kafka import aiokafka_kwargs, faust_credentials
 from streams.runtime import EXIT_TERMINAL, HEALTH, complete_or_die, tune_gc, with_retry
 from streams.settings import Settings, get_settings
@@ -152,6 +153,7 @@ def _store(table_rows: Sequence[tuple[str, list[dict[str, Any]]]]) -> None:
 
 
 normalizer = Normalizer(settings, native=settings.native_decoder)
+stored_ids = StoredIds()
 
 
 def _batches(stream: faust.StreamT[bytes], size: int) -> AsyncIterator[Sequence[EventT[bytes]]]:
@@ -164,6 +166,7 @@ class _Prepared:
     out: Normalized
     events: pa.Table
     erased: int = 0  # records of erased persons dropped (the replay guard)
+    batch: RawBatch | None = None  # the raw records (a dead letter's payload)
 
 
 # Events normalized between two yields to the loop. With the native decoder a slice of 4,000 takes
@@ -197,7 +200,7 @@ async def _prepare(sets: list[RecordSet]) -> _Prepared:
         out.links = out.links.without(dropped)
     n_dead = len(out.dead)
     out.dead = screen_dead_letters(out.dead, erasures)
-    return _Prepared(out, table, len(dropped) + n_dead - len(out.dead))
+    return _Prepared(out, table, len(dropped) + n_dead - len(out.dead), batch)
 
 
 def _insert_events(table: pa.Table) -> None:
@@ -206,9 +209,20 @@ def _insert_events(table: pa.Table) -> None:
     HEALTH.spent("ingest.store.insert", time.perf_counter() - t0)
 
 
+def _stored_conflicts(table: pa.Table) -> set[str]:
+    return stored_conflicts(backend(), table, stored_ids)  # the store opened here: an outage is retried
+
+
 async def _store_prepared(prepared: _Prepared) -> None:
     out = prepared.out
-    await with_retry(_insert_events, prepared.events, what="storing events")
+    # A copy of an event stored before the window's memory, with other content: refused, the original kept.
+    events = prepared.events
+    conflicts = await with_retry(_stored_conflicts, events, what="checking stored ids")
+    if conflicts and prepared.batch is not None:
+        events = without_ids(events, conflicts)
+        out.links = out.links.without(conflicts)
+        out.dead += [normalizer.conflict_letter(prepared.batch, e) for e in sorted(conflicts)]
+    await with_retry(_insert_events, events, what="storing events")
     t0 = time.perf_counter()
     # All sends are enqueued in one turn of the loop. Awaited one by one, each send let a slice of
     # the next batch's preparation run first: 35 sends a batch took ~10 ms each (bench/README.md).
@@ -221,7 +235,7 @@ async def _store_prepared(prepared: _Prepared) -> None:
     await asyncio.gather(*deliveries)
     HEALTH.spent("ingest.store.produce", t1 - t0)
     HEALTH.spent("ingest.store.acks", time.perf_counter() - t1)
-    HEALTH.count("events_stored", prepared.events.num_rows)
+    HEALTH.count("events_stored", events.num_rows)
     HEALTH.count("erased_dropped", prepared.erased)
     HEALTH.count("dead_letters", len(out.dead))
     HEALTH.count("duplicates_dropped", out.duplicates)

@@ -157,7 +157,7 @@ class Decoded:
     native: np.ndarray  # bool per input payload: read here (else: the reference path's)
     flagged: np.ndarray  # bool per input payload: matched the screen (scrubbed, then the reference path)
     keys: bytes  # per row: event_id as a 128-bit little-endian int (the dedupe window's key)
-    digests: bytes  # per row: the payload's CRC-32, 4 bytes little-endian (the window's body digest)
+    digests: bytes  # per row: the content digest (``fingerprint``), 4 bytes little-endian (the window's)
     arrays: dict[str, pa.Array]  # per row: the events table's columns it fills
     event_time_us: np.ndarray  # per row: event time, µs since the epoch (links carry it)
     id_group: np.ndarray  # per row: index into id_groups, -1 without analytics consent

@@ -8,7 +8,6 @@ same code is unit-tested, benchmarked and run in the stream. Bad input is a valu
 from __future__ import annotations
 
 import logging
-import zlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -28,6 +27,7 @@ from streams.identity.links import Links
 from streams.ingest import native as native_decoder
 from streams.ingest.dedupe import DedupeWindow, Seen, pack
 from streams.ingest.eventtime import derive
+from streams.ingest.fingerprint import content_digest
 from streams.ingest.native import Decoded, NativeDecoder
 from streams.ingest.pii import SCRUB_TRIGGERS, junk_hashes, scrub_payload
 from streams.journeys.taxonomy import Taxonomy
@@ -199,6 +199,7 @@ class _Kept(NamedTuple):  # an event past validation, time and dedupe, waiting f
     event_time: datetime
     late: bool
     origin: tuple[RawItem, bytes]
+    digest: int  # the content's (``fingerprint``): the dedupe window's and the stored fingerprint
 
 
 # One RE2 pass over a batch (~0.8 µs an event) finds the payloads the PII scrub could change or the
@@ -430,6 +431,7 @@ class Normalizer:
         arrays["ingested_at"] = pa.Array.from_buffers(
             EVENTS_SCHEMA.field("ingested_at").type, len(rows), [None, pa.py_buffer(stamp)]
         )
+        arrays["fingerprint"] = pa.array(np.frombuffer(d.digests, "<u4")[rows], pa.uint32())
         table = pa.Table.from_arrays([arrays[n] for n in EVENT_COLUMNS], schema=EVENTS_SCHEMA)
 
         # Links, as ``_emit`` makes them: events with several identifiers, a refusal, a conversion or
@@ -488,17 +490,15 @@ class Normalizer:
             future_tolerance=self._future,
             late_allowance=self._late,
         )
-        return _Kept(event, occurred, sent, received, et.value, et.late, (item, payload))
+        return _Kept(event, occurred, sent, received, et.value, et.late, (item, payload), content_digest(payload))
 
     def _dedupe(
         self, decoded: Decoded | None, native_at: np.ndarray, candidates: list[tuple[int, _Kept]]
     ) -> tuple[np.ndarray, list[int]]:
         """The window's verdict (``Seen`` values) on the native rows and on the reference path's
         events, checked in input order. A retry is the same id with the same body as sent (the
-        edge keeps arrival times out of the payload): the digest is the body's CRC-32."""
-        keys, digests = pack(
-            [_uuid_key(k.event.event_id) for _, k in candidates], [zlib.crc32(k.origin[1]) for _, k in candidates]
-        )
+        edge keeps arrival times out of the payload): the digest is the content's (``fingerprint``)."""
+        keys, digests = pack([_uuid_key(k.event.event_id) for _, k in candidates], [k.digest for _, k in candidates])
         if decoded is None or not len(native_at):
             return np.zeros(0, np.uint8), list(self._window.check_many(keys, digests))
         if not candidates:
@@ -513,6 +513,12 @@ class Normalizer:
             self._window.check_many(key_rows[order].tobytes(), digest_rows[order].tobytes()), np.uint8
         )
         return verdict[: len(native_at)], verdict[len(native_at) :].tolist()
+
+    def conflict_letter(self, batch: RawBatch, event_id: str) -> DeadLetter:
+        """The dead letter of the batch's copy of ``event_id`` that reuses a stored event's id."""
+        needle = event_id.encode()
+        item = batch[next((i for i, p in enumerate(batch.payloads) if needle in p), 0)]
+        return self._conflict(item, item.payload, event_id)
 
     def _conflict(self, item: RawItem, payload: bytes, event_id: str) -> DeadLetter:
         detail = f"event_id: {event_id} was already used by a different event"
@@ -629,6 +635,7 @@ class Normalizer:
             [c or v for c, v in zip(campaign, prop("campaign"), strict=True)],
             [_props_json(x) for x in props],
             [now] * len(kept),
+            [k.digest for k in kept],
         )
         for mine, new in zip(out.columns, columns, strict=True):
             mine += new

@@ -10,8 +10,9 @@ from datetime import UTC, datetime
 from itertools import islice
 
 from streams.identity.stage import IdentityStage
-from streams.ingest.normalize import Normalizer, RawItem
+from streams.ingest.normalize import Normalizer, RawBatch, RawItem
 from streams.ingest.stored import store_events
+from streams.ingest.stored_ids import StoredIds, stored_conflicts, without_ids
 from streams.settings import Settings
 from streams.store.backend import Backend
 from streams.store.columns import events_table_or_quarantine
@@ -44,14 +45,21 @@ def backfill(
     """records: (payload, arrival ms). Returns what was stored."""
     normalizer = Normalizer(settings)
     stage = stage or IdentityStage(settings, backend)
+    ids = StoredIds()
     stats = BackfillStats()
     items = (RawItem(p, f"backfill/0/{i}", datetime.fromtimestamp(ts / 1000, UTC)) for i, (p, ts) in enumerate(records))
     for chunk in _chunks(items, batch_size):
         out = normalizer.normalize(chunk)
-        store_events(backend, events_table_or_quarantine(out, normalizer), settings, credits=live_credits)
+        table = events_table_or_quarantine(out, normalizer)
+        conflicts = stored_conflicts(backend, table, ids)
+        if conflicts:  # copies of stored events with other content: refused, the originals kept
+            table = without_ids(table, conflicts)
+            out.links = out.links.without(conflicts)
+            out.dead += [normalizer.conflict_letter(RawBatch.of(chunk), e) for e in sorted(conflicts)]
+        store_events(backend, table, settings, credits=live_credits)
         backend.insert("dead_letters", [d.row() for d in out.dead])
         stage.process([out.links], live_credits=live_credits)
-        stats.events += len(out.rows)
+        stats.events += table.num_rows
         stats.dead_letters += len(out.dead)
         stats.duplicates += out.duplicates
         stats.links += len(out.links)

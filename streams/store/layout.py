@@ -53,6 +53,7 @@ EVENT_COLUMNS: tuple[str, ...] = (
     "utm_campaign",
     "properties",
     "ingested_at",
+    "fingerprint",
 )
 
 
@@ -71,6 +72,7 @@ _TYPES: dict[str, pa.DataType] = {
     "revenue": pa.float64(),
     "cost": pa.float64(),
     "identifiers": pa.list_(_STR),
+    "fingerprint": pa.uint32(),
     "skus": pa.list_(_STR),
 }
 EVENTS_SCHEMA = pa.schema([pa.field(c, _TYPES.get(c, _STR), nullable=(c == "sent_at")) for c in EVENT_COLUMNS])

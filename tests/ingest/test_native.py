@@ -297,3 +297,28 @@ def test_identifier_guards_decide_alike_on_both_paths() -> None:
     assert _native_rows(a) >= len(payloads) - 4  # the handle with @ (and its pair) go the reference way
     reasons = {r for link in a.links.dicts() for _, r in link["refused"]}
     assert reasons == {"refused_junk", "refused_shared_device"}
+
+
+def test_both_paths_digest_an_events_content_alike() -> None:
+    """The dedupe digest: the native decoder's, over the events it reads, equals the reference
+    path's (``fingerprint.content_digest``) — so a retry is recognised whichever path read each copy."""
+    from streams.ingest.fingerprint import content_digest
+
+    payloads = corpus(2000, persons=200)
+    arrived = int(datetime(2026, 3, 9, tzinfo=UTC).timestamp() * 1e6)  # after the corpus' week
+    decoded = native.NativeDecoder(Settings(), screen=_SCREEN).decode(payloads, [arrived] * len(payloads))
+    read = [p for p, n in zip(payloads, decoded.native.tolist(), strict=True) if n]
+    assert len(read) > 1500
+    digests = memoryview(decoded.digests).cast("I").tolist()
+    assert digests == [content_digest(p) for p in read]
+
+
+@pytest.mark.parametrize("native_path", [True, False], ids=["native", "reference"])
+def test_a_retry_written_differently_is_a_duplicate_and_new_content_a_conflict(native_path: bool) -> None:
+    first = _sample("order_completed", sent_at="2026-03-02T11:59:59Z")
+    reordered = orjson.dumps(dict(reversed(list(first.items()))))
+    resent = orjson.dumps({**first, "sent_at": "2026-03-02T12:00:05Z"}, option=orjson.OPT_INDENT_2)
+    changed = orjson.dumps({**first, "properties": {**first["properties"], "revenue": 9999.0}})
+    out, _ = _run(Normalizer(Settings(), native=native_path), [orjson.dumps(first), reordered, resent, changed])
+    assert out.duplicates == 2
+    assert [d.reason for d in out.dead] == ["conflicting_duplicate"]

@@ -170,3 +170,33 @@ def test_parcours_load_devices_makes_a_device_shared(stack: Stack, tmp_path: Pat
         timeout=60,
     )
     assert bad.returncode != 0 and bad.stderr.strip().count("\n") == 0 and "no device ids" in bad.stderr
+
+
+def test_after_a_restart_a_copy_with_other_content_is_refused_and_the_original_kept(stack: Stack) -> None:
+    """The issue's attack: after a restart, a third body for an order's event_id (revenue 9999,
+    another cookie and CRM id) replaced the original and linked a new identifier."""
+    original = ev(
+        "order_completed",
+        {"anonymous_id": "ck-order-1", "user_id": "crm-order-1"},
+        properties={"order_id": "o-dup", "revenue": 120.0, "currency": "EUR"},
+    )
+    with Publisher(stack.settings) as pub:
+        pub.publish(original)
+    stack.wait()
+    stack.worker.stop()
+    stack.worker.start()  # the dedupe window is empty now
+    forged = {
+        **original,
+        "identities": {"anonymous_id": "ck-forged", "user_id": "crm-forged"},
+        "properties": {**original["properties"], "revenue": 9999.0},
+    }
+    retry = {**original, "sent_at": original["occurred_at"]}  # re-serialised by a retrying producer
+    with Publisher(stack.settings) as pub:
+        pub.publish(forged)
+        pub.publish(retry)
+    stack.wait()
+    rows = stack.rows("SELECT revenue FROM events_dedup WHERE event_id = {e:UUID}", e=original["event_id"])
+    assert [r["revenue"] for r in rows] == [120.0]
+    dead = stack.rows("SELECT reason FROM dead_letters WHERE event_id = {e:String}", e=original["event_id"])
+    assert [r["reason"] for r in dead] == ["conflicting_duplicate"]
+    assert _person(stack, "anon:ck-forged") == "" and _person(stack, "crm:crm-forged") == ""

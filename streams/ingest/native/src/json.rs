@@ -70,6 +70,49 @@ fn same(a: &str, b: &str) -> bool {
     a.len() == b.len() && a.first() == b.first() && a == b
 }
 
+/// An object's canonical bytes, appended to ``out``: members sorted by key at every depth, no
+/// whitespace, scalars as written (strings need no escaping: this path reads none). ``skip``: keys
+/// of this object left out. ``streams/ingest/fingerprint.py`` writes the same bytes for any event.
+pub fn canonical_object(members: &[(&str, J)], skip: &[&str], out: &mut Vec<u8>) {
+    let mut sorted: Vec<&(&str, J)> = members.iter().filter(|(k, _)| !skip.contains(k)).collect();
+    sorted.sort_unstable_by(|a, b| a.0.cmp(b.0));
+    out.push(b'{');
+    for (i, (k, v)) in sorted.into_iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        out.push(b'"');
+        out.extend_from_slice(k.as_bytes());
+        out.extend_from_slice(b"\":");
+        canonical(v, out);
+    }
+    out.push(b'}');
+}
+
+fn canonical(v: &J, out: &mut Vec<u8>) {
+    match v {
+        J::Null => out.extend_from_slice(b"null"),
+        J::Bool(b) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
+        J::Int(s) | J::Float(s) => out.extend_from_slice(s.as_bytes()),
+        J::Str(s) => {
+            out.push(b'"');
+            out.extend_from_slice(s.as_bytes());
+            out.push(b'"');
+        }
+        J::Arr(a) => {
+            out.push(b'[');
+            for (i, x) in a.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                canonical(x, out);
+            }
+            out.push(b']');
+        }
+        J::Obj(o) => canonical_object(o, &[], out),
+    }
+}
+
 /// The document, or None when it is not one this path reads. ``plain``: the caller has checked
 /// that every byte is ASCII and none a backslash (the screen does); else it is checked here.
 pub fn parse(b: &[u8], plain: bool) -> Option<J<'_>> {
@@ -235,6 +278,22 @@ mod tests {
 
     fn ok(s: &str) -> bool {
         parse(s.as_bytes(), false).is_some()
+    }
+
+    #[test]
+    fn canonical_bytes_ignore_key_order_whitespace_and_skipped_keys() {
+        let write = |s: &str| {
+            let Some(J::Obj(o)) = parse(s.as_bytes(), false) else {
+                panic!("{s}")
+            };
+            let mut out = Vec::new();
+            canonical_object(&o, &["sent_at"], &mut out);
+            String::from_utf8(out).unwrap()
+        };
+        let a = write(r#"{"b": {"y": [1, 2.50, {"q": null, "p": true}], "x": "s"}, "a": 1, "sent_at": "t"}"#);
+        assert_eq!(a, r#"{"a":1,"b":{"x":"s","y":[1,2.50,{"p":true,"q":null}]}}"#);
+        assert_eq!(a, write(r#"{"a":1,"b":{"x":"s","y":[1,2.50,{"p":true,"q":null}]}}"#));
+        assert_ne!(a, write(r#"{"a":1,"b":{"x":"s","y":[2.50,1,{"p":true,"q":null}]}}"#));
     }
 
     #[test]

@@ -62,6 +62,8 @@ const IDENTITIES: [&str; 6] = [
 ];
 /// 2000-01-01T00:00:00Z: events before it are refused (``eventtime.EARLIEST``).
 const EARLIEST_US: i64 = 946_684_800_000_000;
+/// Top-level keys left out of an event's content digest: a retry may add or change them.
+const TRANSPORT_KEYS: &[&str] = &["sent_at", "received_at"];
 
 struct StrCol {
     offsets: Vec<i32>,
@@ -109,9 +111,10 @@ struct Out {
     cls_group: Vec<i32>,
     keys: Vec<u128>,
     digests: Vec<u32>,
-    /// Reused for each row: a group's key, the properties' JSON.
+    /// Reused for each row: a group's key, the properties' JSON, the event's canonical bytes.
     key: String,
     props: String,
+    canon: Vec<u8>,
 }
 
 /// Distinct values of a key within a batch, numbered in order of first appearance.
@@ -536,8 +539,11 @@ impl Decoder {
         out.id_group.push(id_group);
         out.cls_group.push(cls_group);
         out.keys.push(key);
-        // The body as sent identifies a retry (``dedupe``): zlib's CRC-32, as the reference path computes it.
-        out.digests.push(crc32fast::hash(raw));
+        // The content identifies a retry (``dedupe``): the CRC-32 of its canonical bytes, without the
+        // transport times a retry may add or change (``streams/ingest/fingerprint.py``).
+        out.canon.clear();
+        json::canonical_object(&ev, TRANSPORT_KEYS, &mut out.canon);
+        out.digests.push(crc32fast::hash(&out.canon));
         true
     }
 }

@@ -1,0 +1,56 @@
+"""An event's content digest: what tells a retry from a different event under the same id.
+
+A retry is the same content, however it is written: keys in another order, other whitespace, a
+``sent_at`` added or changed (the transport times are left out). The digest is the CRC-32 of the
+canonical bytes — members sorted by key at every depth, no whitespace, numbers as written — the
+bytes the native decoder writes for the payloads it reads (``native/src/json.rs``,
+``canonical_object``); ``tests/ingest/test_native.py`` compares the two.
+"""
+
+from __future__ import annotations
+
+import json
+import zlib
+from typing import Any
+
+TRANSPORT_KEYS = frozenset({"sent_at", "received_at"})
+
+
+class _Number(str):
+    """A JSON number as written (``2.50`` stays ``2.50``)."""
+
+
+def content_digest(payload: bytes) -> int:
+    obj = json.loads(payload, parse_int=_Number, parse_float=_Number)
+    parts: list[str] = []
+    _write(obj, parts, TRANSPORT_KEYS)
+    return zlib.crc32("".join(parts).encode())
+
+
+def _write(v: Any, out: list[str], skip: frozenset[str] = frozenset()) -> None:
+    if isinstance(v, dict):
+        out.append("{")
+        for i, k in enumerate(sorted(k for k in v if k not in skip)):
+            if i:
+                out.append(",")
+            out.append(json.dumps(k))
+            out.append(":")
+            _write(v[k], out)
+        out.append("}")
+    elif isinstance(v, list):
+        out.append("[")
+        for i, x in enumerate(v):
+            if i:
+                out.append(",")
+            _write(x, out)
+        out.append("]")
+    elif isinstance(v, _Number):
+        out.append(str.__str__(v))
+    elif v is True:
+        out.append("true")
+    elif v is False:
+        out.append("false")
+    elif v is None:
+        out.append("null")
+    else:
+        out.append(json.dumps(v))

@@ -1,0 +1,74 @@
+"""Copies of stored events after the dedupe window forgot them (a restart, a late replay): the same
+content passes, other content under the same id is refused and the original kept."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import orjson
+import pytest
+
+from streams.ingest.stored_ids import StoredIds
+from streams.settings import Settings
+from streams.store.backend import ChdbBackend
+from streams.store.backfill import backfill
+from streams.store.migrations import migrate
+from tests.samples import SAMPLES
+
+ARRIVAL_MS = 1_773_000_000_000  # 2026-03-08
+
+
+@pytest.fixture
+def ch(tmp_path: Path) -> Iterator[ChdbBackend]:
+    backend = ChdbBackend(tmp_path / "ch")
+    migrate(backend)
+    try:
+        yield backend
+    finally:
+        backend.close()
+
+
+def order(**over: object) -> dict[str, object]:
+    base = {**SAMPLES["order_completed"], "event_id": str(uuid.uuid4())}
+    return {**base, "occurred_at": "2026-03-03T10:00:00Z", **over}
+
+
+def test_the_filter_clickhouse_builds_is_the_one_python_builds(ch: ChdbBackend, settings: Settings) -> None:
+    events = [orjson.dumps(order()) for _ in range(300)]
+    backfill(ch, settings, [(e, ARRIVAL_MS) for e in events])
+    stored = [str(r["id"]) for r in ch.query("SELECT toString(event_id) AS id FROM events")]
+    loaded, built = StoredIds(bits=1 << 16), StoredIds(bits=1 << 16)
+    assert loaded.load(ch) == 300
+    built.add(stored)
+    assert np.array_equal(loaded._words, built._words)
+    assert loaded.maybe(stored).all()
+    assert loaded.maybe([str(uuid.uuid4()) for _ in range(1000)]).sum() < 20
+
+
+def test_after_a_restart_a_conflicting_copy_is_refused_and_a_retry_passes(ch: ChdbBackend, settings: Settings) -> None:
+    """The issue's attack: after a restart, a third body for an order's event_id (revenue 9999,
+    another cookie and CRM id) replaced the original and linked a new identifier."""
+    original = order()
+    backfill(ch, settings, [(orjson.dumps(original), ARRIVAL_MS)])
+    forged = {
+        **original,
+        "identities": {"anonymous_id": "ck-forged", "user_id": "crm-forged"},
+        "properties": {**original["properties"], "revenue": 9999.0},  # type: ignore[dict-item]
+    }
+    retry = orjson.dumps(dict(reversed(list({**original, "sent_at": "2026-03-03T10:00:01Z"}.items()))))
+    # each backfill call is a fresh normalizer: an empty dedupe window, as after a restart
+    stats = backfill(ch, settings, [(orjson.dumps(forged), ARRIVAL_MS + 1000)])
+    assert (stats.events, stats.dead_letters) == (0, 1)
+    [dead] = ch.query("SELECT reason, payload FROM dead_letters")
+    assert dead["reason"] == "conflicting_duplicate" and b"9999" in dead["payload"].encode()
+    [row] = ch.query(
+        "SELECT revenue, anonymous_id FROM events_dedup WHERE event_id = {e:UUID}", {"e": original["event_id"]}
+    )
+    assert row["revenue"] == original["properties"]["revenue"]  # type: ignore[index]
+    assert not ch.query("SELECT 1 FROM identity_map WHERE identifier IN ('anon:ck-forged', 'crm:crm-forged')")
+    again = backfill(ch, settings, [(retry, ARRIVAL_MS + 2000)])
+    assert (again.events, again.dead_letters) == (1, 0)  # the same content: stored again, changing nothing
+    assert ch.query("SELECT count() AS n FROM events_dedup")[0]["n"] == 1
