@@ -20,7 +20,7 @@ from streams.identity.devices import SHARED, SharedDevices
 from streams.identity.erased import Erasures
 from streams.identity.erasure import erase, reapply
 from streams.identity.fresh import ErasedRoots, FreshGraph
-from streams.identity.graph import MERGED, new_graph
+from streams.identity.graph import MERGED, REFUSED_CRM, new_graph
 from streams.identity.links import Links, Part
 from streams.identity.split import evidence, recompute
 from streams.journeys.build import build_journeys
@@ -245,10 +245,14 @@ class IdentityStage:
                 record[0].append(list(identifiers))
                 record[1].append(ex.verified_crm or "")
             if g not in settled:
-                made = link_graph(identifiers, ex.verified_crm if ex.verified_crm in identifiers else None)
+                verified_crm = ex.verified_crm if ex.verified_crm in identifiers else None
+                made = link_graph(identifiers, verified_crm)
                 if made:
                     decisions += [(event_id, a, b, decision, pid, us) for a, b, decision, pid in made]
                     merged.update(a for a, _, decision, _ in made if decision == MERGED)
+                    if made[0][2] == REFUSED_CRM and made[0][0] == verified_crm:
+                        # a CRM id verified inside a person that holds another: split, then link this event
+                        batch.verified.append((identifiers, verified_crm))
                 if all(d[2] == MERGED for d in made):
                     settled.add(g)
                 for ident in identifiers:
@@ -291,10 +295,12 @@ class IdentityStage:
             for ident in self._record_evidence(batch, now):
                 if self.graph.size(self.graph.person_of(ident)) > 1:
                     persons.setdefault(self.graph.person_of(ident), "split_crm_record")
+        for _, crm in batch.verified:
+            persons.setdefault(self.graph.person_of(crm), "split_crm_conflict")
         if not persons:
             return []
         members = set().union(*(self.graph.members(p) for p in persons))
-        verified = {
+        verified = {crm for _, crm in batch.verified} | {
             str(r["identifier"])
             for r in self._b.query(
                 "SELECT identifier FROM identity_map WHERE identifier IN {ids:Array(String)} "
@@ -315,13 +321,17 @@ class IdentityStage:
         for part in parts:
             for m in part.members:
                 self.graph.load(m, part.person_id, m in verified)
-        maps = [(m, self.graph.person_of(m), m in verified) for part in parts for m in part.members]
-        self._write_maps(maps, {}, now, rule="split")
         us = (now - _EPOCH) // timedelta(microseconds=1)
         decisions = [
             ("", min(part.members), "", why[min(part.members)], self.graph.person_of(min(part.members)), us)
             for part in parts
         ]
+        for identifiers, crm in batch.verified:  # now that its CRM id stands apart, the login links
+            made = self.graph.link(identifiers, crm)
+            decisions += [("", a, b, decision, pid, us) for a, b, decision, pid in made]
+        maps = {m: (m, self.graph.person_of(m), m in verified) for part in parts for m in part.members}
+        maps.update((m[0], m) for m in self.graph.drain())
+        self._write_maps(list(maps.values()), {}, now, rule="split")
         self._write_decisions(decisions, now)
         log.info("identity stage: %d persons rebuilt into %d after links were taken back", len(persons), len(parts))
         return [min(part.members) for part in parts]
@@ -440,6 +450,8 @@ class _Batch:
         self.shared: list[str] = []  # devices that became shared
         self.records: dict[str, tuple[list[list[str]], list[str]]] = {}  # CRM record → (groups, verified)
         self.retracted: set[str] = set()  # CRM records deleted (or without consent) in the batch
+        # events whose CRM id became verified inside a person holding another verified one
+        self.verified: list[tuple[tuple[str, ...], str]] = []
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
