@@ -2,8 +2,8 @@
 
 A graph of unions cannot remove an edge, so when evidence is withdrawn — a device found to be
 shared after it linked customers, a CRM record deleted or changed — the identity stage rebuilds
-the persons concerned from what remains: every stored event that carries their identifiers and
-every CRM record's groups, without the identifiers now refused, linked under the same guards in
+the persons concerned from what remains: every stored event that carries their identifiers, every
+merge recorded, and every CRM record's groups, without the identifiers now refused, linked under the same guards in
 event time order. Person ids stay canonical (the smallest member's singleton id), so the parts are
 the persons an in-order replay of the remaining evidence would give.
 """
@@ -11,6 +11,7 @@ the persons an in-order replay of the remaining evidence would give.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from collections.abc import Set as AbstractSet
 from typing import NamedTuple
 
 from streams.identity.graph import IdentityGraph
@@ -23,15 +24,24 @@ class Part(NamedTuple):
     members: frozenset[str]
 
 
-def evidence(backend: Backend, members: Iterable[str]) -> list[tuple[list[str], str | None]]:
-    """(identifiers, verified CRM id) of every event and CRM record that names one of ``members``,
-    events in event time order, CRM records after them (they are loaded as of now)."""
+def evidence(
+    backend: Backend, members: Iterable[str], *, without: AbstractSet[str] = frozenset()
+) -> list[tuple[list[str], str | None]]:
+    """(identifiers, verified CRM id) of what linked ``members``, in event time order: every stored
+    event that names one of them, every merge the stage recorded (events may have expired, and a
+    merge is evidence too), then every CRM record's groups (loaded as of now). ``without``: sources
+    (CRM records) withdrawn, whose merges no longer count."""
     ids = sorted(set(members))
     rows = backend.query(
-        "SELECT identifiers FROM events_dedup WHERE hasAny(identifiers, {ids:Array(String)}) "
-        "ORDER BY event_time, event_id",
-        {"ids": ids},
+        "SELECT identifiers, toUnixTimestamp64Milli(event_time) AS ms, toString(event_id) AS e FROM events_dedup "
+        "WHERE hasAny(identifiers, {ids:Array(String)}) "
+        "UNION ALL SELECT [identifier_a, identifier_b], toUnixTimestamp64Milli(event_time), event_id "
+        "FROM identity_links WHERE decision = 'merged' "
+        "AND (identifier_a IN {ids:Array(String)} OR identifier_b IN {ids:Array(String)}) "
+        "AND event_id NOT IN {without:Array(String)}",
+        {"ids": ids, "without": sorted(without)},
     )
+    rows.sort(key=lambda r: (int(r["ms"]), str(r["e"])))  # ties by event id: the same order whatever arrived first
     out: list[tuple[list[str], str | None]] = [(list(r["identifiers"]), None) for r in rows]
     records = backend.query(
         "SELECT groups, verified FROM identity_evidence FINAL "

@@ -250,9 +250,20 @@ class IdentityStage:
                 if made:
                     decisions += [(event_id, a, b, decision, pid, us) for a, b, decision, pid in made]
                     merged.update(a for a, _, decision, _ in made if decision == MERGED)
-                    if made[0][2] == REFUSED_CRM and made[0][0] == verified_crm:
-                        # a CRM id verified inside a person that holds another: split, then link this event
+                    first = made[0]
+                    if (
+                        verified_crm
+                        and first[2] == REFUSED_CRM
+                        and first[0] == verified_crm
+                        and (self.graph.person_of(first[0]) == self.graph.person_of(first[1]))
+                    ):  # a CRM id verified inside a person that holds another: split, then link this event
                         batch.verified.append((identifiers, verified_crm))
+                        batch.at_us = max(batch.at_us, us)
+                    else:  # two verified persons met (a family cookie): who keeps what is decided in time order
+                        contested = [(a, b) for a, b, decision, _ in made if decision == REFUSED_CRM]
+                        if contested:
+                            batch.contested += contested
+                            batch.at_us = max(batch.at_us, us)
                 if all(d[2] == MERGED for d in made):
                     settled.add(g)
                 for ident in identifiers:
@@ -270,10 +281,11 @@ class IdentityStage:
         """An event's identifiers without the devices the registry knows as shared, and those it
         removed. The registry learns first: a device this event flags, or makes shared by behaviour."""
         devices = self.devices
-        for ident, reason in refused:
-            if reason == SHARED and devices.learn(ident, "flagged"):
-                batch.shared.append(ident)
-        batch.shared += devices.observe(identifiers, us)
+        learnt = [ident for ident, reason in refused if reason == SHARED and devices.learn(ident, "flagged")]
+        learnt += devices.observe(identifiers, us)
+        if learnt:
+            batch.shared += learnt
+            batch.at_us = max(batch.at_us, us)
         if not devices.known:
             return identifiers, []
         shared = [i for i in identifiers if i in devices]
@@ -297,20 +309,22 @@ class IdentityStage:
                     persons.setdefault(self.graph.person_of(ident), "split_crm_record")
         for _, crm in batch.verified:
             persons.setdefault(self.graph.person_of(crm), "split_crm_conflict")
+        for a, b in batch.contested:
+            persons.setdefault(self.graph.person_of(a), "split_crm_conflict")
+            persons.setdefault(self.graph.person_of(b), "split_crm_conflict")
         if not persons:
             return []
         members = set().union(*(self.graph.members(p) for p in persons))
-        verified = {crm for _, crm in batch.verified} | {
-            str(r["identifier"])
-            for r in self._b.query(
-                "SELECT identifier FROM identity_map WHERE identifier IN {ids:Array(String)} "
-                "GROUP BY identifier HAVING argMax(verified, version) = 1",
-                {"ids": sorted(members)},
-            )
-        }
+        current = self._b.query(
+            "SELECT identifier, argMax(verified, version) AS verified, argMax(via_event, version) AS via "
+            "FROM identity_map WHERE identifier IN {ids:Array(String)} GROUP BY identifier",
+            {"ids": sorted(members)},
+        )
+        verified = {crm for _, crm in batch.verified} | {str(r["identifier"]) for r in current if int(r["verified"])}
+        via = {str(r["identifier"]): str(r["via"]) for r in current}
         parts = recompute(
             members,
-            evidence(self._b, members),
+            evidence(self._b, members, without=batch.retracted),
             refused=self.devices.__contains__,
             verified=verified,
             cap=self._s.max_ids_per_type,
@@ -321,7 +335,7 @@ class IdentityStage:
         for part in parts:
             for m in part.members:
                 self.graph.load(m, part.person_id, m in verified)
-        us = (now - _EPOCH) // timedelta(microseconds=1)
+        us = batch.at_us or (now - _EPOCH) // timedelta(microseconds=1)
         decisions = [
             ("", min(part.members), "", why[min(part.members)], self.graph.person_of(min(part.members)), us)
             for part in parts
@@ -331,7 +345,7 @@ class IdentityStage:
             decisions += [("", a, b, decision, pid, us) for a, b, decision, pid in made]
         maps = {m: (m, self.graph.person_of(m), m in verified) for part in parts for m in part.members}
         maps.update((m[0], m) for m in self.graph.drain())
-        self._write_maps(list(maps.values()), {}, now, rule="split")
+        self._write_maps(list(maps.values()), via, now, rule="split")
         self._write_decisions(decisions, now)
         log.info("identity stage: %d persons rebuilt into %d after links were taken back", len(persons), len(parts))
         return [min(part.members) for part in parts]
@@ -452,6 +466,8 @@ class _Batch:
         self.retracted: set[str] = set()  # CRM records deleted (or without consent) in the batch
         # events whose CRM id became verified inside a person holding another verified one
         self.verified: list[tuple[tuple[str, ...], str]] = []
+        self.contested: list[tuple[str, str]] = []  # identifiers of two verified persons an event joined
+        self.at_us = 0  # the latest event that asked for a split (its time stamps the split decisions)
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)

@@ -80,6 +80,9 @@ class SimConfig:
     late_share: float = 0.002
     pepper: str = "parcours-simulator-pepper"
     disabled: frozenset[str] = frozenset()
+    # Identity traps real data has (streams/simulate/hostile.py): unflagged kiosks, family devices,
+    # placeholder e-mails and phones, CRM ids verified later, logins that arrive hours late.
+    hostile: bool = False
 
     def end_at(self) -> datetime:
         if self.end is not None:
@@ -162,8 +165,11 @@ class _Builder:
         actor: Person | None = None,
         touch: str = "",
         rng: random.Random | None = None,
+        unowned: frozenset[str] = frozenset(),
     ) -> str:
-        """``person``: the customer whose identifiers ``ids`` are (they enter the identity truth);
+        """``unowned``: identifiers the event carries that are nobody's own (an unflagged kiosk, a
+        family cookie, a placeholder e-mail): kept out of the identity truth, like shared devices.
+        ``person``: the customer whose identifiers ``ids`` are (they enter the identity truth);
         ``actor``: the customer behind an event that carries none of theirs (a shared mirror's);
         ``touch``: the touchpoint channel the simulator meant the event as, in the taxonomy's names."""
         r = rng or self.rng
@@ -187,7 +193,7 @@ class _Builder:
             ev["identities"] = ids
             if person is not None:
                 for kind, val in _flat_ids(ids):
-                    if not (kind == "device" and shared):
+                    if not (kind == "device" and shared) and f"{kind}:{val}" not in unowned:
                         self.truth.identifier_person[f"{kind}:{val}"] = person.index
         if ctx:
             ev["context"] = ctx
@@ -197,7 +203,11 @@ class _Builder:
         ts = int(arrival.timestamp() * 1000)
         who = person or actor
         index = who.index if who else None
-        presented = tuple(f"{kind}:{val}" for kind, val in _flat_ids(ids or {}) if not (kind == "device" and shared))
+        presented = tuple(
+            f"{kind}:{val}"
+            for kind, val in _flat_ids(ids or {})
+            if not (kind == "device" and shared) and f"{kind}:{val}" not in unowned
+        )
         revenue = float(props.get("revenue", 0.0)) if props else 0.0
         spot = str((ctx or {}).get("tv_spot_id", "")) or str(
             (props or {}).get("spot_id", "") if etype != "spot_aired" else ""
@@ -773,10 +783,16 @@ def _invalid(b: _Builder, n: int) -> None:
 def simulate(cfg: SimConfig) -> Simulation:
     b = _Builder(cfg)
     spots = _brand_events(b)
+    people = []
     for i in range(cfg.persons):
         person = make_person(i, cfg.seed, cfg.pepper, DAILY, cfg.linkage)
         _person(b, person, spots)
         _crm_record(b, person)
+        people.append(person)
+    if cfg.hostile:
+        from streams.simulate.hostile import add_hostile
+
+        add_hostile(b, people)
     n_invalid = int(len(b.out) * cfg.invalid_share)
     if n_invalid:
         _invalid(b, n_invalid)

@@ -179,7 +179,9 @@ def test_linking_each_group_once_equals_linking_every_event(tmp_path: Path) -> N
         ch.close()  # one chDB path per process at a time
     (maps_a, dec_a), (maps_b, dec_b) = results
     assert maps_a == maps_b
-    assert dec_a == dec_b
+    # splits after verified CRM conflicts happen once a part: per event here, once per chunk there
+    linked = [[d for d in dec if not d["decision"].startswith("split_")] for dec in (dec_a, dec_b)]
+    assert linked[0] == linked[1]
     kinds = {d["decision"] for d in dec_a}
     assert {"merged", "refused_cap", "refused_shared_device"} <= kinds, kinds
 

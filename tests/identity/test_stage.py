@@ -67,13 +67,16 @@ def test_the_stage_writes_mappings_and_decisions_that_merged_or_refused(tmp_path
         "FROM identity_links ORDER BY event_id"
     )
     alice = min("crm:alice", "anon:a")
+    # e4's two verified persons are rebuilt from the evidence (in time order): each keeps its own
     assert [(d["event_id"], d["decision"]) for d in decisions] == [
+        ("", "split_crm_conflict"),
+        ("", "split_crm_conflict"),
         ("e1", MERGED),
         ("e3", MERGED),
         ("e4", REFUSED_CRM),
         ("e5", "refused_shared_device"),
     ]
-    assert decisions[0]["person_id"] == singleton_person(alice)
+    assert decisions[2]["person_id"] == singleton_person(alice)
     assert {d["t"] for d in decisions} == {"2026-03-02 12:00:00.000"}
     maps = {
         r["identifier"]: r
@@ -85,7 +88,7 @@ def test_the_stage_writes_mappings_and_decisions_that_merged_or_refused(tmp_path
     }
     assert set(maps) == {"crm:alice", "anon:a", "crm:bob", "anon:b", "anon:z"}
     assert maps["anon:a"]["person_id"] == maps["crm:alice"]["person_id"] == singleton_person(alice)
-    assert (maps["anon:z"]["rule"], maps["anon:a"]["rule"]) == ("seen", "linked")
+    assert (maps["anon:z"]["rule"], maps["anon:a"]["rule"]) == ("seen", "split")  # rebuilt after e4
     assert (maps["crm:alice"]["verified"], maps["anon:a"]["verified"]) == (1, 0)
     assert maps["anon:b"]["via"] == "e3"
 

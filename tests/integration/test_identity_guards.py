@@ -77,14 +77,18 @@ def test_a_crm_id_verified_inside_another_verified_person_splits_it(stack: Stack
     """Issue: B arrived unverified on a family cookie and joined A; B's verified login later must
     not make one person hold two verified CRM ids. The person is split (recorded), B's login links."""
     with Publisher(stack.settings) as pub:
-        pub.publish(ev("login", {"anonymous_id": "ck-family", "user_id": "crm-anne", "crm_verified": True}))
+        at = "2026-03-02T09:00:00Z"
+        pub.publish(
+            ev("login", {"anonymous_id": "ck-family", "user_id": "crm-anne", "crm_verified": True}, occurred_at=at)
+        )
     stack.wait()
     with Publisher(stack.settings) as pub:
-        pub.publish(ev("page_view", {"anonymous_id": "ck-family", "user_id": "crm-ben"}))
+        pub.publish(ev("page_view", {"anonymous_id": "ck-family", "user_id": "crm-ben"}))  # 10:00
     stack.wait()
     assert _person(stack, "crm:crm-ben") == _person(stack, "crm:crm-anne")  # the wrong merge, for now
     with Publisher(stack.settings) as pub:
-        pub.publish(ev("login", {"anonymous_id": "ck-ben-phone", "user_id": "crm-ben", "crm_verified": True}))
+        ids = {"anonymous_id": "ck-ben-phone", "user_id": "crm-ben", "crm_verified": True}
+        pub.publish(ev("login", ids, occurred_at="2026-03-02T11:00:00Z"))
     stack.wait()
     rows = stack.rows(
         "SELECT identifier, argMax(person_id, version) AS person_id, argMax(verified, version) AS verified "
