@@ -26,7 +26,7 @@ SHARDING = {
     "journeys": "cityHash64(conversion_id)",
     "attribution_credits": "cityHash64(conversion_id)",
     "touches_by_identifier": "cityHash64(event_id)",  # beside its event: the view writes shard-locally
-    "shared_devices": "cityHash64(identifier)",
+    "shared_identifiers": "cityHash64(identifier)",
     "identity_evidence": "cityHash64(source_id)",
 }
 _TABLE = re.compile(r"CREATE TABLE IF NOT EXISTS (\w+)\s*\((.*)\)\s*ENGINE = (\w+)(?:\(([^)]*)\))?(.*)$", re.S)

@@ -1,7 +1,7 @@
 -- Devices shared by several customers (a fitting-room mirror, a kiosk, a till, a family tablet):
 -- never an identifier that links. Loaded (`parcours load devices`) or learnt by the identity stage
 -- (an event flagged the device as shared, or it was seen with many customers in a short time).
-CREATE TABLE IF NOT EXISTS shared_devices
+CREATE TABLE IF NOT EXISTS shared_identifiers
 (
     identifier  String COMMENT 'device:<id>',
     reason      LowCardinality(String) COMMENT 'flagged, behaviour or loaded',

@@ -16,12 +16,12 @@ from typing import Any
 import pyarrow as pa
 
 from streams.attribution.credits import credit_tables
-from streams.identity.devices import SHARED, SharedDevices
 from streams.identity.erased import Erasures
 from streams.identity.erasure import erase, reapply
 from streams.identity.fresh import ErasedRoots, FreshGraph
 from streams.identity.graph import MERGED, REFUSED_CRM, new_graph
 from streams.identity.links import Links, Part
+from streams.identity.shared import SHARED, SharedIdentifiers, refusal
 from streams.identity.split import evidence, recompute
 from streams.journeys.build import build_journeys
 from streams.journeys.query import Span, histories_for_conversions
@@ -72,7 +72,7 @@ class IdentityStage:
         # Every conversion the stage has credited, by its first identifier: when a merge (or a
         # late event) changes a person's history, its conversions are credited again.
         self._conversions: dict[str, list[_Conversion]] = {}
-        self.devices = SharedDevices(
+        self.registry = SharedIdentifiers(
             persons=settings.shared_device_customers, window=timedelta(hours=settings.shared_device_window_h)
         )
 
@@ -109,7 +109,7 @@ class IdentityStage:
             self.graph.load(r["identifier"], r["person_id"], bool(r["verified"]))
             self._version = max(self._version, int(r["v"]))
         self.graph.drain()
-        self.devices.load(self._b)
+        self.registry.load(self._b)
         for r in self._b.query(
             "SELECT DISTINCT primary_identifier AS id, toString(event_id) AS e, "
             "toUnixTimestamp64Milli(event_time) AS ms FROM touches_by_identifier WHERE is_conversion = 1"
@@ -144,7 +144,7 @@ class IdentityStage:
                 self._link(part, decisions, via, conversions, earliest, merged, batch)
             elif part.get("control") == "shared_devices":  # `parcours load devices`
                 for device in part.get("devices", ()):
-                    if self.devices.learn(f"device:{device}", "loaded"):
+                    if self.registry.learn(f"device:{device}", "loaded"):
                         batch.shared.append(f"device:{device}")
             elif part.get("control") == "retract":
                 # a CRM record deleted, or without consent: what it linked is taken back
@@ -239,7 +239,7 @@ class IdentityStage:
                 hit = guarded[g] = self._guard(ex.identifiers, ex.refused, us, batch)
             identifiers, shared = hit
             decisions += [(event_id, ident, "", reason, "", us) for ident, reason in ex.refused]
-            decisions += [(event_id, ident, "", SHARED, "", us) for ident in shared]
+            decisions += [(event_id, ident, "", refusal(ident), "", us) for ident in shared]
             if event_id.startswith("crm:"):
                 record = batch.records.setdefault(event_id, ([], []))
                 record[0].append(list(identifiers))
@@ -278,20 +278,20 @@ class IdentityStage:
     def _guard(
         self, identifiers: tuple[str, ...], refused: Sequence[tuple[str, str]], us: int, batch: _Batch
     ) -> tuple[tuple[str, ...], list[str]]:
-        """An event's identifiers without the devices the registry knows as shared, and those it
-        removed. The registry learns first: a device this event flags, or makes shared by behaviour."""
-        devices = self.devices
-        learnt = [ident for ident, reason in refused if reason == SHARED and devices.learn(ident, "flagged")]
-        learnt += devices.observe(identifiers, us)
+        """An event's identifiers without those the registry knows as shared, and those it removed.
+        The registry learns first: a device this event flags, or what it makes shared by behaviour."""
+        registry = self.registry
+        learnt = [ident for ident, reason in refused if reason == SHARED and registry.learn(ident, "flagged")]
+        learnt += registry.observe(identifiers, us)
         if learnt:
             batch.shared += learnt
             batch.at_us = max(batch.at_us, us)
-        if not devices.known:
+        if not registry.known:
             return identifiers, []
-        shared = [i for i in identifiers if i in devices]
+        shared = [i for i in identifiers if i in registry]
         if not shared:
             return identifiers, []
-        return tuple(i for i in identifiers if i not in devices), shared
+        return tuple(i for i in identifiers if i not in registry), shared
 
     def _take_back(self, batch: _Batch, now: datetime) -> list[str]:
         """Links the batch withdrew: those of devices it found shared, and of CRM records it deleted
@@ -299,10 +299,11 @@ class IdentityStage:
         versions, a ``split`` decision per part); returns one identifier of each part."""
         persons: dict[str, str] = {}  # person → why its links are taken back
         if batch.shared:
-            self._b.insert("shared_devices", self.devices.rows(batch.shared))
+            self._b.insert("shared_identifiers", self.registry.rows(batch.shared))
             for d in batch.shared:
                 if self.graph.size(self.graph.person_of(d)) > 1:
-                    persons.setdefault(self.graph.person_of(d), "split_shared_device")
+                    reason = "split_shared_device" if d.startswith("device:") else "split_junk"
+                    persons.setdefault(self.graph.person_of(d), reason)
         if batch.records:
             for ident in self._record_evidence(batch, now):
                 if self.graph.size(self.graph.person_of(ident)) > 1:
@@ -325,7 +326,7 @@ class IdentityStage:
         parts = recompute(
             members,
             evidence(self._b, members, without=batch.retracted),
-            refused=self.devices.__contains__,
+            refused=self.registry.__contains__,
             verified=verified,
             cap=self._s.max_ids_per_type,
         )

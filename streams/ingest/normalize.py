@@ -634,8 +634,8 @@ class Normalizer:
             context("utm_medium"),
             [c or v for c, v in zip(campaign, prop("campaign"), strict=True)],
             [_props_json(x) for x in props],
-            [now] * len(kept),
             [k.digest for k in kept],
+            [now] * len(kept),
         )
         for mine, new in zip(out.columns, columns, strict=True):
             mine += new

@@ -52,8 +52,8 @@ EVENT_COLUMNS: tuple[str, ...] = (
     "utm_medium",
     "utm_campaign",
     "properties",
-    "ingested_at",
     "fingerprint",
+    "ingested_at",
 )
 
 

@@ -3,6 +3,7 @@ persons are rebuilt from the evidence that still holds, their conversions credit
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -113,8 +114,8 @@ def test_a_device_seen_with_many_customers_in_a_day_becomes_shared(store: Store)
         *(ev("login", f"2026-03-02T1{k}:00:00Z", {"loyalty_id": f"L-{k}", **tablet}) for k in range(3)),
     )
     assert len({store.person(f"loyalty:L-{k}") for k in range(3)}) == 3
-    assert store.stage.devices.known["device:tablet-s1"] == "behaviour"
-    assert store.ch.query("SELECT count() AS n FROM shared_devices")[0]["n"] == 1
+    assert store.stage.registry.known["device:tablet-s1"] == "behaviour"
+    assert store.ch.query("SELECT count() AS n FROM shared_identifiers")[0]["n"] == 1
     # a family tablet (two customers) stays a link
     store.feed(*(ev("login", f"2026-03-02T1{k}:00:00Z", {"loyalty_id": f"F-{k}", "device_id": "ipad"}) for k in (1, 2)))
     assert store.person("loyalty:F-1") == store.person("loyalty:F-2")
@@ -124,7 +125,7 @@ def test_the_registry_survives_a_restart(store: Store, tmp_path: Path, settings:
     store.feed(ev("page_view", "2026-03-02T09:00:00Z", {"device_id": "till-3"}, context={"device_kind": "pos"}))
     again = IdentityStage(settings, store.ch)
     again.load()
-    assert "device:till-3" in again.devices
+    assert "device:till-3" in again.registry
 
 
 def test_a_deleted_crm_record_takes_its_links_back(store: Store, settings: Settings) -> None:
@@ -151,4 +152,14 @@ def test_devices_loaded_from_a_list_take_back_their_links(store: Store) -> None:
     assert store.person("loyalty:L-a") == store.person("loyalty:L-b")
     store.stage.process([{"control": "shared_devices", "devices": ["pos-9", "mirror-x"]}])
     assert store.person("loyalty:L-a") != store.person("loyalty:L-b")
-    assert store.stage.devices.known["device:mirror-x"] == "loaded"
+    assert store.stage.registry.known["device:mirror-x"] == "loaded"
+
+
+def test_an_email_seen_with_many_customers_in_a_day_is_junk_by_behaviour(store: Store) -> None:
+    """A store's own address typed at the till for customers who give none: no list knows it."""
+    address = hashlib.sha256(b"contact@the-shop.fr").hexdigest()
+    shop = f"email:{address}"
+    store.feed(*(till(f"2026-03-02T1{k}:00:00Z", f"L-shop-{k}", email_hash=address) for k in range(3)))
+    assert len({store.person(f"loyalty:L-shop-{k}") for k in range(3)}) == 3
+    assert store.stage.registry.known[shop] == "behaviour"
+    assert store.decisions("split_junk") and store.decisions("refused_junk")

@@ -144,7 +144,7 @@ def test_a_mirror_known_as_shared_never_merges_shoppers_even_unflagged_and_after
     assert len(people) == 3 and "" not in people
     split = stack.rows("SELECT identifier_a FROM identity_links WHERE decision = 'split_shared_device'")
     assert {"loyalty:LG-ana", "loyalty:LG-bea"} <= {r["identifier_a"] for r in split}
-    [known] = stack.rows("SELECT reason FROM shared_devices WHERE identifier = 'device:mirror-c1-02'")
+    [known] = stack.rows("SELECT reason FROM shared_identifiers WHERE identifier = 'device:mirror-c1-02'")
     assert known["reason"] == "flagged"
 
 

@@ -1,12 +1,14 @@
-"""The shared-device registry: devices that never link customers, whatever a later event says.
+"""The registry of identifiers several customers share: they never link anyone again.
 
-An event judges its own device (``device_kind: mirror`` …, ``identifiers.extract``); this
-registry remembers the verdict, so a device once known as shared stays shared for every later
+Devices first: an event judges its own device (``device_kind: mirror`` …, ``identifiers.extract``);
+this registry remembers the verdict, so a device once known as shared stays shared for every later
 event, including one that omits its kind. It learns from three sources: the reference list
 (``parcours load devices``), an event that flagged the device, and behaviour — the device seen
 with ``persons`` distinct customers' strong identifiers (CRM ids, cards, e-mails, phones of one
-kind) within ``window``. A device that enters the registry after it linked customers has those
-links taken back by the identity stage (``streams.identity.split``).
+kind) within ``window``. An e-mail or a phone seen with ``persons`` distinct CRM ids or cards
+within ``window`` is junk by behaviour (a shop's own address typed at the till, a placeholder no
+list knows). What enters the registry after it linked customers has those links taken back by the
+identity stage (``streams.identity.split``). Table ``shared_identifiers``.
 """
 
 from __future__ import annotations
@@ -20,11 +22,18 @@ from streams.identity.identifiers import kind_of
 from streams.store.backend import Backend
 
 SHARED = "refused_shared_device"
-STRONG = ("crm", "loyalty", "email", "phone")
+JUNK = "refused_junk"
+# What tells customers apart, for each kind of identifier that may be shared.
+ANCHORS = {"device": ("crm", "loyalty", "email", "phone"), "email": ("crm", "loyalty"), "phone": ("crm", "loyalty")}
+
+
+def refusal(identifier: str) -> str:
+    """The decision recorded when the registry removes ``identifier`` from an event."""
+    return SHARED if identifier.startswith("device:") else JUNK
 
 
 @dataclass
-class SharedDevices:
+class SharedIdentifiers:
     persons: int = 3  # distinct strong identifiers of one kind seen with a device that make it shared
     window: timedelta = timedelta(hours=24)
     known: dict[str, str] = field(default_factory=dict)  # device identifier → why it is shared
@@ -38,7 +47,7 @@ class SharedDevices:
 
     def load(self, backend: Backend) -> None:
         for r in backend.query(
-            "SELECT identifier, argMax(reason, since) AS reason FROM shared_devices GROUP BY identifier"
+            "SELECT identifier, argMax(reason, since) AS reason FROM shared_identifiers GROUP BY identifier"
         ):
             self.known[str(r["identifier"])] = str(r["reason"])
 
@@ -51,15 +60,19 @@ class SharedDevices:
         return True
 
     def observe(self, identifiers: Iterable[str], us: int) -> list[str]:
-        """An event's guarded identifiers at ``us``: the devices it makes shared by behaviour."""
+        """An event's guarded identifiers at ``us``: those it makes shared by behaviour."""
         ids = list(identifiers)
-        devices = [i for i in ids if i.startswith("device:") and i not in self.known]
-        strong = [i for i in ids if kind_of(i) in STRONG]
-        if not devices or not strong:
+        if len(ids) < 2:
             return []
         horizon = us - self.window // timedelta(microseconds=1)
         shared = []
-        for d in devices:
+        for d in ids:
+            anchors = ANCHORS.get(kind_of(d))
+            if anchors is None or d in self.known:
+                continue
+            strong = [i for i in ids if kind_of(i) in anchors]
+            if not strong:
+                continue
             seen = self._seen.setdefault(d, deque())
             seen.extend((us, s) for s in strong)
             while seen and seen[0][0] < horizon:
