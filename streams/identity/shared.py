@@ -13,7 +13,7 @@ identity stage (``streams.identity.split``). Table ``shared_identifiers``.
 
 from __future__ import annotations
 
-from collections import deque
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -37,7 +37,7 @@ class SharedIdentifiers:
     persons: int = 3  # distinct strong identifiers of one kind seen with a device that make it shared
     window: timedelta = timedelta(hours=24)
     known: dict[str, str] = field(default_factory=dict)  # device identifier → why it is shared
-    _seen: dict[str, deque[tuple[int, str]]] = field(default_factory=dict)  # device → (µs, strong id)
+    _seen: dict[str, dict[str, int]] = field(default_factory=dict)  # identifier → anchor → last seen µs
 
     def __contains__(self, identifier: str) -> bool:
         return identifier in self.known
@@ -60,32 +60,33 @@ class SharedIdentifiers:
         return True
 
     def observe(self, identifiers: Iterable[str], us: int) -> list[str]:
-        """An event's guarded identifiers at ``us``: those it makes shared by behaviour."""
-        ids = list(identifiers)
+        """An event's guarded identifiers at ``us``: those it makes shared by behaviour. Counted only
+        when an identifier meets an anchor it had not met: a customer's repeated logins cost a lookup."""
+        ids = tuple(identifiers)
         if len(ids) < 2:
             return []
-        horizon = us - self.window // timedelta(microseconds=1)
+        kinds = [i.partition(":")[0] for i in ids]
+        window = self.window // timedelta(microseconds=1)
         shared = []
-        for d in ids:
-            anchors = ANCHORS.get(kind_of(d))
+        for d, kind in zip(ids, kinds, strict=True):
+            anchors = ANCHORS.get(kind)
             if anchors is None or d in self.known:
                 continue
-            strong = [i for i in ids if kind_of(i) in anchors]
-            if not strong:
+            seen = self._seen.setdefault(d, {})
+            new = False
+            for s, k in zip(ids, kinds, strict=True):
+                if k in anchors:
+                    new = new or s not in seen
+                    seen[s] = max(us, seen.get(s, us))
+            if not new:
                 continue
-            seen = self._seen.setdefault(d, deque())
-            seen.extend((us, s) for s in strong)
-            while seen and seen[0][0] < horizon:
-                seen.popleft()
-            by_kind: dict[str, set[str]] = {}
-            for _, s in seen:
-                by_kind.setdefault(kind_of(s), set()).add(s)
-            if max(len(v) for v in by_kind.values()) >= self.persons:
+            near = Counter(kind_of(s) for s, t in seen.items() if abs(t - us) <= window)
+            if near and max(near.values()) >= self.persons:
                 self.learn(d, "behaviour")
                 shared.append(d)
-            elif len(seen) > 64:  # a device with one customer: keep what the rule needs
-                for _ in range(len(seen) - 64):
-                    seen.popleft()
+            elif len(seen) > 64:  # one customer's many identifiers: keep the latest
+                for s, _ in sorted(seen.items(), key=lambda kv: kv[1])[: len(seen) - 64]:
+                    del seen[s]
         return shared
 
     def rows(self, identifiers: Iterable[str], *, kind: str = "") -> list[dict[str, object]]:
