@@ -1,18 +1,18 @@
 -- Generated from ../009_identity_evidence.sql by `python -m schemas.cluster`; do not edit.
 -- Macros {cluster}, {shard}, {replica} come from each server's config.
 
-CREATE TABLE IF NOT EXISTS shared_devices_local ON CLUSTER '{cluster}'
+CREATE TABLE IF NOT EXISTS shared_identifiers_local ON CLUSTER '{cluster}'
 (
     identifier  String COMMENT 'device:<id>',
     reason      LowCardinality(String) COMMENT 'flagged, behaviour or loaded',
     kind        LowCardinality(String),
     since       DateTime64(3, 'UTC')
 )
-ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/{database}/shared_devices', '{replica}', since)
+ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/{database}/shared_identifiers', '{replica}', since)
 ORDER BY identifier;
 
-CREATE TABLE IF NOT EXISTS shared_devices ON CLUSTER '{cluster}' AS shared_devices_local
-ENGINE = Distributed('{cluster}', currentDatabase(), shared_devices_local, cityHash64(identifier));
+CREATE TABLE IF NOT EXISTS shared_identifiers ON CLUSTER '{cluster}' AS shared_identifiers_local
+ENGINE = Distributed('{cluster}', currentDatabase(), shared_identifiers_local, cityHash64(identifier));
 
 CREATE TABLE IF NOT EXISTS identity_evidence_local ON CLUSTER '{cluster}'
 (
