@@ -209,7 +209,7 @@ def _insert_events(table: pa.Table) -> None:
     HEALTH.spent("ingest.store.insert", time.perf_counter() - t0)
 
 
-def _stored_conflicts(table: pa.Table) -> set[str]:
+def _stored_conflicts(table: pa.Table) -> dict[str, int]:
     return stored_conflicts(backend(), table, stored_ids)  # the store opened here: an outage is retried
 
 
@@ -219,9 +219,8 @@ async def _store_prepared(prepared: _Prepared) -> None:
     events = prepared.events
     conflicts = await with_retry(_stored_conflicts, events, what="checking stored ids")
     if conflicts and prepared.batch is not None:
-        events = without_ids(events, conflicts)
-        out.links = out.links.without(conflicts)
-        out.dead += [normalizer.conflict_letter(prepared.batch, e) for e in sorted(conflicts)]
+        events = without_ids(events, set(conflicts))
+        normalizer.refuse_stored_conflicts(prepared.batch, out, conflicts)
     await with_retry(_insert_events, events, what="storing events")
     t0 = time.perf_counter()
     # All sends are enqueued in one turn of the loop. Awaited one by one, each send let a slice of

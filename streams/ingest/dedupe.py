@@ -62,5 +62,14 @@ class DedupeWindow:
                 status.append(1 if prev == digest else 2)
         return bytes(status)
 
+    def remember(self, keys: bytes, digests: bytes) -> None:
+        """Set the digests of ids the store holds (``stored_ids``): later copies are judged against them."""
+        if self._native is not None:
+            self._native.remember(keys, digests)
+            return
+        for i in range(len(digests) // 4):
+            key = int.from_bytes(keys[16 * i : 16 * i + 16], "little")
+            self._seen[key] = int.from_bytes(digests[4 * i : 4 * i + 4], "little")
+
     def __len__(self) -> int:
         return len(self._native) if self._native is not None else len(self._seen)

@@ -8,7 +8,7 @@ same code is unit-tested, benchmarked and run in the stream. Bad input is a valu
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple, cast
@@ -514,11 +514,26 @@ class Normalizer:
         )
         return verdict[: len(native_at)], verdict[len(native_at) :].tolist()
 
-    def conflict_letter(self, batch: RawBatch, event_id: str) -> DeadLetter:
-        """The dead letter of the batch's copy of ``event_id`` that reuses a stored event's id."""
-        needle = event_id.encode()
-        item = batch[next((i for i, p in enumerate(batch.payloads) if needle in p), 0)]
-        return self._conflict(item, item.payload, event_id)
+    def refuse_stored_conflicts(self, batch: RawBatch, out: Normalized, stored: Mapping[str, int]) -> None:
+        """Copies in ``out`` of events the store holds with another content (``stored``: event id →
+        the stored fingerprint): their links go, each becomes a dead letter, and the window takes
+        the stored fingerprint. A copy the window refused against the refused one, but that matches
+        what is stored, was a retry: its dead letter goes (counted as a duplicate)."""
+        if not stored:
+            return
+        out.links = out.links.without(set(stored))
+        kept = []
+        for d in out.dead:
+            if d.reason == Reason.CONFLICTING_DUPLICATE.value and stored.get(d.event_id) == content_digest(d.payload):
+                out.duplicates += 1
+            else:
+                kept.append(d)
+        out.dead = kept
+        for event_id in sorted(stored):
+            needle = event_id.encode()
+            item = batch[next((i for i, p in enumerate(batch.payloads) if needle in p), 0)]
+            out.dead.append(self._conflict(item, item.payload, event_id))
+        self._window.remember(*pack([_uuid_key(e) for e in stored], list(stored.values())))
 
     def _conflict(self, item: RawItem, payload: bytes, event_id: str) -> DeadLetter:
         detail = f"event_id: {event_id} was already used by a different event"

@@ -83,15 +83,16 @@ def without_ids(table: pa.Table, event_ids: set[str]) -> pa.Table:
     return table.filter(pc.invert(pc.is_in(table.column("event_id"), pa.array(sorted(event_ids), pa.string()))))
 
 
-def stored_conflicts(backend: Backend, table: pa.Table, ids: StoredIds) -> set[str]:
-    """The batch's events whose id the store holds with another fingerprint (a 0 fingerprint, an
-    event stored before fingerprints were kept, conflicts with nothing). Adds the rest to ``ids``."""
+def stored_conflicts(backend: Backend, table: pa.Table, ids: StoredIds) -> dict[str, int]:
+    """The batch's events whose id the store holds with another fingerprint, with the stored one
+    (a 0 fingerprint, an event stored before fingerprints were kept, conflicts with nothing).
+    Adds the rest to ``ids``."""
     ids.fresh(backend)
     if not table.num_rows:
-        return set()
+        return {}
     event_ids = table.column("event_id").to_pylist()
     maybe = ids.maybe(event_ids)
-    conflicts: set[str] = set()
+    conflicts: dict[str, int] = {}
     if maybe.any():
         mine = dict(zip(event_ids, table.column("fingerprint").to_pylist(), strict=True))
         asked = [e for e, m in zip(event_ids, maybe.tolist(), strict=True) if m]
@@ -99,6 +100,8 @@ def stored_conflicts(backend: Backend, table: pa.Table, ids: StoredIds) -> set[s
             "SELECT toString(event_id) AS id, fingerprint FROM events FINAL WHERE event_id IN {ids:Array(UUID)}",
             {"ids": asked},
         )
-        conflicts = {str(r["id"]) for r in rows if int(r["fingerprint"]) not in (0, mine[str(r["id"])])}
+        conflicts = {
+            str(r["id"]): int(r["fingerprint"]) for r in rows if int(r["fingerprint"]) not in (0, mine[str(r["id"])])
+        }
     ids.add([e for e in event_ids if e not in conflicts])
     return conflicts

@@ -53,9 +53,8 @@ def backfill(
         table = events_table_or_quarantine(out, normalizer)
         conflicts = stored_conflicts(backend, table, ids)
         if conflicts:  # copies of stored events with other content: refused, the originals kept
-            table = without_ids(table, conflicts)
-            out.links = out.links.without(conflicts)
-            out.dead += [normalizer.conflict_letter(RawBatch.of(chunk), e) for e in sorted(conflicts)]
+            table = without_ids(table, set(conflicts))
+            normalizer.refuse_stored_conflicts(RawBatch.of(chunk), out, conflicts)
         store_events(backend, table, settings, credits=live_credits)
         backend.insert("dead_letters", [d.row() for d in out.dead])
         stage.process([out.links], live_credits=live_credits)

@@ -45,3 +45,11 @@ def test_both_windows_give_the_same_verdicts_on_a_random_stream() -> None:
         packed = pack(keys[i : i + 700], digests[i : i + 700])
         assert a.check_many(*packed) == b.check_many(*packed)
     assert len(a) == len(b) == 100
+
+
+@pytest.mark.parametrize("is_native", KINDS)
+def test_a_remembered_digest_replaces_the_one_seen(is_native: bool) -> None:
+    w = DedupeWindow(4, native=is_native)
+    assert w.check(7, 111) == Seen.NEW  # a forged copy, refused by the store
+    w.remember(*pack([7, 8], [222, 333]))  # the stored event's digest
+    assert (w.check(7, 222), w.check(7, 111), w.check(8, 333)) == (Seen.DUPLICATE, Seen.CONFLICT, Seen.DUPLICATE)

@@ -72,3 +72,21 @@ def test_after_a_restart_a_conflicting_copy_is_refused_and_a_retry_passes(ch: Ch
     again = backfill(ch, settings, [(retry, ARRIVAL_MS + 2000)])
     assert (again.events, again.dead_letters) == (1, 0)  # the same content: stored again, changing nothing
     assert ch.query("SELECT count() AS n FROM events_dedup")[0]["n"] == 1
+
+
+@pytest.mark.parametrize("forged_first", [True, False], ids=["forged-then-retry", "retry-then-forged"])
+def test_a_forged_copy_and_a_retry_in_one_batch_after_a_restart(
+    ch: ChdbBackend, settings: Settings, forged_first: bool
+) -> None:
+    """Only the forged copy is refused: the retry is judged against the stored original, not
+    against the forged copy the window saw first."""
+    original = order()
+    backfill(ch, settings, [(orjson.dumps(original), ARRIVAL_MS)])
+    forged = orjson.dumps({**original, "properties": {**original["properties"], "revenue": 9999.0}})  # type: ignore[dict-item]
+    retry = orjson.dumps({**original, "sent_at": "2026-03-03T10:00:01Z"})
+    pair = [forged, retry] if forged_first else [retry, forged]
+    backfill(ch, settings, [(p, ARRIVAL_MS + 1000 + i) for i, p in enumerate(pair)])
+    dead = ch.query("SELECT reason, payload FROM dead_letters")
+    assert [(d["reason"], "9999" in d["payload"]) for d in dead] == [("conflicting_duplicate", True)]
+    [row] = ch.query("SELECT revenue FROM events_dedup WHERE event_id = {e:UUID}", {"e": original["event_id"]})
+    assert row["revenue"] == original["properties"]["revenue"]  # type: ignore[index]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -36,6 +38,16 @@ class Stack:
 
     def rows(self, sql: str, **params: object) -> list[dict[str, object]]:
         return self.reader.query(sql, params)
+
+    def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
+        """``parcours <args>`` with this stack's settings."""
+        return subprocess.run(
+            [sys.executable, "-m", "streams.cli", *args],
+            env=self.worker.env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
 
 
 def start_stack(kafka: str, root: Path, *, prefix: str | None = None, app_id: str | None = None, **extra: str) -> Stack:

@@ -4,8 +4,6 @@ consent links nothing; a bad line is named and the command fails."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -15,16 +13,6 @@ from streams.ingest.publisher import Publisher
 from tests.integration.conftest import Stack, ev
 
 pytestmark = pytest.mark.integration
-
-
-def load(stack: Stack, path: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "streams.cli", "load", "crm", str(path)],
-        env=stack.worker.env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
 
 
 def person(stack: Stack, identifier: str) -> str:
@@ -62,7 +50,7 @@ def test_a_crm_record_links_the_till_to_the_web(stack: Stack, tmp_path: Path) ->
         "crm-1,LOY-CRM-1,jane.crm@example.com,+33 6 00 11 22 33,instagram:jane_crm,true\n"
         "crm-2,LOY-CRM-2,,,,false\n"
     )
-    out = load(stack, csv)
+    out = stack.cli("load", "crm", str(csv))
     assert out.returncode == 0, out.stderr
     assert "1 of 2 records sent" in out.stdout and "1 without analytics consent" in out.stdout
     assert "jane.crm@example.com" not in out.stdout + out.stderr
@@ -79,11 +67,11 @@ def test_a_crm_record_links_the_till_to_the_web(stack: Stack, tmp_path: Path) ->
 def test_a_bad_crm_file_names_its_lines_and_fails(stack: Stack, tmp_path: Path) -> None:
     bad = tmp_path / "crm.jsonl"
     bad.write_text('{"crm_id": "crm-ok"}\nnot json\n{"loyalty_ids": ["x"]}\n{"crm_id": "c", "colour": "red"}\n')
-    out = load(stack, bad)
+    out = stack.cli("load", "crm", str(bad))
     assert out.returncode == 1
     assert "line 2: not JSON" in out.stderr and "line 3: crm_id" in out.stderr and "line 4: colour" in out.stderr
     assert "3 records refused" in out.stderr and "Traceback" not in out.stderr
     wrong = tmp_path / "crm.txt"
     wrong.write_text("x")
-    out = load(stack, wrong)
+    out = stack.cli("load", "crm", str(wrong))
     assert out.returncode == 1 and "a CRM export is .csv, .jsonl or a .json array" in out.stderr

@@ -5,8 +5,6 @@ two ways is one identifier; a CRM id never becomes verified beside another."""
 from __future__ import annotations
 
 import hashlib
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -156,25 +154,13 @@ def test_parcours_load_devices_makes_a_device_shared(stack: Stack, tmp_path: Pat
     assert _person(stack, "loyalty:LD-1") == _person(stack, "loyalty:LD-2")
     listed = tmp_path / "devices.csv"
     listed.write_text("device_id,kind\nkiosk-lyon,kiosk\nmirror-lyon-1,mirror\n")
-    out = subprocess.run(
-        [sys.executable, "-m", "streams.cli", "load", "devices", str(listed)],
-        env=stack.worker.env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    out = stack.cli("load", "devices", str(listed))
     assert out.returncode == 0 and "2 shared devices" in out.stdout, out.stderr
     stack.wait()
     assert _person(stack, "loyalty:LD-1") != _person(stack, "loyalty:LD-2")
     empty = tmp_path / "none.csv"
     empty.write_text("device_id\n")
-    bad = subprocess.run(
-        [sys.executable, "-m", "streams.cli", "load", "devices", str(empty)],
-        env=stack.worker.env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    bad = stack.cli("load", "devices", str(empty))
     assert bad.returncode != 0 and bad.stderr.strip().count("\n") == 0 and "no device ids" in bad.stderr
 
 

@@ -290,10 +290,21 @@ mod tests {
             canonical_object(&o, &["sent_at"], &mut out);
             String::from_utf8(out).unwrap()
         };
-        let a = write(r#"{"b": {"y": [1, 2.50, {"q": null, "p": true}], "x": "s"}, "a": 1, "sent_at": "t"}"#);
-        assert_eq!(a, r#"{"a":1,"b":{"x":"s","y":[1,2.50,{"p":true,"q":null}]}}"#);
-        assert_eq!(a, write(r#"{"a":1,"b":{"x":"s","y":[1,2.50,{"p":true,"q":null}]}}"#));
-        assert_ne!(a, write(r#"{"a":1,"b":{"x":"s","y":[2.50,1,{"p":true,"q":null}]}}"#));
+        let a = write(
+            r#"{"b": {"y": [1, 2.50, {"q": null, "p": true}], "x": "s"}, "a": 1, "sent_at": "t"}"#,
+        );
+        assert_eq!(
+            a,
+            r#"{"a":1,"b":{"x":"s","y":[1,2.50,{"p":true,"q":null}]}}"#
+        );
+        assert_eq!(
+            a,
+            write(r#"{"a":1,"b":{"x":"s","y":[1,2.50,{"p":true,"q":null}]}}"#)
+        );
+        assert_ne!(
+            a,
+            write(r#"{"a":1,"b":{"x":"s","y":[2.50,1,{"p":true,"q":null}]}}"#)
+        );
     }
 
     #[test]

@@ -813,6 +813,22 @@ impl Window {
         Ok(PyBytes::new(py, &status))
     }
 
+    /// Set the digests of ids the store holds (the stored event's, after a copy with another body
+    /// was refused): a later copy is judged against the original, not against the refused one.
+    fn remember(&mut self, keys: &[u8], digests: &[u8]) -> PyResult<()> {
+        if digests.len() % 4 != 0 || keys.len() != 4 * digests.len() {
+            return Err(PyValueError::new_err("keys and digests differ in count"));
+        }
+        for (k, d) in keys.chunks_exact(16).zip(digests.chunks_exact(4)) {
+            let key = u128::from_le_bytes(k.try_into().unwrap_or_default());
+            let digest = u32::from_le_bytes(d.try_into().unwrap_or_default());
+            if self.seen.insert(key, digest).is_none() {
+                self.order.push_back(key);
+            }
+        }
+        Ok(())
+    }
+
     fn __len__(&self) -> usize {
         self.seen.len()
     }
