@@ -4,9 +4,8 @@ Devices first: an event judges its own device (``device_kind: mirror`` …, ``id
 this registry remembers the verdict, so a device once known as shared stays shared for every later
 event, including one that omits its kind. It learns from three sources: the reference list
 (``parcours load devices``), an event that flagged the device, and behaviour — the device seen
-with ``persons`` distinct customers' strong identifiers (CRM ids, cards, e-mails, phones of one
-kind) within ``window``. An e-mail or a phone seen with ``persons`` distinct CRM ids or cards
-within ``window`` is junk by behaviour (a shop's own address typed at the till, a placeholder no
+with ``persons`` distinct customers' CRM ids or cards (of one kind) within ``window``. An e-mail or
+a phone seen so is junk by behaviour (a shop's own address typed at the till, a placeholder no
 list knows). What enters the registry after it linked customers has those links taken back by the
 identity stage (``streams.identity.split``). Table ``shared_identifiers``.
 """
@@ -24,7 +23,8 @@ from streams.store.backend import Backend
 SHARED = "refused_shared_device"
 JUNK = "refused_junk"
 # What tells customers apart, for each kind of identifier that may be shared.
-ANCHORS = {"device": ("crm", "loyalty", "email", "phone"), "email": ("crm", "loyalty"), "phone": ("crm", "loyalty")}
+# (CRM ids and cards only: one customer's e-mail variants, ana+shop@ and ana.martin@, are one mailbox.)
+ANCHORS = {"device": ("crm", "loyalty"), "email": ("crm", "loyalty"), "phone": ("crm", "loyalty")}
 
 
 def refusal(identifier: str) -> str:

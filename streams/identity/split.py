@@ -38,7 +38,9 @@ def evidence(
         "UNION ALL SELECT [identifier_a, identifier_b], toUnixTimestamp64Milli(event_time), event_id "
         "FROM identity_links WHERE decision = 'merged' "
         "AND (identifier_a IN {ids:Array(String)} OR identifier_b IN {ids:Array(String)}) "
-        "AND event_id NOT IN {without:Array(String)}",
+        "AND event_id NOT IN {without:Array(String)} "
+        # a CRM record deleted earlier: its groups are empty now, and its merges no longer count
+        "AND event_id NOT IN (SELECT source_id FROM identity_evidence FINAL WHERE empty(groups))",
         {"ids": ids, "without": sorted(without)},
     )
     rows.sort(key=lambda r: (int(r["ms"]), str(r["e"])))  # ties by event id: the same order whatever arrived first

@@ -165,11 +165,13 @@ class IdentityStage:
             earliest[ident] = 0
             merged.add(ident)
         mapped += len(split)
+        # a conversion credited before (sent again, after a restart) may hold channels it no longer earns
+        resent = {c[0] for c in conversions if c in self._conversions.get(c[1], ())}
         for c in conversions:
             self._remember(c)
         again = self._affected(earliest, merged, {c[0] for c in conversions})
         credited, read = (
-            self._live_credits(conversions + again, now, again={c[0] for c in again})
+            self._live_credits(conversions + again, now, again={c[0] for c in again} | resent)
             if (conversions or again) and live_credits
             else (0, 0)
         )

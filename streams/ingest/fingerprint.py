@@ -1,9 +1,9 @@
 """An event's content digest: what tells a retry from a different event under the same id.
 
 A retry is the same content, however it is written: keys in another order, other whitespace, a
-``sent_at`` added or changed (the transport times are left out). The digest is the CRC-32 of the
-canonical bytes — members sorted by key at every depth, no whitespace, numbers as written — the
-bytes the native decoder writes for the payloads it reads (``native/src/json.rs``,
+``sent_at`` added or changed, the id in upper case (the transport times and the id are left out).
+The digest is the CRC-32 of the canonical bytes — members sorted by key at every depth, no
+whitespace, numbers as written — the bytes the native decoder writes for the payloads it reads (``native/src/json.rs``,
 ``canonical_object``); ``tests/ingest/test_native.py`` compares the two.
 """
 
@@ -13,7 +13,8 @@ import json
 import zlib
 from typing import Any
 
-TRANSPORT_KEYS = frozenset({"sent_at", "received_at"})
+# The transport times a retry may add or change, and the id (the digest is compared under it).
+TRANSPORT_KEYS = frozenset({"sent_at", "received_at", "event_id"})
 
 
 class _Number(str):

@@ -530,8 +530,8 @@ class Normalizer:
                 kept.append(d)
         out.dead = kept
         for event_id in sorted(stored):
-            needle = event_id.encode()
-            item = batch[next((i for i, p in enumerate(batch.payloads) if needle in p), 0)]
+            at = next((i for i, p in enumerate(batch.payloads) if _event_id_hint(p).lower() == event_id), 0)
+            item = batch[at]
             out.dead.append(self._conflict(item, item.payload, event_id))
         self._window.remember(*pack([_uuid_key(e) for e in stored], list(stored.values())))
 

@@ -163,3 +163,36 @@ def test_an_email_seen_with_many_customers_in_a_day_is_junk_by_behaviour(store: 
     assert len({store.person(f"loyalty:L-shop-{k}") for k in range(3)}) == 3
     assert store.stage.registry.known[shop] == "behaviour"
     assert store.decisions("split_junk") and store.decisions("refused_junk")
+
+
+def test_a_deleted_crm_records_merges_stay_withdrawn_at_later_splits(store: Store, settings: Settings) -> None:
+    record = {"crm_id": "c-7", "loyalty_ids": ["L-7", "L-other"]}
+    store.stage.process([crm_links([(1, record, "")], settings.pepper()).links])
+    store.stage.process([{"control": "retract", "source": "crm:c-7"}])
+    store.feed(
+        ev("login", "2026-03-02T09:00:00Z", {"user_id": "c-7", "loyalty_id": "L-7"}),
+        ev("login", "2026-03-02T10:00:00Z", {"loyalty_id": "L-7", "device_id": "kiosk-2"}),
+        ev("login", "2026-03-02T10:05:00Z", {"loyalty_id": "L-other", "device_id": "kiosk-2"}),
+        ev("page_view", "2026-03-02T11:00:00Z", {"device_id": "kiosk-2"}, context={"device_kind": "kiosk"}),
+    )
+    assert store.person("crm:c-7") == store.person("loyalty:L-7") != store.person("loyalty:L-other")
+
+
+def test_a_conversion_sent_again_with_a_split_keeps_one_credit(store: Store) -> None:
+    kiosk = {"device_id": "kiosk-8"}
+    sale = till("2026-03-03T15:00:00Z", "L-bea")
+    store.feed(
+        ev("page_view", "2026-03-02T09:00:00Z", {"anonymous_id": "ck-ana"}, context={"utm_medium": "email"}),
+        ev("login", "2026-03-02T09:01:00Z", {"anonymous_id": "ck-ana", "loyalty_id": "L-ana"}),
+        ev("login", "2026-03-02T10:00:00Z", {"loyalty_id": "L-ana", **kiosk}),
+        ev("login", "2026-03-02T11:00:00Z", {"loyalty_id": "L-bea", **kiosk}),
+        sale,
+    )
+    flag = ev("page_view", "2026-03-03T16:00:00Z", kiosk, context={"device_kind": "kiosk"})
+    # after a restart: the sale sent again (the same content) in the batch that flags the kiosk
+    backfill(store.ch, store.settings, [(sale, ARRIVAL_MS + 1000), (flag, ARRIVAL_MS + 1001)], stage=store.stage)
+    rows = store.ch.query(
+        "SELECT channel, credit FROM attribution_credits FINAL WHERE model = 'linear' AND source = 'live' "
+        "AND credit != 0"
+    )
+    assert [(r["channel"], r["credit"]) for r in rows] == [("no linked touchpoint", 1.0)]

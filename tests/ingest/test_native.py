@@ -319,6 +319,7 @@ def test_a_retry_written_differently_is_a_duplicate_and_new_content_a_conflict(n
     reordered = orjson.dumps(dict(reversed(list(first.items()))))
     resent = orjson.dumps({**first, "sent_at": "2026-03-02T12:00:05Z"}, option=orjson.OPT_INDENT_2)
     changed = orjson.dumps({**first, "properties": {**first["properties"], "revenue": 9999.0}})
-    out, _ = _run(Normalizer(Settings(), native=native_path), [orjson.dumps(first), reordered, resent, changed])
-    assert out.duplicates == 2
+    upper = orjson.dumps({**first, "event_id": first["event_id"].upper()})
+    out, _ = _run(Normalizer(Settings(), native=native_path), [orjson.dumps(first), reordered, resent, upper, changed])
+    assert out.duplicates == 3
     assert [d.reason for d in out.dead] == ["conflicting_duplicate"]

@@ -62,8 +62,9 @@ const IDENTITIES: [&str; 6] = [
 ];
 /// 2000-01-01T00:00:00Z: events before it are refused (``eventtime.EARLIEST``).
 const EARLIEST_US: i64 = 946_684_800_000_000;
-/// Top-level keys left out of an event's content digest: a retry may add or change them.
-const TRANSPORT_KEYS: &[&str] = &["sent_at", "received_at"];
+/// Top-level keys left out of an event's content digest: the transport times a retry may add or
+/// change, and the id (the digest is compared under it; a retry may write it in upper case).
+const TRANSPORT_KEYS: &[&str] = &["sent_at", "received_at", "event_id"];
 
 struct StrCol {
     offsets: Vec<i32>,
