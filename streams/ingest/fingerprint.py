@@ -2,15 +2,16 @@
 
 A retry is the same content, however it is written: keys in another order, other whitespace, a
 ``sent_at`` added or changed, the id in upper case (the transport times and the id are left out).
-The digest is the CRC-32 of the canonical bytes — members sorted by key at every depth, no
-whitespace, numbers as written — the bytes the native decoder writes for the payloads it reads (``native/src/json.rs``,
-``canonical_object``); ``tests/ingest/test_native.py`` compares the two.
+The digest is a keyed SHA-256 (the PII pepper first, 4 bytes kept) of the canonical bytes —
+members sorted by key at every depth, no whitespace, numbers as written — the bytes the native
+decoder writes for the payloads it reads (``native/src/json.rs``, ``canonical_object``);
+``tests/ingest/test_native.py`` compares the two.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
-import zlib
 from typing import Any
 
 # The transport times a retry may add or change, and the id (the digest is compared under it).
@@ -21,11 +22,13 @@ class _Number(str):
     """A JSON number as written (``2.50`` stays ``2.50``)."""
 
 
-def content_digest(payload: bytes) -> int:
+def content_digest(payload: bytes, key: bytes) -> int:
+    """``key``: the secret (the PII pepper), so that a producer cannot craft another body with a
+    stored event's digest (a CRC could be)."""
     obj = json.loads(payload, parse_int=_Number, parse_float=_Number)
     parts: list[str] = []
     _write(obj, parts, TRANSPORT_KEYS)
-    return zlib.crc32("".join(parts).encode())
+    return int.from_bytes(hashlib.sha256(key + "".join(parts).encode()).digest()[:4], "little")
 
 
 def _write(v: Any, out: list[str], skip: frozenset[str] = frozenset()) -> None:

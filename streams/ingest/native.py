@@ -210,6 +210,7 @@ class NativeDecoder:
             max_correctable_skew_us=_us(MAX_CORRECTABLE_SKEW),
             junk_values=sorted(JUNK_VALUES),
             junk_hashes=sorted(junk_hashes(settings.pepper())),
+            digest_key=settings.pepper().encode(),
         )
 
     def decode(self, payloads: list[bytes], arrived_us: list[int]) -> Decoded:

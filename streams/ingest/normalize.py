@@ -311,6 +311,7 @@ class Normalizer:
         self._tax = taxonomy or Taxonomy(conversion_types=frozenset(settings.conversion_types))
         self._window = DedupeWindow(settings.dedupe_window)
         self._pepper = settings.pepper()
+        self._digest_key = self._pepper.encode()
         self._junk = junk_hashes(self._pepper)
         self._max_skew = timedelta(seconds=settings.max_skew_s)
         self._future = timedelta(seconds=settings.future_tolerance_s)
@@ -490,7 +491,16 @@ class Normalizer:
             future_tolerance=self._future,
             late_allowance=self._late,
         )
-        return _Kept(event, occurred, sent, received, et.value, et.late, (item, payload), content_digest(payload))
+        return _Kept(
+            event,
+            occurred,
+            sent,
+            received,
+            et.value,
+            et.late,
+            (item, payload),
+            content_digest(payload, self._digest_key),
+        )
 
     def _dedupe(
         self, decoded: Decoded | None, native_at: np.ndarray, candidates: list[tuple[int, _Kept]]
@@ -524,7 +534,9 @@ class Normalizer:
         out.links = out.links.without(set(stored))
         kept = []
         for d in out.dead:
-            if d.reason == Reason.CONFLICTING_DUPLICATE.value and stored.get(d.event_id) == content_digest(d.payload):
+            if d.reason == Reason.CONFLICTING_DUPLICATE.value and stored.get(d.event_id) == content_digest(
+                d.payload, self._digest_key
+            ):
                 out.duplicates += 1
             else:
                 kept.append(d)

@@ -90,3 +90,12 @@ def test_a_forged_copy_and_a_retry_in_one_batch_after_a_restart(
     assert [(d["reason"], "9999" in d["payload"]) for d in dead] == [("conflicting_duplicate", True)]
     [row] = ch.query("SELECT revenue FROM events_dedup WHERE event_id = {e:UUID}", {"e": original["event_id"]})
     assert row["revenue"] == original["properties"]["revenue"]  # type: ignore[index]
+
+
+def test_the_content_digest_is_keyed() -> None:
+    """A producer without the pepper cannot compute, so cannot craft, a stored event's digest."""
+    from streams.ingest.fingerprint import content_digest
+
+    payload = orjson.dumps(order())
+    assert content_digest(payload, b"pepper-a") != content_digest(payload, b"pepper-b")
+    assert content_digest(payload, b"pepper-a") == content_digest(payload, b"pepper-a")

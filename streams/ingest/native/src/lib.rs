@@ -18,6 +18,7 @@ use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList, PyTuple};
 use rustc_hash::FxHashMap as HashMap;
+use sha2::{Digest, Sha256};
 use spec::{struct_of, Spec};
 
 /// The events table's text columns this module fills, in this order.
@@ -189,6 +190,9 @@ struct Decoder {
     late: i64,
     max_correctable: i64,
     junk: extract::Junk,
+    /// The secret the content digest is keyed with (the PII pepper): a producer cannot craft a
+    /// different body with a stored event's digest.
+    digest_key: Vec<u8>,
 }
 
 /// Batches of at least this many payloads are read in runs on several threads (below it, on one:
@@ -540,11 +544,17 @@ impl Decoder {
         out.id_group.push(id_group);
         out.cls_group.push(cls_group);
         out.keys.push(key);
-        // The content identifies a retry (``dedupe``): the CRC-32 of its canonical bytes, without the
-        // transport times a retry may add or change (``streams/ingest/fingerprint.py``).
+        // The content identifies a retry (``dedupe``): a keyed SHA-256 of its canonical bytes, without
+        // the transport times a retry may add or change (``streams/ingest/fingerprint.py``).
         out.canon.clear();
         json::canonical_object(&ev, TRANSPORT_KEYS, &mut out.canon);
-        out.digests.push(crc32fast::hash(&out.canon));
+        let digest = Sha256::new()
+            .chain_update(&self.digest_key)
+            .chain_update(&out.canon)
+            .finalize();
+        out.digests.push(u32::from_le_bytes([
+            digest[0], digest[1], digest[2], digest[3],
+        ]));
         true
     }
 }
@@ -572,7 +582,7 @@ fn bitmap(valid: &[u8]) -> Vec<u8> {
 #[pymethods]
 impl Decoder {
     #[new]
-    #[pyo3(signature = (spec, *, screen, max_skew_us, future_tolerance_us, late_allowance_us, max_correctable_skew_us, junk_values, junk_hashes))]
+    #[pyo3(signature = (spec, *, screen, max_skew_us, future_tolerance_us, late_allowance_us, max_correctable_skew_us, junk_values, junk_hashes, digest_key))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         spec: &str,
@@ -583,6 +593,7 @@ impl Decoder {
         max_correctable_skew_us: i64,
         junk_values: Vec<String>,
         junk_hashes: Vec<String>,
+        digest_key: Vec<u8>,
     ) -> PyResult<Self> {
         Ok(Decoder {
             spec: Spec::parse(spec).map_err(PyValueError::new_err)?,
@@ -595,6 +606,7 @@ impl Decoder {
                 values: junk_values.into_iter().collect(),
                 hashes: junk_hashes.into_iter().collect(),
             },
+            digest_key,
         })
     }
 
