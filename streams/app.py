@@ -45,7 +45,7 @@ from streams.ingest.normalize import DeadLetter, Normalized, Normalizer, RawBatc
 from streams.ingest.pii import scrub_payload
 from streams.ingest.replay_guard import screen_dead_letters, screen_events, screen_links
 from streams.ingest.stored import store_events
-from streams.ingest.stored_ids import StoredIds, stored_conflicts, without_ids
+from streams.ingest.stored_ids import StoredIds, refuse_stored_copies
 from streams.kafka import aiokafka_kwargs, faust_credentials
 from streams.runtime import EXIT_TERMINAL, HEALTH, complete_or_die, tune_gc, with_retry
 from streams.settings import Settings, get_settings
@@ -165,8 +165,8 @@ def _batches(stream: faust.StreamT[bytes], size: int) -> AsyncIterator[Sequence[
 class _Prepared:
     out: Normalized
     events: pa.Table
+    batch: RawBatch  # the raw records (a dead letter's payload)
     erased: int = 0  # records of erased persons dropped (the replay guard)
-    batch: RawBatch | None = None  # the raw records (a dead letter's payload)
 
 
 # Events normalized between two yields to the loop. With the native decoder a slice of 4,000 takes
@@ -200,7 +200,7 @@ async def _prepare(sets: list[RecordSet]) -> _Prepared:
         out.links = out.links.without(dropped)
     n_dead = len(out.dead)
     out.dead = screen_dead_letters(out.dead, erasures)
-    return _Prepared(out, table, len(dropped) + n_dead - len(out.dead), batch)
+    return _Prepared(out, table, batch, len(dropped) + n_dead - len(out.dead))
 
 
 def _insert_events(table: pa.Table) -> None:
@@ -209,18 +209,15 @@ def _insert_events(table: pa.Table) -> None:
     HEALTH.spent("ingest.store.insert", time.perf_counter() - t0)
 
 
-def _stored_conflicts(table: pa.Table) -> dict[str, int]:
-    return stored_conflicts(backend(), table, stored_ids)  # the store opened here: an outage is retried
+def _refuse_stored_copies(prepared: _Prepared) -> pa.Table:
+    # the store is opened here, in the retried call: an outage is retried like the insert
+    return refuse_stored_copies(backend(), stored_ids, normalizer, prepared.batch, prepared.out, prepared.events)
 
 
 async def _store_prepared(prepared: _Prepared) -> None:
     out = prepared.out
     # A copy of an event stored before the window's memory, with other content: refused, the original kept.
-    events = prepared.events
-    conflicts = await with_retry(_stored_conflicts, events, what="checking stored ids")
-    if conflicts and prepared.batch is not None:
-        events = without_ids(events, set(conflicts))
-        normalizer.refuse_stored_conflicts(prepared.batch, out, conflicts)
+    events = await with_retry(_refuse_stored_copies, prepared, what="checking stored ids")
     await with_retry(_insert_events, events, what="storing events")
     t0 = time.perf_counter()
     # All sends are enqueued in one turn of the loop. Awaited one by one, each send let a slice of

@@ -163,15 +163,34 @@ def publish(file: Path, raw: bool) -> None:
     click.echo(f"published {len(lines) - bad}, refused {bad}")
 
 
-@main.command()
-@click.option("--persons", default=2000, show_default=True)
-@click.option("--days", default=7, show_default=True)
-@click.option("--seed", default=42, show_default=True)
-@click.option(
+def _local_midnight(value: str | None) -> datetime | None:
+    """'2027-01-04' → the instant that day starts in the simulator's time zone (None: its default)."""
+    from datetime import date, time
+    from zoneinfo import ZoneInfo
+
+    from streams.simulate import SimConfig
+
+    if value is None:
+        return None
+    try:
+        day = date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a date (YYYY-MM-DD)") from None
+    return datetime.combine(day, time(), ZoneInfo(SimConfig.tz)).astimezone(UTC)
+
+
+_END = click.option(
     "--end",
     callback=lambda _ctx, _param, value: _local_midnight(value),
     help="the local day the simulated days end before (YYYY-MM-DD) [default: 2026-11-30, fixed]",
 )
+
+
+@main.command()
+@click.option("--persons", default=2000, show_default=True)
+@click.option("--days", default=7, show_default=True)
+@click.option("--seed", default=42, show_default=True)
+@_END
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="write JSONL instead of publishing")
 @click.option("--truth", type=click.Path(dir_okay=False, path_type=Path), help="write the ground truth JSON here")
 @click.option(
@@ -240,11 +259,7 @@ def sql(query: str) -> None:
 @click.option("--days", default=7, show_default=True)
 @click.option("--seed", default=42, show_default=True)
 @click.option("--keep", is_flag=True, help="leave Kafka and the worker running")
-@click.option(
-    "--end",
-    callback=lambda _ctx, _param, value: _local_midnight(value),
-    help="the local day the simulated days end before (YYYY-MM-DD) [default: 2026-11-30, fixed]",
-)
+@_END
 def demo(persons: int, days: int, seed: int, keep: bool, end: datetime | None) -> None:
     """Start Kafka and a worker, simulate and publish, wait until consumed, print a summary."""
     from streams.demo import run_demo
@@ -252,22 +267,6 @@ def demo(persons: int, days: int, seed: int, keep: bool, end: datetime | None) -
     started = time.monotonic()
     run_demo(persons=persons, days=days, seed=seed, keep=keep, end=end)
     click.echo(f"demo finished in {time.monotonic() - started:.0f} s")
-
-
-def _local_midnight(value: str | None) -> datetime | None:
-    """'2027-01-04' → the instant that day starts in the simulator's time zone (None: its default)."""
-    from datetime import date, time
-    from zoneinfo import ZoneInfo
-
-    from streams.simulate import SimConfig
-
-    if value is None:
-        return None
-    try:
-        day = date.fromisoformat(value)
-    except ValueError:
-        raise click.BadParameter(f"{value!r} is not a date (YYYY-MM-DD)") from None
-    return datetime.combine(day, time(), ZoneInfo(SimConfig.tz)).astimezone(UTC)
 
 
 def _day(value: str) -> datetime:

@@ -34,9 +34,9 @@ def refusal(identifier: str) -> str:
 
 @dataclass
 class SharedIdentifiers:
-    persons: int = 3  # distinct strong identifiers of one kind seen with a device that make it shared
+    persons: int = 3  # distinct CRM ids or cards (of one kind) seen with an identifier that make it shared
     window: timedelta = timedelta(hours=24)
-    known: dict[str, str] = field(default_factory=dict)  # device identifier → why it is shared
+    known: dict[str, str] = field(default_factory=dict)  # identifier → why it is shared
     _seen: dict[str, dict[str, int]] = field(default_factory=dict)  # identifier → anchor → last seen µs
 
     def __contains__(self, identifier: str) -> bool:
@@ -52,7 +52,7 @@ class SharedIdentifiers:
             self.known[str(r["identifier"])] = str(r["reason"])
 
     def learn(self, identifier: str, reason: str) -> bool:
-        """Record a shared device; whether it is new."""
+        """Record a shared identifier; whether it is new."""
         if identifier in self.known:
             return False
         self.known[identifier] = reason
@@ -89,6 +89,6 @@ class SharedIdentifiers:
                     del seen[s]
         return shared
 
-    def rows(self, identifiers: Iterable[str], *, kind: str = "") -> list[dict[str, object]]:
+    def rows(self, identifiers: Iterable[str]) -> list[dict[str, object]]:
         now = datetime.now(UTC)
-        return [{"identifier": i, "reason": self.known[i], "kind": kind, "since": now} for i in identifiers]
+        return [{"identifier": i, "reason": self.known[i], "kind": kind_of(i), "since": now} for i in identifiers]

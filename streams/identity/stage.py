@@ -317,7 +317,8 @@ class IdentityStage:
             persons.setdefault(self.graph.person_of(b), "split_crm_conflict")
         if not persons:
             return []
-        members = set().union(*(self.graph.members(p) for p in persons))
+        why = {m: reason for p, reason in persons.items() for m in self.graph.members(p)}
+        members = set(why)
         current = self._b.query(
             "SELECT identifier, argMax(verified, version) AS verified, argMax(via_event, version) AS via "
             "FROM identity_map WHERE identifier IN {ids:Array(String)} GROUP BY identifier",
@@ -332,13 +333,12 @@ class IdentityStage:
             verified=verified,
             cap=self._s.max_ids_per_type,
         )
-        why = {m: persons[p] for p in persons for m in self.graph.members(p)}
         for p in persons:
             self.graph.forget(p)
         for part in parts:
             for m in part.members:
                 self.graph.load(m, part.person_id, m in verified)
-        us = batch.at_us or (now - _EPOCH) // timedelta(microseconds=1)
+        us = batch.at_us or int(now.timestamp() * 1_000_000)
         decisions = [
             ("", min(part.members), "", why[min(part.members)], self.graph.person_of(min(part.members)), us)
             for part in parts
@@ -471,9 +471,6 @@ class _Batch:
         self.verified: list[tuple[tuple[str, ...], str]] = []
         self.contested: list[tuple[str, str]] = []  # identifiers of two verified persons an event joined
         self.at_us = 0  # the latest event that asked for a split (its time stamps the split decisions)
-
-
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def _with_withdrawn(backend: Backend, credits: pa.Table, again: AbstractSet[str], now: datetime) -> pa.Table:

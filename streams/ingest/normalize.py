@@ -8,6 +8,7 @@ same code is unit-tested, benchmarked and run in the stream. Bad input is a valu
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -541,9 +542,16 @@ class Normalizer:
             else:
                 kept.append(d)
         out.dead = kept
+        # each refused copy's own payload: one pass over the batch, the id in any case
+        alternatives = b"|".join(re.escape(e.encode()) for e in sorted(stored))
+        ids = re.compile(rb'"event_id"\s*:\s*"(' + alternatives + rb')"', re.IGNORECASE)
+        at: dict[str, int] = {}
+        for i, payload in enumerate(batch.payloads):
+            hit = ids.search(payload)
+            if hit:
+                at.setdefault(hit.group(1).decode().lower(), i)
         for event_id in sorted(stored):
-            at = next((i for i, p in enumerate(batch.payloads) if _event_id_hint(p).lower() == event_id), 0)
-            item = batch[at]
+            item = batch[at.get(event_id, 0)]
             out.dead.append(self._conflict(item, item.payload, event_id))
         self._window.remember(*pack([_uuid_key(e) for e in stored], list(stored.values())))
 

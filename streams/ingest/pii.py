@@ -12,10 +12,11 @@ import re
 from typing import Any
 
 import orjson
+import phonenumbers
 
 from schemas.events import FREE_TEXT_FIELDS, Reason, Rejection
 from streams.ingest.body import dumps_any_depth
-from streams.ingest.junk import PLACEHOLDER_EMAILS, PLACEHOLDER_PHONES, e164, is_junk_email
+from streams.ingest.junk import NATIONAL_REGION, PLACEHOLDER_EMAILS, PLACEHOLDER_PHONES, e164, is_junk_email
 
 _NON_DIGITS = re.compile(r"[^\d+]")
 
@@ -51,7 +52,8 @@ def junk_hashes(pepper: str) -> frozenset[str]:
     refused as identifiers like any junk (the events' and the CRM's, whichever hashed them)."""
     clear = {"", "null", "none", "undefined", "0", "nan", "unknown", *PLACEHOLDER_EMAILS, *PLACEHOLDER_PHONES}
     clear |= {_NON_DIGITS.sub("", v) for v in PLACEHOLDER_PHONES}  # digits only, as older producers hash
-    clear |= {"+33" + v.lstrip("0") for v in PLACEHOLDER_PHONES if v.startswith("0")}  # and as E.164
+    home = f"+{phonenumbers.country_code_for_region(NATIONAL_REGION)}"
+    clear |= {home + v[1:] for v in PLACEHOLDER_PHONES if v.startswith("0")}  # and as E.164
     peppered = {pepper_hash(v, pepper) for v in clear} | {pepper_hash(v.lower(), pepper) for v in clear}
     # and plain SHA-256, as a producer that skipped the pepper hashes: e3b0c442… is ""
     return frozenset(peppered | {hashlib.sha256(v.encode()).hexdigest() for v in clear})

@@ -18,6 +18,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from streams.ingest.normalize import Normalized, Normalizer, RawBatch
 from streams.store.backend import Backend
 
 # (h1, h2): the UUID's two 64-bit halves, as the SQL below reads them from its text.
@@ -79,8 +80,16 @@ class StoredIds:
         return sum(int(r["n"]) for r in rows) // self.k
 
 
-def without_ids(table: pa.Table, event_ids: set[str]) -> pa.Table:
-    return table.filter(pc.invert(pc.is_in(table.column("event_id"), pa.array(sorted(event_ids), pa.string()))))
+def refuse_stored_copies(
+    backend: Backend, ids: StoredIds, normalizer: Normalizer, batch: RawBatch, out: Normalized, table: pa.Table
+) -> pa.Table:
+    """``table`` without the copies of stored events that carry other content; ``out`` gets their
+    dead letters and loses their links (``Normalizer.refuse_stored_conflicts``)."""
+    stored = stored_conflicts(backend, table, ids)
+    if not stored:
+        return table
+    normalizer.refuse_stored_conflicts(batch, out, stored)
+    return table.filter(pc.invert(pc.is_in(table.column("event_id"), pa.array(sorted(stored), pa.string()))))
 
 
 def stored_conflicts(backend: Backend, table: pa.Table, ids: StoredIds) -> dict[str, int]:

@@ -12,7 +12,7 @@ from itertools import islice
 from streams.identity.stage import IdentityStage
 from streams.ingest.normalize import Normalizer, RawBatch, RawItem
 from streams.ingest.stored import store_events
-from streams.ingest.stored_ids import StoredIds, stored_conflicts, without_ids
+from streams.ingest.stored_ids import StoredIds, refuse_stored_copies
 from streams.settings import Settings
 from streams.store.backend import Backend
 from streams.store.columns import events_table_or_quarantine
@@ -51,10 +51,7 @@ def backfill(
     for chunk in _chunks(items, batch_size):
         out = normalizer.normalize(chunk)
         table = events_table_or_quarantine(out, normalizer)
-        conflicts = stored_conflicts(backend, table, ids)
-        if conflicts:  # copies of stored events with other content: refused, the originals kept
-            table = without_ids(table, set(conflicts))
-            normalizer.refuse_stored_conflicts(RawBatch.of(chunk), out, conflicts)
+        table = refuse_stored_copies(backend, ids, normalizer, RawBatch.of(chunk), out, table)
         store_events(backend, table, settings, credits=live_credits)
         backend.insert("dead_letters", [d.row() for d in out.dead])
         stage.process([out.links], live_credits=live_credits)
