@@ -444,8 +444,11 @@ def load_devices_cmd(file: Path) -> None:
     from streams.ingest.publisher import Publisher
 
     s = get_settings()
-    with file.open(newline="", encoding="utf-8-sig") as f:
-        devices = [row[0].strip() for row in csv.reader(f) if row and row[0].strip()]
+    try:
+        with file.open(newline="", encoding="utf-8-sig") as f:
+            devices = [row[0].strip() for row in csv.reader(f) if row and row[0].strip()]
+    except (UnicodeDecodeError, csv.Error) as err:
+        _fail(f"{file}: not a CSV of device ids ({err})")
     if devices and devices[0].lower() in ("device_id", "device"):
         devices = devices[1:]
     if not devices:

@@ -25,3 +25,11 @@ def test_a_worker_without_a_pepper_refuses_to_start(tmp_path: Path) -> None:
     assert out.returncode != 0
     assert "PARCOURS_PII_PEPPER" in out.stderr and "Traceback" not in out.stderr + out.stdout
     assert len(out.stderr.strip().splitlines()) == 1
+
+
+def test_a_device_list_that_is_not_text_is_refused_in_one_line(tmp_path: Path) -> None:
+    binary = tmp_path / "devices.csv"
+    binary.write_bytes(b"device_id\n\xd0\x00\xff\xfe kiosk\n")
+    out = run("load", "devices", str(binary), env={"PARCOURS_PII_PEPPER": "p"}, cwd=tmp_path)
+    assert out.returncode != 0 and "not a CSV of device ids" in out.stderr
+    assert "Traceback" not in out.stderr + out.stdout and len(out.stderr.strip().splitlines()) == 1

@@ -142,14 +142,14 @@ class IdentityStage:
         for part in _parts(parts):
             if isinstance(part, Links):
                 self._link(part, decisions, via, conversions, earliest, merged, batch)
-            elif part.get("control") == "shared_devices":  # `parcours load devices`
-                for device in part.get("devices", ()):
+            elif part.get("control") == "shared_devices" and _strings(part.get("devices")):
+                for device in part["devices"]:  # `parcours load devices`
                     if self.registry.learn(f"device:{device}", "loaded"):
                         batch.shared.append(f"device:{device}")
-            elif part.get("control") == "retract":
+            elif part.get("control") == "retract" and _strings([part.get("source")]):
                 # a CRM record deleted, or without consent: what it linked is taken back
-                batch.records[str(part.get("source", ""))] = ([], [])
-                batch.retracted.add(str(part.get("source", "")))
+                batch.records[part["source"]] = ([], [])
+                batch.retracted.add(part["source"])
             elif part.get("control") == "forget":
                 # What came before the request is written first, then erased: the single writer's order.
                 mapped += self._flush(decisions, via, now)
@@ -458,6 +458,11 @@ class IdentityStage:
         self._b.insert_arrow("journeys", jtable)
         self._b.insert_arrow("attribution_credits", _with_withdrawn(self._b, ctable, again, now))
         return int(jtable.num_rows), sum(len(tl.touches) + len(tl.conversions) for tl in timelines)
+
+
+def _strings(value: Any) -> bool:
+    """A control message's list of ids: a non-empty list of non-empty strings (else it is ignored)."""
+    return isinstance(value, list) and bool(value) and all(isinstance(v, str) and v for v in value)
 
 
 class _Batch:

@@ -196,3 +196,21 @@ def test_a_conversion_sent_again_with_a_split_keeps_one_credit(store: Store) -> 
         "AND credit != 0"
     )
     assert [(r["channel"], r["credit"]) for r in rows] == [("no linked touchpoint", 1.0)]
+
+
+def test_malformed_control_messages_change_nothing(store: Store) -> None:
+    store.feed(
+        ev("login", "2026-03-02T10:00:00Z", {"loyalty_id": "L-m1", "device_id": "pos-m"}),
+        ev("login", "2026-03-02T11:00:00Z", {"loyalty_id": "L-m2", "device_id": "pos-m"}),
+    )
+    before = store.person("loyalty:L-m1")
+    store.stage.process(
+        [
+            {"control": "shared_devices", "devices": 5},
+            {"control": "shared_devices", "devices": [None, ""]},
+            {"control": "retract"},
+            {"control": "retract", "source": 7},
+        ]
+    )
+    assert store.person("loyalty:L-m1") == store.person("loyalty:L-m2") == before
+    assert not store.stage.registry.known
