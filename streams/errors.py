@@ -1,18 +1,22 @@
-"""One root error for Parcours. Retry logic is one ``isinstance(err, TransientError)``."""
+"""Parcours's errors: the root hierarchy (``schemas.errors``) and those of the stream processors.
+Retry logic is one ``isinstance(err, TransientError)``."""
 
 from __future__ import annotations
 
+from schemas.errors import InvalidEvent, ParcoursError, Reason, TerminalError, TransientError
 
-class ParcoursError(Exception):
-    """Root of every error Parcours raises on purpose."""
-
-
-class TransientError(ParcoursError):
-    """May succeed if retried: a broker or ClickHouse that is down for a while."""
-
-
-class TerminalError(ParcoursError):
-    """Retrying will not help: bad configuration, bad SQL, refused credentials."""
+__all__ = [
+    "ConfigError",
+    "InvalidEvent",
+    "ParcoursError",
+    "PublishError",
+    "QueryError",
+    "Reason",
+    "RefusedQuery",
+    "StoreUnavailable",
+    "TerminalError",
+    "TransientError",
+]
 
 
 class ConfigError(TerminalError):
@@ -31,14 +35,5 @@ class RefusedQuery(QueryError):
     """A statement the read-only endpoint will not run; the message says why."""
 
 
-class PublishError(ParcoursError):
-    """An event could not be published."""
-
-
-class InvalidEvent(PublishError, TerminalError):
-    """The event does not match its schema; the message names the field and the problem."""
-
-    def __init__(self, reason: str, detail: str) -> None:
-        super().__init__(f"invalid event ({reason}): {detail}")
-        self.reason = reason
-        self.detail = detail
+class PublishError(TransientError):
+    """An event could not be published: Kafka could not be reached."""

@@ -13,6 +13,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from aiokafka.errors import KafkaError
+
 from streams.errors import TransientError
 
 log = logging.getLogger("parcours")
@@ -78,22 +80,37 @@ class Health:
 HEALTH = Health()
 
 
-async def with_retry(fn: Callable[..., T], *args: Any, what: str, max_delay: float = 10.0) -> T:
-    """Run a blocking store call off the event loop, retrying transient failures forever
-    with capped exponential backoff. The caller has not acknowledged anything yet."""
+def is_transient(err: BaseException) -> bool:
+    """What a retry may cure: our transient errors, and aiokafka's retriable ones (a broker or a
+    group coordinator away)."""
+    return isinstance(err, TransientError) or (isinstance(err, KafkaError) and bool(err.retriable))
+
+
+async def retry(call: Callable[[], Awaitable[T]], what: str, *, max_delay: float = 10.0, store: bool = False) -> T:
+    """Await ``call()`` until it succeeds, with capped exponential backoff on transient errors;
+    any other error propagates. ``store``: the call is a store step, whose outage and recovery
+    health reports. Nothing has been acknowledged while a call is retried."""
     delay = 0.2
     while True:
         try:
-            result = await asyncio.to_thread(fn, *args)
-        except TransientError as err:
-            HEALTH.failed(err)
+            result = await call()
+        except Exception as err:
+            if not is_transient(err):
+                raise
+            if store:
+                HEALTH.failed(err)
             log.warning("%s failed (%s); retrying in %.1fs", what, err, delay)
             await asyncio.sleep(delay)
             delay = min(delay * 2, max_delay)
             continue
-        if HEALTH.recovered():
+        if store and HEALTH.recovered():
             log.warning("%s recovered after the outage", what)
         return result
+
+
+async def with_retry(fn: Callable[..., T], *args: Any, what: str, max_delay: float = 10.0) -> T:
+    """A blocking store call, off the event loop, retried as ``retry`` does."""
+    return await retry(lambda: asyncio.to_thread(fn, *args), what, max_delay=max_delay, store=True)
 
 
 async def complete_or_die(batch: Awaitable[Any], what: str) -> None:

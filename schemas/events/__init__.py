@@ -1,4 +1,4 @@
-"""Event models. ``parse_event(bytes)`` → typed event or ``Rejection(reason, detail)``."""
+"""Event models. ``parse_event(bytes)`` → typed event or ``InvalidEvent(reason, detail)``."""
 
 from schemas.events.envelope import (
     SCHEMA_VERSION,
@@ -16,8 +16,8 @@ from schemas.events.registry import (
     FREE_TEXT_FIELDS,
     MAX_EVENT_BYTES,
     AnyEvent,
+    InvalidEvent,
     Reason,
-    Rejection,
     dropped_fields,
     parse_event,
     parse_object,
@@ -36,8 +36,8 @@ __all__ = [
     "Context",
     "Envelope",
     "Identities",
+    "InvalidEvent",
     "Reason",
-    "Rejection",
     "SocialAccount",
     "dropped_fields",
     "parse_event",

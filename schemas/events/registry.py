@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from enum import StrEnum
 from typing import Annotated, Any, Union, get_args
 
 import orjson
 from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 
+from schemas.errors import InvalidEvent, Reason
 from schemas.events.envelope import SCHEMA_VERSION, Envelope, FreeText
 from schemas.events.social import SOCIAL_EVENTS
 from schemas.events.store import STORE_EVENTS
@@ -45,30 +45,6 @@ def _free_text_fields() -> frozenset[str]:
 FREE_TEXT_FIELDS = _free_text_fields()
 
 
-class Reason(StrEnum):
-    """Why an event was refused. Stored with every dead letter."""
-
-    UNPARSEABLE = "unparseable"  # not UTF-8 JSON
-    NOT_AN_OBJECT = "not_an_object"  # JSON, but not an object
-    TOO_LARGE = "too_large"  # over MAX_EVENT_BYTES
-    UNKNOWN_TYPE = "unknown_type"  # "type" missing or not a known event type
-    UNSUPPORTED_VERSION = "unsupported_version"  # schema_version newer than this worker knows
-    SCHEMA_VIOLATION = "schema_violation"  # a field is missing or wrong
-    IMPLAUSIBLE_TIME = "implausible_time"  # event time far in the future or before the epoch we accept
-    CONFLICTING_DUPLICATE = "conflicting_duplicate"  # event_id already seen with a different body
-    PROCESSING_ERROR = "processing_error"  # valid by schema, but a stage failed on it (a bug: see detail)
-    CHANNEL_NOT_ALLOWED = "channel_not_allowed"  # the collector's write key may not send this channel
-
-
-class Rejection(Exception):
-    """A typed refusal with a message naming the field and the problem."""
-
-    def __init__(self, reason: Reason, detail: str) -> None:
-        super().__init__(f"{reason.value}: {detail}")
-        self.reason = reason
-        self.detail = detail
-
-
 def describe(err: ValidationError, limit: int = 3) -> str:
     """'identities.email_hash: must be a lowercase hex SHA-256; ...' — field path first."""
     parts = []
@@ -80,22 +56,22 @@ def describe(err: ValidationError, limit: int = 3) -> str:
 
 
 def parse_object(obj: Any) -> Envelope:
-    """Validate an already-decoded JSON value; raise Rejection on failure."""
+    """Validate an already-decoded JSON value; raise InvalidEvent on failure."""
     if not isinstance(obj, dict):
-        raise Rejection(Reason.NOT_AN_OBJECT, f"expected a JSON object, got {type(obj).__name__}")
+        raise InvalidEvent(Reason.NOT_AN_OBJECT, f"expected a JSON object, got {type(obj).__name__}")
     etype = obj.get("type")
     if not isinstance(etype, str) or etype not in EVENT_TYPES:
-        raise Rejection(Reason.UNKNOWN_TYPE, f"type: {str(etype)[:64]!r} is not a known event type")
+        raise InvalidEvent(Reason.UNKNOWN_TYPE, f"type: {str(etype)[:64]!r} is not a known event type")
     version = obj.get("schema_version", SCHEMA_VERSION)
     if isinstance(version, int) and version > SCHEMA_VERSION:
-        raise Rejection(Reason.UNSUPPORTED_VERSION, f"schema_version: {version} > {SCHEMA_VERSION}")
+        raise InvalidEvent(Reason.UNSUPPORTED_VERSION, f"schema_version: {version} > {SCHEMA_VERSION}")
     try:
         event: Envelope = _ADAPTER.validate_python(obj)
         return event
     except ValidationError as err:
-        raise Rejection(Reason.SCHEMA_VIOLATION, describe(err)) from None
+        raise InvalidEvent(Reason.SCHEMA_VIOLATION, describe(err)) from None
     except RecursionError:
-        raise Rejection(Reason.SCHEMA_VIOLATION, "nesting too deep") from None
+        raise InvalidEvent(Reason.SCHEMA_VIOLATION, "nesting too deep") from None
 
 
 def dropped_fields(event: BaseModel, raw: Mapping[str, Any], prefix: str = "") -> list[str]:
@@ -117,9 +93,9 @@ _VALIDATOR = _ADAPTER.validator  # pydantic-core's, called directly: no Python w
 
 
 def parse_event(raw: bytes) -> Envelope:
-    """Bytes from Kafka or HTTP → a typed event, or Rejection with a typed reason."""
+    """Bytes from Kafka or HTTP → a typed event, or InvalidEvent with a typed reason."""
     if len(raw) > MAX_EVENT_BYTES:
-        raise Rejection(Reason.TOO_LARGE, f"{len(raw)} bytes > {MAX_EVENT_BYTES}")
+        raise InvalidEvent(Reason.TOO_LARGE, f"{len(raw)} bytes > {MAX_EVENT_BYTES}")
     # Fast path: parse and validate in one native call (~4 µs an event less than decoding to a
     # dict first). The model enforces everything the checks below do, so an event it accepts
     # is accepted; anything it refuses takes the slow path, which names the typed reason.
@@ -133,5 +109,5 @@ def parse_event(raw: bytes) -> Envelope:
     try:
         obj = orjson.loads(raw)
     except orjson.JSONDecodeError as err:
-        raise Rejection(Reason.UNPARSEABLE, str(err)[:200]) from None
+        raise InvalidEvent(Reason.UNPARSEABLE, str(err)[:200]) from None
     return parse_object(obj)

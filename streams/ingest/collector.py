@@ -15,7 +15,7 @@ from typing import Any
 
 import orjson
 
-from schemas.events import CHANNEL_OF, Reason, Rejection, dropped_fields, parse_object
+from schemas.events import CHANNEL_OF, InvalidEvent, Reason, dropped_fields, parse_object
 from streams.ingest.body import dumps_any_depth, nesting_depth_over
 from streams.ingest.normalize import DeadLetter
 from streams.ingest.pii import scrub_event, scrub_payload
@@ -118,17 +118,17 @@ class Collector:
         for i, raw in enumerate(batch):
             try:
                 if isinstance(raw, (dict, list)) and nesting_depth_over(raw, MAX_DEPTH):
-                    raise Rejection(Reason.SCHEMA_VIOLATION, f"nested deeper than {MAX_DEPTH} levels")
+                    raise InvalidEvent(Reason.SCHEMA_VIOLATION, f"nested deeper than {MAX_DEPTH} levels")
                 scrub_event(raw, self._pepper)
                 event = parse_object(raw)
                 channel = CHANNEL_OF[event.type]
                 if channel not in self._channels[source]:
-                    raise Rejection(
+                    raise InvalidEvent(
                         Reason.CHANNEL_NOT_ALLOWED,
                         f"type: {event.type} is a {channel} event; the write key of {source!r} may send "
                         f"{', '.join(self._channels[source])} events",
                     )
-            except Rejection as rej:
+            except InvalidEvent as rej:
                 result.dead.append(
                     DeadLetter(
                         dl_id=f"collector/{request_id}/{i}",

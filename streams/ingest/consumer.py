@@ -22,11 +22,11 @@ from typing import Any
 
 import numpy as np
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
-from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError, RebalanceInProgressError
+from aiokafka.errors import CommitFailedError, IllegalStateError, RebalanceInProgressError
 
 from streams.ingest.fetch import RecordSet
 from streams.ingest.normalize import RawBatch
-from streams.runtime import HEALTH, complete_or_die
+from streams.runtime import HEALTH, complete_or_die, retry
 
 log = logging.getLogger("parcours")
 
@@ -92,25 +92,9 @@ async def take_batch(
     return sets, offsets
 
 
-async def _retrying(call: Callable[[], Awaitable[None]], what: str, max_delay: float) -> None:
-    """Await ``call`` until it succeeds, backing off on retriable Kafka errors (a broker or
-    coordinator away: nothing else can progress either); other errors propagate."""
-    delay = 0.2
-    while True:
-        try:
-            await call()
-            return
-        except KafkaError as err:
-            if not err.retriable:
-                raise
-            log.warning("%s failed (%s); retrying in %.1fs", what, err, delay)
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, max_delay)
-
-
 async def commit(consumer: AIOKafkaConsumer, offsets: Offsets, *, max_delay: float = 5.0) -> None:
     try:
-        await _retrying(lambda: consumer.commit(offsets), "committing offsets", max_delay)
+        await retry(lambda: consumer.commit(offsets), "committing offsets", max_delay=max_delay)
     except (CommitFailedError, IllegalStateError, RebalanceInProgressError) as err:
         # The partitions moved to another worker mid-batch; it re-reads from the last commit
         # and storage drops the duplicates. Nothing is lost.
@@ -119,7 +103,7 @@ async def commit(consumer: AIOKafkaConsumer, offsets: Offsets, *, max_delay: flo
 
 async def start(consumer: AIOKafkaConsumer, *, max_delay: float = 10.0) -> None:
     """Join the group, waiting out a broker that is not reachable yet (as Faust's agents do)."""
-    await _retrying(consumer.start, "ingest consumer reaching Kafka", max_delay)
+    await retry(consumer.start, "ingest consumer reaching Kafka", max_delay=max_delay)
 
 
 async def run(

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import NamedTuple
 
-from schemas.events import Reason, Rejection
+from schemas.events import InvalidEvent, Reason
 
 EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
 _ZERO = timedelta(0)
@@ -38,14 +38,16 @@ def derive(
         skew = received_at - sent_at
         size = -skew if skew < _ZERO else skew
         if size > MAX_CORRECTABLE_SKEW:
-            raise Rejection(Reason.IMPLAUSIBLE_TIME, f"sent_at: {sent_at.isoformat()} is {skew} away from arrival")
+            raise InvalidEvent(Reason.IMPLAUSIBLE_TIME, f"sent_at: {sent_at.isoformat()} is {skew} away from arrival")
         if size > max_skew:
             t = occurred_at + skew
     ahead = t - received_at
     if ahead > future_tolerance:
-        raise Rejection(Reason.IMPLAUSIBLE_TIME, f"occurred_at: {occurred_at.isoformat()} is in the future")
+        raise InvalidEvent(Reason.IMPLAUSIBLE_TIME, f"occurred_at: {occurred_at.isoformat()} is in the future")
     if t < EARLIEST:
-        raise Rejection(Reason.IMPLAUSIBLE_TIME, f"occurred_at: {occurred_at.isoformat()} is before {EARLIEST.date()}")
+        raise InvalidEvent(
+            Reason.IMPLAUSIBLE_TIME, f"occurred_at: {occurred_at.isoformat()} is before {EARLIEST.date()}"
+        )
     if ahead > _ZERO:
         t, ahead = received_at, _ZERO
     return EventTime(t if t.tzinfo is UTC else t.astimezone(UTC), -ahead > late_allowance)

@@ -22,7 +22,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pydantic import BaseModel
 
-from schemas.events import Envelope, Reason, Rejection, fast, parse_event
+from schemas.events import Envelope, InvalidEvent, Reason, fast, parse_event
 from streams.identity.identifiers import Extracted, extract
 from streams.identity.links import Links
 from streams.ingest import native as native_decoder
@@ -355,7 +355,7 @@ class Normalizer:
             item, payload = batch[i], payloads[i]
             try:
                 candidates.append((i, self._timed(item, payload, by_index[i] or parse_event(payload))))
-            except Rejection as rej:
+            except InvalidEvent as rej:
                 dead.append((i, self._dead(item, payload, rej.reason.value, rej.detail)))
             except Exception as err:  # noqa: BLE001 — one bad record must not stop the stream
                 dead.append((i, self._bug(item, payload, err)))
@@ -474,7 +474,7 @@ class Normalizer:
         )
 
     def _timed(self, item: RawItem, payload: bytes, event: Envelope | fast.FastEvent) -> _Kept:
-        """The event with its times; raises ``Rejection``."""
+        """The event with its times; raises ``InvalidEvent``."""
         # Each operation on pydantic's parsed datetimes calls its tzinfo back (~0.4 µs); in UTC
         # once, the arithmetic below, the record and the Arrow column are plain C.
         occurred = event.occurred_at.astimezone(UTC)

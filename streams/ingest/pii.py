@@ -14,7 +14,7 @@ from typing import Any
 import orjson
 import phonenumbers
 
-from schemas.events import FREE_TEXT_FIELDS, Reason, Rejection
+from schemas.events import FREE_TEXT_FIELDS, InvalidEvent, Reason
 from streams.ingest.body import dumps_any_depth
 from streams.ingest.junk import NATIONAL_REGION, PLACEHOLDER_EMAILS, PLACEHOLDER_PHONES, e164, is_junk_email
 
@@ -127,7 +127,7 @@ def _scrub_string(key: Any, value: str, pepper: str, free: bool) -> str:
 def scrub_event(event: Any, pepper: str) -> bool:
     """The edge's and the worker's one rule set, on a decoded event, in place: clear identities
     hashed (any key case; numbers too), e-mails in every string and phones in free-text fields
-    replaced by hashes. True if anything changed. Raises ``Rejection`` for a clear identifier
+    replaced by hashes. True if anything changed. Raises ``InvalidEvent`` for a clear identifier
     that cannot be hashed (after removing it)."""
     ids = event.get("identities") if isinstance(event, dict) else None
     changed = isinstance(ids, dict) and any(isinstance(k, str) and k.lower() in ("email", "phone") for k in ids)
@@ -149,7 +149,7 @@ def scrub_event(event: Any, pepper: str) -> bool:
             elif isinstance(value, (dict, list)):
                 stack.append((value, free or (isinstance(key, str) and key in FREE_TEXT_FIELDS)))
     if refused is not None:
-        raise Rejection(Reason.SCHEMA_VIOLATION, str(refused))
+        raise InvalidEvent(Reason.SCHEMA_VIOLATION, str(refused))
     return changed
 
 
@@ -233,7 +233,7 @@ def scrub_payload(payload: bytes, pepper: str, *, screened: bool = True) -> byte
         try:
             if not scrub_event(obj, pepper):
                 return payload
-        except Rejection:
+        except InvalidEvent:
             pass  # the clear value is gone; the reader refuses the event for what remains
         try:
             return orjson.dumps(obj)

@@ -15,7 +15,7 @@ from streams.errors import TerminalError
 from streams.store.backend import Backend
 
 
-class ReferenceError(TerminalError):
+class ReferenceFileError(TerminalError):
     """The file is not valid reference data; the message says where."""
 
 
@@ -44,7 +44,7 @@ def load_community(backend: Backend, file: Path) -> CommunityConfig:
     try:
         cfg = CommunityConfig.model_validate(json.loads(file.read_text()))
     except (ValidationError, json.JSONDecodeError) as err:
-        raise ReferenceError(f"{file}: {err}") from None
+        raise ReferenceFileError(f"{file}: {err}") from None
     now = datetime.now(UTC)
     backend.insert("objectives", [{**o.model_dump(), "loaded_at": now} for o in cfg.objectives])
     backend.insert(
@@ -72,6 +72,6 @@ def load_spend(backend: Backend, file: Path, *, delimiter: str = ",") -> int:
                     }
                 )
             except (KeyError, ValueError, AttributeError) as err:
-                raise ReferenceError(f"{file}:{n}: {err!r}") from None
+                raise ReferenceFileError(f"{file}:{n}: {err!r}") from None
     backend.insert("spend", rows)
     return len(rows)

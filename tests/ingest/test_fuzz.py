@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import SecretStr
 
-from schemas.events import Reason, Rejection, fast, parse_event
+from schemas.events import InvalidEvent, Reason, fast, parse_event
 from streams.ingest.collector import Collector
 from streams.ingest.normalize import Normalizer, RawItem, _flagged
 from streams.ingest.pii import scrub_payload
@@ -68,7 +68,7 @@ def mutated_sample(data: st.DataObject) -> dict[str, object]:
 def test_random_bytes_only_ever_get_a_typed_rejection(raw: bytes) -> None:
     try:
         parse_event(raw)
-    except Rejection as rej:
+    except InvalidEvent as rej:
         assert rej.reason.value in REASONS
 
 
@@ -77,7 +77,7 @@ def test_random_bytes_only_ever_get_a_typed_rejection(raw: bytes) -> None:
 def test_mutated_events_are_parsed_or_refused_with_a_reason(data: st.DataObject) -> None:
     try:
         parse_event(orjson.dumps(mutated_sample(data)))
-    except Rejection as rej:
+    except InvalidEvent as rej:
         assert rej.reason.value in REASONS and rej.detail
 
 
@@ -86,7 +86,7 @@ def test_deep_nesting_is_refused_not_a_crash(depth: int) -> None:
     raw = b'{"type": "like", "properties": ' + b"[" * depth + b"]" * depth + b"}"
     try:
         parse_event(raw)
-    except Rejection as rej:
+    except InvalidEvent as rej:
         assert rej.reason in (Reason.UNPARSEABLE, Reason.SCHEMA_VIOLATION, Reason.TOO_LARGE)
 
 
@@ -95,7 +95,7 @@ def test_wrong_encodings(encoding: str, etype: str) -> None:
     text = orjson.dumps({**SAMPLES[etype], "event_id": str(uuid.uuid4()), "note": "déjà vu"}).decode()
     try:
         parse_event(text.encode(encoding))
-    except Rejection as rej:
+    except InvalidEvent as rej:
         assert rej.reason is Reason.UNPARSEABLE
 
 

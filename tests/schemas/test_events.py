@@ -5,7 +5,7 @@ import uuid
 import orjson
 import pytest
 
-from schemas.events import EVENT_TYPES, MAX_EVENT_BYTES, Reason, Rejection, parse_event, parse_object
+from schemas.events import EVENT_TYPES, MAX_EVENT_BYTES, InvalidEvent, Reason, parse_event, parse_object
 from tests.conftest import event
 from tests.samples import INVALID, SAMPLES
 
@@ -27,7 +27,7 @@ def test_valid_sample_parses_to_its_type(etype: str) -> None:
 def test_invalid_variant_is_refused_naming_the_field(etype: str) -> None:
     change, field = INVALID[etype]
     bad = {**event(etype), **change}  # each variant replaces whole top-level fields
-    with pytest.raises(Rejection) as exc:
+    with pytest.raises(InvalidEvent) as exc:
         parse_object(bad)
     assert exc.value.reason is Reason.SCHEMA_VIOLATION
     assert field in exc.value.detail
@@ -39,7 +39,7 @@ def test_unknown_fields_are_ignored_for_forward_compatibility() -> None:
 
 
 def test_newer_schema_version_is_refused_with_its_own_reason() -> None:
-    with pytest.raises(Rejection) as exc:
+    with pytest.raises(InvalidEvent) as exc:
         parse_object(event("like", schema_version=99))
     assert exc.value.reason is Reason.UNSUPPORTED_VERSION
 
@@ -57,14 +57,14 @@ def test_newer_schema_version_is_refused_with_its_own_reason() -> None:
     ],
 )
 def test_bytes_that_are_not_events_get_typed_reasons(raw: bytes, reason: Reason) -> None:
-    with pytest.raises(Rejection) as exc:
+    with pytest.raises(InvalidEvent) as exc:
         parse_event(raw)
     assert exc.value.reason is reason
 
 
 def test_channel_is_fixed_by_type() -> None:
     assert parse_object(event("qr_scan")).channel == "tv"
-    with pytest.raises(Rejection):
+    with pytest.raises(InvalidEvent):
         parse_object(event("qr_scan", channel="store"))
 
 
@@ -83,12 +83,12 @@ def test_bytes_and_decoded_objects_validate_to_the_same_event(etype: str) -> Non
 @pytest.mark.parametrize("literal", [b"NaN", b"Infinity", b"-Infinity"])
 def test_non_json_number_literals_are_unparseable_even_in_ignored_fields(literal: bytes) -> None:
     raw = b'{"extra": ' + literal + b", " + orjson.dumps(event("like"))[1:]
-    with pytest.raises(Rejection) as exc:
+    with pytest.raises(InvalidEvent) as exc:
         parse_event(raw)
     assert exc.value.reason is Reason.UNPARSEABLE
 
 
 def test_refusals_from_bytes_keep_their_typed_reason() -> None:
-    with pytest.raises(Rejection) as exc:
+    with pytest.raises(InvalidEvent) as exc:
         parse_event(orjson.dumps(event("like", schema_version=99)))
     assert exc.value.reason is Reason.UNSUPPORTED_VERSION

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from pydantic import ConfigDict, Field, field_validator
 
 from bench.common import corpus
-from schemas.events import EVENT_TYPES, Reason, Rejection, fast, parse_event
+from schemas.events import EVENT_TYPES, InvalidEvent, Reason, fast, parse_event
 from schemas.events.envelope import _Model
 from streams.ingest.normalize import Normalized, Normalizer, RawItem
 from streams.settings import Settings
@@ -82,7 +82,7 @@ def test_what_the_fast_path_leaves_to_pydantic(change: dict[str, Any], pydantic_
     if pydantic_accepts:
         parse_event(raw)
     else:
-        with pytest.raises(Rejection):
+        with pytest.raises(InvalidEvent):
             parse_event(raw)
     _same(*_both([raw]))
 
