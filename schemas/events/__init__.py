@@ -1,5 +1,6 @@
 """Event models. ``parse_event(bytes)`` → typed event or ``InvalidEvent(reason, detail)``."""
 
+from schemas.errors import InvalidEvent, Reason
 from schemas.events.envelope import (
     SCHEMA_VERSION,
     SHARED_DEVICE_KINDS,
@@ -16,8 +17,6 @@ from schemas.events.registry import (
     FREE_TEXT_FIELDS,
     MAX_EVENT_BYTES,
     AnyEvent,
-    InvalidEvent,
-    Reason,
     dropped_fields,
     parse_event,
     parse_object,
