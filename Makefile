@@ -9,7 +9,7 @@ STAMP   := $(VENV)/.installed
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
 
-NATIVE  := streams/ingest/native/Cargo.toml streams/ingest/native/Cargo.lock $(wildcard streams/ingest/native/src/*.rs)
+NATIVE  := streams/native/Cargo.toml streams/native/Cargo.lock $(wildcard streams/native/src/*.rs)
 
 $(STAMP): pyproject.toml $(NATIVE)
 	$(PY) -m venv $(VENV)
@@ -24,18 +24,19 @@ demo: install ## run the main job: Kafka + worker + simulated week, then a summa
 	$(BIN)/parcours demo
 
 test: install ## run the test suite (starts its own Kafka broker), the native decoder's own tests first
-	cd streams/ingest/native && cargo test --release --quiet
+	cd streams/native && cargo test --release --quiet
 	$(BIN)/pytest
 
-lint: install ## check only: ruff, mypy, and rustfmt and clippy on the native decoder
+lint: install ## check only: ruff, mypy, the import contract (pyproject.toml), rustfmt and clippy on the native module
 	$(BIN)/ruff check streams schemas bench tests
 	$(BIN)/ruff format --check streams schemas bench tests
 	$(BIN)/mypy
-	cd streams/ingest/native && cargo fmt --check && cargo clippy --release --quiet -- -D warnings
+	$(BIN)/lint-imports
+	cd streams/native && cargo fmt --check && cargo clippy --release --quiet -- -D warnings
 
 schemas: install ## export the event JSON Schemas and the cluster DDL
 	$(BIN)/python -m schemas.export
-	$(BIN)/python -m schemas.cluster
+	$(BIN)/python -m streams.store.cluster
 
 dashboards: install ## render the Grafana dashboards to dashboards/*.json
 	$(BIN)/python -m streams.grafana.render

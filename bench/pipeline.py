@@ -21,16 +21,17 @@ from kafka.errors import KafkaError
 from bench.common import Timer, chunks, corpus, fresh_copy, live_frame, median_of
 from bench.cpu import CpuMeter, broker_pid
 from bench.kafka_fill import drain_rate, fill, steady
+from streams.attribution.live import LiveCredits
 from streams.devstack import KafkaBroker, Worker, consumer_committed, consumer_lag, worker_env
 from streams.identity.links import Links
 from streams.identity.stage import IdentityStage
+from streams.ingest.columns import events_table_or_quarantine
 from streams.ingest.normalize import Normalizer, RawItem
 from streams.kafka import ensure_topics
 from streams.read import WorkerReader
 from streams.runtime import tune_gc
 from streams.settings import Settings
 from streams.store.backend import ChdbBackend
-from streams.store.columns import events_table_or_quarantine
 from streams.store.migrations import migrate
 from streams.topics import TopicNames
 
@@ -66,16 +67,19 @@ def stage_profile(payloads: list[bytes], root: Path) -> dict[str, Any]:
     stage = IdentityStage(settings, store)
     with Timer() as t_identity:
         for start in range(0, len(links), 2000):
-            stage.process([links.take(range(start, min(start + 2000, len(links))))], live_credits=False)
+            stage.process([links.take(range(start, min(start + 2000, len(links))))])
     # Again, as a restarted worker would (the map reloaded), with live credits, in the worker's
     # batches: links that decide nothing now, so this is what the credits cost on top.
     again = IdentityStage(settings, store)
     again.load()
+    live = LiveCredits(settings, store)
+    live.load()
     credited = 0
     batch = settings.batch_size
     with Timer() as t_live:
         for start in range(0, len(links), batch):
-            credited += again.process([links.take(range(start, min(start + batch, len(links))))])["credited"]
+            change = again.process([links.take(range(start, min(start + batch, len(links))))])
+            credited += live.credit(change)["credited"]
     from streams.identity.graph import IdentityGraph, new_graph
 
     calls = [(links.groups[g].identifiers, links.groups[g].verified_crm) for g in links.group]

@@ -126,9 +126,9 @@ def worker(loglevel: str) -> None:
         _fail(f"cannot reach Kafka at {s.kafka_bootstrap}: {err}")
     from faust.worker import Worker
 
-    from streams.app import app
+    from streams.app import create_app
 
-    Worker(app, loglevel=loglevel, quiet=True).execute_from_commandline()
+    Worker(create_app(s), loglevel=loglevel, quiet=True).execute_from_commandline()
 
 
 @main.command()
@@ -519,7 +519,8 @@ def forget(key: str, timeout: float, dry_run: bool) -> None:
     email:Jane.Doe@Example.com, is hashed as the edge does): identifiers, events, dead letters,
     journeys and credits. The identity stage performs it in stream order and records it; the
     erasures topic re-applies it to any replay (README, "Reliability and privacy")."""
-    from streams.identity.erasure import counts, person_identifiers, request_erasure
+    from streams.control import request_erasure
+    from streams.identity.erasure import counts, person_identifiers
     from streams.identity.explain import UnknownPerson, exists, identifier_key, resolve
     from streams.read import open_reader
 

@@ -14,7 +14,8 @@ import orjson
 
 from streams.errors import QueryError, StoreUnavailable
 from streams.settings import Settings
-from streams.store.backend import MANY_IDS_PER_QUERY, Backend, Row, open_backend
+from streams.store import open_backend
+from streams.store.backend import MANY_IDS_PER_QUERY, Backend, Row
 
 
 class WorkerReader:

@@ -54,7 +54,7 @@ class Settings(BaseSettings):
     web_host: str = Field("127.0.0.1", description="bind address of the worker's HTTP server")
     native_decoder: bool = Field(
         True,
-        description="read raw events with the native batch decoder (streams/ingest/native.py); false: the "
+        description="read raw events with the native batch decoder (streams/native.py); false: the "
         "Python path for every event (same rows, slower), e.g. to rule the decoder out while diagnosing",
     )
     batch_size: int = Field(

@@ -60,13 +60,13 @@ def test_every_stage_runs_somewhere_in_each_deployment() -> None:
 
 
 def test_cluster_ddl_is_generated_from_the_single_node_files() -> None:
-    from schemas.cluster import OUT, rendered
+    from streams.store.cluster import OUT, rendered
     from streams.store.migrations import sql_files
 
     files = rendered()
     assert set(files) == {p.name for p in sql_files()}
     for name, text in files.items():
-        assert (OUT / name).read_text() == text, f"{name} is stale: run `python -m schemas.cluster`"
+        assert (OUT / name).read_text() == text, f"{name} is stale: run `python -m streams.store.cluster`"
     single = (ROOT / "schemas" / "clickhouse" / "001_events.sql").read_text()
     cluster = files["001_events.sql"]
     for column in re.findall(r"^\s{4}(\w+)\s", single, re.M):

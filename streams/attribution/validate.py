@@ -13,11 +13,11 @@ from dataclasses import dataclass, replace
 from datetime import timedelta
 
 from streams.attribution.batch import data_driven_totals
+from streams.attribution.offline import run_offline
 from streams.attribution.rules import RULE_MODELS, attribute_journey
-from streams.journeys.offline import run_offline
 from streams.settings import Settings
 from streams.simulate import SimConfig, simulate
-from streams.simulate.behaviour import DAILY
+from streams.simulate.builder import DAILY
 
 GROUPS = {
     "web/paid-search": "paid_search",

@@ -1,7 +1,7 @@
 """CRM and loyalty exports as identity evidence (``parcours load crm``).
 
 Each record becomes links through the same path as events' identities: hashed at the edge
-(``streams.ingest.pii``), guarded (junk values refused, ``identifiers.extract_values``), sent on
+(``streams.identity.pii``), guarded (junk values refused, ``identifiers.extract_values``), sent on
 the identity links topic and linked by the single writer, the CRM id verified. A record without
 analytics consent links nothing, and a deleted one neither: both are sent as retractions, so that
 what an earlier load of the record linked is taken back and the persons it alone held together are
@@ -23,7 +23,7 @@ from schemas.crm import CrmRecord
 from streams.errors import TerminalError
 from streams.identity.identifiers import Extracted, extract_values
 from streams.identity.links import Links
-from streams.ingest.pii import hash_email, hash_phone, junk_hashes, scrub_text
+from streams.identity.pii import hash_email, hash_phone, junk_hashes, scrub_text
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 

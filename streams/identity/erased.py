@@ -18,7 +18,7 @@ from typing import Any
 import orjson
 
 from streams.errors import TransientError
-from streams.ingest.pii import pepper_hash
+from streams.identity.pii import pepper_hash
 from streams.settings import Settings
 from streams.topics import TopicNames
 

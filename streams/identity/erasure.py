@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import json
 import re
-import time
-import uuid
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -21,7 +19,6 @@ import orjson
 from streams.identity.erased import identifier_hash
 from streams.identity.graph import Graph
 from streams.identity.identifiers import dead_letter_identifiers
-from streams.settings import Settings
 from streams.store.backend import Backend
 
 # (table, condition) — {ids} are the person's identifiers, {pid} the person id, {dls} the ids of
@@ -164,27 +161,3 @@ def reapply(backend: Backend, record: Mapping[str, Any]) -> int:
     before it (a fresh store has nothing to delete). Returns the rows deleted."""
     pid = str(record["person_id"])
     return _delete(backend, pid, person_identifiers(backend, pid))[0]
-
-
-def request_erasure(settings: Settings, key: str, *, timeout: float = 120.0) -> dict[str, Any]:
-    """Queue an erasure through the identity topic and wait for the identity stage's record."""
-    from streams.errors import TransientError
-    from streams.ingest.publisher import Publisher
-    from streams.read import open_reader
-
-    erasure_id = uuid.uuid4().hex
-    with Publisher(settings) as pub:
-        pub.publish_control(control_message(key, erasure_id))
-    deadline = time.monotonic() + timeout
-    reader = open_reader(settings)
-    while time.monotonic() < deadline:
-        rows = reader.query(
-            "SELECT erasure_id, person_id, rows_deleted FROM erasures FINAL WHERE erasure_id = {e:String}",
-            {"e": erasure_id},
-        )
-        if rows:
-            return rows[0]
-        time.sleep(0.5)
-    raise TransientError(
-        f"no confirmation within {timeout:.0f} s; erasure {erasure_id} is queued and runs when a worker consumes it"
-    )

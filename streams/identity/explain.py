@@ -6,7 +6,7 @@ import re
 
 from streams.errors import TerminalError
 from streams.identity.identifiers import singleton_person
-from streams.ingest.pii import hash_email, hash_phone
+from streams.identity.pii import hash_email, hash_phone
 from streams.store.backend import Backend
 
 _HASH = re.compile(r"^[0-9a-f]{64}$")
@@ -21,7 +21,7 @@ class UnknownPerson(TerminalError):
 
 def identifier_key(key: str, pepper: str) -> str:
     """A key as the identity stage names it: a clear e-mail or phone (a data subject's request)
-    is normalized and hashed exactly as the edge does (``streams.ingest.pii``); a hash, a person
+    is normalized and hashed exactly as the edge does (``streams.identity.pii``); a hash, a person
     id or any other identifier is left as given."""
     kind, sep, value = key.partition(":")
     if not sep or _HASH.match(value):

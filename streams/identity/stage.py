@@ -1,5 +1,5 @@
-"""The single-writer identity stage: link messages → graph → identity map rows, decisions,
-and live credits for the conversions in the batch.
+"""The single-writer identity stage: link messages → graph → identity map rows and decisions.
+What a batch changed goes on to the live attribution stage (``streams.attribution.live``).
 
 Its state is the identity map in ClickHouse: on start it reloads the current map, so a
 restarted (or newly assigned) worker continues where the last one stopped.
@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from collections.abc import Set as AbstractSet
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 import pyarrow as pa
 
-from streams.attribution.credits import credit_tables
 from streams.identity.erased import Erasures
 from streams.identity.erasure import erase, reapply
 from streams.identity.fresh import ErasedRoots, FreshGraph
@@ -23,15 +22,32 @@ from streams.identity.graph import MERGED, REFUSED_CRM, new_graph
 from streams.identity.links import Links, Part
 from streams.identity.shared import SHARED, SharedIdentifiers, refusal
 from streams.identity.split import evidence, recompute
-from streams.journeys.build import build_journeys
-from streams.journeys.query import Span, histories_for_conversions
 from streams.settings import Settings
 from streams.store.backend import Backend
 
 log = logging.getLogger("parcours")
 
 _Decision = tuple[str, str, str, str, str, int]  # event, identifier a, b, decision, person, event time µs
-_Conversion = tuple[str, str, int]  # event, its first identifier, event time µs
+Conversion = tuple[str, str, int]  # event, its first identifier, event time µs
+
+
+class Persons(Protocol):
+    """The graph as the stages after identity read it."""
+
+    def person_of(self, identifier: str) -> str: ...
+    def members(self, person_id: str) -> set[str]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """What a batch changed in the identity map: the live attribution stage credits from it."""
+
+    conversions: list[Conversion]  # the batch's conversions
+    earliest: dict[str, int]  # first identifier of the batch's events → earliest event time µs
+    merged: set[str]  # an identifier of each merge or split
+    erased: set[str]  # event ids of persons erased in the batch
+    persons: Persons
+    stats: dict[str, int] = field(default_factory=dict)
 
 
 def _parts(parts: Iterable[Part | Mapping[str, Any]]) -> Iterator[Part]:
@@ -69,9 +85,6 @@ class IdentityStage:
         self._erasures = erasures
         self._publish = publish
         self._version = 0
-        # Every conversion the stage has credited, by its first identifier: when a merge (or a
-        # late event) changes a person's history, its conversions are credited again.
-        self._conversions: dict[str, list[_Conversion]] = {}
         self.registry = SharedIdentifiers(
             persons=settings.shared_device_customers, window=timedelta(hours=settings.shared_device_window_h)
         )
@@ -110,17 +123,7 @@ class IdentityStage:
             self._version = max(self._version, int(r["v"]))
         self.graph.drain()
         self.registry.load(self._b)
-        for r in self._b.query(
-            "SELECT DISTINCT primary_identifier AS id, toString(event_id) AS e, "
-            "toUnixTimestamp64Milli(event_time) AS ms FROM touches_by_identifier WHERE is_conversion = 1"
-        ):
-            self._remember((r["e"], r["id"], int(r["ms"]) * 1000))
         return len(rows)
-
-    def _remember(self, conversion: _Conversion) -> None:
-        held = self._conversions.setdefault(conversion[1], [])
-        if conversion not in held:
-            held.append(conversion)
 
     def _versions(self, n: int) -> int:
         """The first of ``n`` consecutive versions: monotonic across restarts (at least the wall
@@ -129,15 +132,17 @@ class IdentityStage:
         self._version = first + n - 1
         return first
 
-    def process(self, parts: Iterable[Part | Mapping[str, Any]], *, live_credits: bool = True) -> dict[str, int]:
-        """Link, in order, each part: ``Links``, a control (an erasure), or a link object (old wire form)."""
+    def process(self, parts: Iterable[Part | Mapping[str, Any]]) -> Change:
+        """Link, in order, each part: ``Links``, a control (an erasure), or a link object (old wire
+        form). Returns what changed, for the live attribution stage (``attribution.live``)."""
         now = datetime.now(UTC)
         decisions: list[_Decision] = []
-        conversions: list[_Conversion] = []
+        conversions: list[Conversion] = []
         via: dict[str, str] = {}
         earliest: dict[str, int] = {}  # first identifier of the batch's events → earliest event time µs
         merged: set[str] = set()  # an identifier of each merge
         batch = _Batch()
+        erased: set[str] = set()  # event ids of erased persons
         mapped = 0
         for part in _parts(parts):
             if isinstance(part, Links):
@@ -154,9 +159,9 @@ class IdentityStage:
                 # What came before the request is written first, then erased: the single writer's order.
                 mapped += self._flush(decisions, via, now)
                 decisions, via = [], {}
-                erased = self._erased(part)
-                conversions = [c for c in conversions if c[0] not in erased]
-                self._drop(erased)
+                gone = self._erased(part)
+                conversions = [c for c in conversions if c[0] not in gone]
+                erased |= gone
             else:
                 log.warning("identity stage: unknown control message ignored: %.200s", part)
         mapped += self._flush(decisions, via, now)
@@ -165,61 +170,21 @@ class IdentityStage:
             earliest[ident] = 0
             merged.add(ident)
         mapped += len(split)
-        # a conversion credited before (sent again, after a restart) may hold channels it no longer earns
-        resent = {c[0] for c in conversions if c in self._conversions.get(c[1], ())}
-        for c in conversions:
-            self._remember(c)
-        again = self._affected(earliest, merged, {c[0] for c in conversions})
-        credited, read = (
-            self._live_credits(conversions + again, now, again={c[0] for c in again} | resent)
-            if (conversions or again) and live_credits
-            else (0, 0)
+        return Change(
+            conversions=conversions,
+            earliest=earliest,
+            merged=merged,
+            erased=erased,
+            persons=self.graph,
+            stats={"mappings": mapped, "decisions": len(decisions), "split": len(split)},
         )
-        return {
-            "mappings": mapped,
-            "decisions": len(decisions),
-            "split": len(split),
-            "credited": credited,
-            "recredited": len(again) if live_credits else 0,
-            "history_read": read,
-        }
-
-    def _affected(self, earliest: Mapping[str, int], merged: set[str], batch: set[str]) -> list[_Conversion]:
-        """Stored conversions whose journey the batch changed: every conversion of a person a merge
-        made (the other side's touches may precede any of them), and those within the lookback
-        after a batch event of the person (a touch or a conversion that arrived late)."""
-        person_of, members = self.graph.person_of, self.graph.members
-        window = int(timedelta(days=self._s.lookback_days) / timedelta(microseconds=1))
-        since: dict[str, int] = {}
-        idents: dict[str, set[str]] = {}
-        for ident, us in earliest.items():
-            p = person_of(ident)
-            since[p] = min(us, since.get(p, us))
-            idents.setdefault(p, set()).add(ident)
-        whole = {person_of(i) for i in merged}
-        out: dict[str, _Conversion] = {}
-        for p, first in since.items():
-            for ident in members(p) | idents[p]:
-                for c in self._conversions.get(ident, ()):
-                    if c[0] not in batch and (p in whole or first <= c[2] <= first + window):
-                        out[c[0]] = c
-        return list(out.values())
-
-    def _drop(self, event_ids: set[str]) -> None:
-        if event_ids:
-            for ident, held in list(self._conversions.items()):
-                kept = [c for c in held if c[0] not in event_ids]
-                if kept:
-                    self._conversions[ident] = kept
-                else:
-                    del self._conversions[ident]
 
     def _link(
         self,
         links: Links,
         decisions: list[_Decision],
         via: dict[str, str],
-        conversions: list[_Conversion],
+        conversions: list[Conversion],
         earliest: dict[str, int],
         merged: set[str],
         batch: _Batch,
@@ -434,31 +399,6 @@ class IdentityStage:
                 pa.table([*cols[:5], decided, pa.array([us // 1000 for us in cols[5]], _TS)], schema=_LINKS_SCHEMA),
             )
 
-    def _live_credits(
-        self, conversions: Sequence[_Conversion], now: datetime, *, again: AbstractSet[str] = frozenset()
-    ) -> tuple[int, int]:
-        """(journeys credited, events read for them). ``again``: conversions credited before, whose
-        channels that no longer earn credit are written as 0 (rows are replaced per channel)."""
-        lookback = timedelta(days=self._s.lookback_days)
-        wanted = {event_id for event_id, _, _ in conversions}
-        times: dict[str, list[int]] = {}
-        for _, first, us in conversions:
-            times.setdefault(self.graph.person_of(first), []).append(us // 1000)  # stored to the ms
-        spans = {p: Span(tuple(self.graph.members(p) or {p}), min(ms), max(ms)) for p, ms in times.items()}
-        timelines = histories_for_conversions(self._b, spans, lookback=lookback)
-        journeys = [
-            j
-            for tl in timelines
-            for j in build_journeys(tl, lookback=lookback, include_null=False)
-            if j.conversion and j.conversion.event_id in wanted
-        ]
-        jtable, ctable = credit_tables(
-            journeys, self._s.live_models, source="live", half_life=timedelta(days=self._s.half_life_days), now=now
-        )
-        self._b.insert_arrow("journeys", jtable)
-        self._b.insert_arrow("attribution_credits", _with_withdrawn(self._b, ctable, again, now))
-        return int(jtable.num_rows), sum(len(tl.touches) + len(tl.conversions) for tl in timelines)
-
 
 def _strings(value: Any) -> bool:
     """A control message's list of ids: a non-empty list of non-empty strings (else it is ignored)."""
@@ -476,41 +416,6 @@ class _Batch:
         self.verified: list[tuple[tuple[str, ...], str]] = []
         self.contested: list[tuple[str, str]] = []  # identifiers of two verified persons an event joined
         self.at_us = 0  # the latest event that asked for a split (its time stamps the split decisions)
-
-
-def _with_withdrawn(backend: Backend, credits: pa.Table, again: AbstractSet[str], now: datetime) -> pa.Table:
-    """``credits`` and a 0 row for each channel a re-credited conversion held and no longer earns."""
-    if not again:
-        return credits
-    new = set(
-        zip(
-            credits.column("conversion_id").to_pylist(),
-            credits.column("model").to_pylist(),
-            credits.column("channel").to_pylist(),
-            strict=True,
-        )
-    )
-    old = backend.query(
-        "SELECT toString(conversion_id) AS c, model, channel, person_id, "
-        "toUnixTimestamp64Milli(conversion_time) AS ms FROM attribution_credits "
-        "FINAL WHERE source = 'live' AND conversion_id IN {ids:Array(UUID)} AND credit != 0",
-        {"ids": sorted(again)},
-    )
-    gone = [r for r in old if (r["c"], r["model"], r["channel"]) not in new]
-    if not gone:
-        return credits
-    rows = {
-        "model": [r["model"] for r in gone],
-        "source": ["live"] * len(gone),
-        "conversion_id": [r["c"] for r in gone],
-        "person_id": [r["person_id"] for r in gone],
-        "conversion_time": [datetime.fromtimestamp(int(r["ms"]) / 1000, UTC) for r in gone],
-        "channel": [r["channel"] for r in gone],
-        "credit": [0.0] * len(gone),
-        "revenue_credit": [0.0] * len(gone),
-        "computed_at": [now] * len(gone),
-    }
-    return pa.concat_tables([credits, pa.table(rows, schema=credits.schema)])
 
 
 _TS = pa.timestamp("ms", tz="UTC")

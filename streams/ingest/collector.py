@@ -16,10 +16,10 @@ from typing import Any
 import orjson
 
 from schemas.events import CHANNEL_OF, InvalidEvent, Reason, dropped_fields, parse_object
-from streams.ingest.body import dumps_any_depth, nesting_depth_over
+from streams.identity.pii import scrub_event, scrub_payload
 from streams.ingest.normalize import DeadLetter
-from streams.ingest.pii import scrub_event, scrub_payload
 from streams.ingest.routing import routing_key
+from streams.nesting import dumps_any_depth, nesting_depth_over
 from streams.settings import Settings
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from enum import Enum
 
-from streams.ingest.native import new_window
+from streams import native as built
 
 
 class Seen(Enum):
@@ -37,7 +37,7 @@ def pack(keys: list[int], digests: list[int]) -> tuple[bytes, bytes]:
 class DedupeWindow:
     def __init__(self, size: int, *, native: bool = True) -> None:
         self._size = size
-        self._native = new_window(size) if native else None
+        self._native = built.Window(size) if native and built.AVAILABLE else None
         self._seen: OrderedDict[int, int] = OrderedDict()  # without the native module
 
     def check(self, event_id: int, digest: int) -> Seen:

@@ -30,7 +30,7 @@ import numpy as np
 from aiokafka import TopicPartition
 from aiokafka.consumer import fetcher as _fetcher
 
-from streams.ingest import native
+from streams import native
 
 log = logging.getLogger("parcours")
 
@@ -97,7 +97,7 @@ class _WholePartitionRecords(_PartitionRecords):  # type: ignore[misc]  # aiokaf
 
     def _whole(self, tp: TopicPartition, records: Any, fetch_offset: int) -> Iterator[RecordSet]:
         ours = isinstance(records, _KeptBytes) and self._isolation_level == _fetcher.READ_UNCOMMITTED
-        got = native.read_records(records.raw, fetch_offset, check_crc=self._check_crcs) if ours else None
+        got = _read_records(records.raw, fetch_offset, check_crc=self._check_crcs) if ours else None
         if got is None:  # not ours to read: aiokafka's records (and its errors), as one set
             read = list(self._unpack_records())
             if read:
@@ -143,3 +143,9 @@ def _install() -> bool:
     _fetcher.MemoryRecords = _KeptBytes
     _fetcher.PartitionRecords = _WholePartitionRecords
     return True
+
+
+def _read_records(raw: bytes, fetch_offset: int, *, check_crc: bool) -> tuple[list[bytes], bytes, bytes, int] | None:
+    """A fetched record set → values, timestamps (ms) and offsets (little-endian int64 bytes) and
+    the next fetch offset; None where aiokafka must read it."""
+    return native.read_records(raw, fetch_offset, check_crc=check_crc)

@@ -23,14 +23,14 @@ import pyarrow.compute as pc
 from pydantic import BaseModel
 
 from schemas.events import Envelope, InvalidEvent, Reason, fast, parse_event
+from streams import native as native_module
 from streams.identity.identifiers import Extracted, extract
 from streams.identity.links import Links
-from streams.ingest import native as native_decoder
+from streams.identity.pii import SCRUB_TRIGGERS, junk_hashes, scrub_payload
+from streams.ingest.decoder import Decoded, NativeDecoder
 from streams.ingest.dedupe import DedupeWindow, Seen, pack
 from streams.ingest.eventtime import derive
 from streams.ingest.fingerprint import content_digest
-from streams.ingest.native import Decoded, NativeDecoder
-from streams.ingest.pii import SCRUB_TRIGGERS, junk_hashes, scrub_payload
 from streams.journeys.taxonomy import Taxonomy
 from streams.settings import Settings
 from streams.store.layout import EVENT_COLUMNS, EVENTS_SCHEMA
@@ -300,7 +300,7 @@ def _uuid_key(event_id: UUID | str) -> int:
 
 class Normalizer:
     """Three readers of a payload, fastest first; each steps aside for the next when unsure:
-    the native decoder (``streams.ingest.native``, a batch at a time), the msgspec structs
+    the native decoder (``streams.ingest.decoder``, a batch at a time), the msgspec structs
     (``schemas.events.fast``) and pydantic, the reference, which also names every refusal.
     ``fast=False``: pydantic alone; ``native=False``: no native decoder. Tests compare the paths."""
 
@@ -321,7 +321,7 @@ class Normalizer:
         self._extracted: dict[Any, Extracted] = {}
         self._native: NativeDecoder | None = None
         if fast and native:
-            if native_decoder.AVAILABLE:
+            if native_module.AVAILABLE:
                 self._native = NativeDecoder(settings, screen=_SCREEN)
             else:
                 log.warning("the native decoder is not built; every event takes the Python path (slower)")

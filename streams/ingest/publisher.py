@@ -18,7 +18,7 @@ import orjson
 from schemas.events import CHANNEL_OF, Envelope, Reason, parse_object
 from streams.errors import InvalidEvent, PublishError
 from streams.identity.links import Links
-from streams.ingest.pii import scrub_event
+from streams.identity.pii import scrub_event
 from streams.ingest.routing import routing_key
 from streams.kafka import kafka_python_kwargs
 from streams.settings import Settings

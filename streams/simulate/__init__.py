@@ -2,7 +2,8 @@
 ground truth (who is who; each channel's true effect) that stitching and attribution are
 measured against."""
 
-from streams.simulate.behaviour import SimConfig, Simulation, simulate
+from streams.simulate.behaviour import simulate
+from streams.simulate.builder import SimConfig, Simulation
 from streams.simulate.truth import GroundTruth
 
 __all__ = ["GroundTruth", "SimConfig", "Simulation", "simulate"]

@@ -19,11 +19,11 @@ from typing import TYPE_CHECKING
 
 import orjson
 
-from streams.ingest.pii import hash_email, hash_phone
+from streams.identity.pii import hash_email, hash_phone
 from streams.simulate.population import Person
 
 if TYPE_CHECKING:
-    from streams.simulate.behaviour import _Builder
+    from streams.simulate.builder import Builder
 
 KIOSK_LOGIN = 0.15  # account holders who log in once at their store's kiosk
 HOUSEHOLDS = 0.10  # account holders paired with the next one into a household
@@ -33,7 +33,7 @@ JUNK_EMAILS = ("test@test.com", "noemail@noemail.com", "N/A", "a@a.a", "none@non
 JUNK_PHONES = ("0000000000", "0612345678", "+33 6 00 00 00 00", "1234567890", "+33 0 00 00 00 00")
 
 
-def add_hostile(b: _Builder, people: list[Person]) -> None:
+def add_hostile(b: Builder, people: list[Person]) -> None:
     r = random.Random(f"{b.cfg.seed}:hostile")
     span = int((b.end - b.start).total_seconds())
     for p in people:

@@ -6,7 +6,7 @@ import random
 import uuid
 from dataclasses import dataclass
 
-from streams.ingest.pii import hash_email, hash_phone
+from streams.identity.pii import hash_email, hash_phone
 from streams.simulate.linkage import Linkage
 
 NETWORKS = ("instagram", "facebook", "tiktok")

@@ -21,7 +21,6 @@ import orjson
 import pyarrow as pa
 
 from streams.errors import ConfigError, QueryError, StoreUnavailable
-from streams.settings import Settings
 
 Row = dict[str, Any]
 
@@ -258,18 +257,3 @@ class DriverBackend:
 
     def close(self) -> None:
         self._client.disconnect()
-
-
-def open_backend(settings: Settings) -> Backend:
-    if settings.clickhouse_url is None:
-        return ChdbBackend(settings.chdb_path)
-    url = settings.clickhouse_url.get_secret_value()
-    if url.startswith(("http://", "https://")):
-        from streams.store.http import HttpBackend
-
-        return HttpBackend(url)
-    return DriverBackend(
-        url,
-        secure=settings.clickhouse_secure,
-        ca_certs=settings.clickhouse_ca_certs,
-    )

@@ -21,8 +21,8 @@ from pathlib import Path
 import pytest
 
 from streams.attribution.batch import run_batch
+from streams.attribution.offline import run_offline
 from streams.devstack import KafkaBroker, StoreServer, Worker, wait_consumed, worker_env
-from streams.journeys.offline import run_offline
 from streams.settings import Settings
 from streams.sim_publish import publish_simulation
 from streams.simulate import SimConfig, Simulation, simulate

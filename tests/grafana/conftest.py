@@ -12,10 +12,10 @@ import orjson
 import pytest
 
 from streams.attribution.batch import run_batch
+from streams.backfill import backfill
 from streams.settings import Settings
 from streams.simulate import SimConfig, Simulation, simulate
 from streams.store.backend import ChdbBackend
-from streams.store.backfill import backfill
 from streams.store.migrations import migrate
 from streams.store.reference import load_community, load_spend
 

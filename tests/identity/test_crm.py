@@ -8,7 +8,7 @@ import orjson
 import pytest
 
 from streams.identity.crm import CrmFileError, crm_links, read_records
-from streams.ingest.pii import hash_email
+from streams.identity.pii import hash_email
 
 PEP = "pep"
 

@@ -17,8 +17,8 @@ from streams.identity.erasure import control_message, dead_letter_needles
 from streams.identity.explain import identifier_key
 from streams.identity.fresh import fresh_person
 from streams.identity.identifiers import singleton_person
+from streams.identity.pii import hash_email, hash_phone
 from streams.identity.stage import IdentityStage
-from streams.ingest.pii import hash_email, hash_phone
 from streams.settings import Settings
 from streams.store.backend import ChdbBackend
 from streams.store.migrations import migrate

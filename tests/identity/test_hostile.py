@@ -15,14 +15,14 @@ from typing import Any
 import orjson
 import pytest
 
+from streams.attribution.offline import pairwise_scores
+from streams.backfill import backfill
 from streams.identity.identifiers import singleton_person
 from streams.identity.stage import IdentityStage
-from streams.journeys.offline import pairwise_scores
 from streams.settings import Settings
 from streams.simulate import SimConfig, Simulation, simulate
 from streams.simulate.truth import IdentityComponents
 from streams.store.backend import ChdbBackend
-from streams.store.backfill import backfill
 from streams.store.migrations import migrate
 
 END = datetime(2026, 3, 8, tzinfo=UTC)
@@ -42,7 +42,7 @@ def _run(root: Path, settings: Settings, parts: list[Records]) -> dict[str, Any]
         for records in parts:
             stage = IdentityStage(settings, ch)
             stage.load()
-            backfill(ch, settings, records, batch_size=400, stage=stage)
+            backfill(ch, settings, records, batch_size=400, identity=stage)
         return {
             "map": {
                 r["identifier"]: r["person_id"] for r in ch.query("SELECT identifier, person_id FROM identity_current")

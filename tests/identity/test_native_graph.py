@@ -10,9 +10,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from streams import native
 from streams.identity.graph import IdentityGraph, new_graph
 from streams.identity.identifiers import singleton_person
-from streams.ingest import native
 
 pytestmark = pytest.mark.skipif(not native.AVAILABLE, reason="the native module is not built")
 

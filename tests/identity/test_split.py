@@ -12,11 +12,11 @@ from typing import Any
 import orjson
 import pytest
 
+from streams.backfill import backfill
 from streams.identity.crm import crm_links
 from streams.identity.stage import IdentityStage
 from streams.settings import Settings
 from streams.store.backend import ChdbBackend
-from streams.store.backfill import backfill
 from streams.store.migrations import migrate
 
 ARRIVAL_MS = 1_773_000_000_000  # 2026-03-08, after every event below
@@ -49,7 +49,7 @@ class Store:
 
     def feed(self, *payloads: bytes) -> None:
         for p in payloads:  # one event a batch: the order they arrive in matters here
-            stats = backfill(self.ch, self.settings, [(p, ARRIVAL_MS)], stage=self.stage)
+            stats = backfill(self.ch, self.settings, [(p, ARRIVAL_MS)], identity=self.stage)
             assert stats.events == 1, self.ch.query("SELECT reason, detail FROM dead_letters")
 
     def person(self, identifier: str) -> str:
@@ -133,7 +133,7 @@ def test_a_deleted_crm_record_takes_its_links_back(store: Store, settings: Setti
     record = {"crm_id": "c-9", "loyalty_ids": ["L-9"], "email": "nine@example.org"}
     load = crm_links([(1, record, "")], pepper)
     store.stage.process([load.links])
-    from streams.ingest.pii import hash_email
+    from streams.identity.pii import hash_email
 
     email = f"email:{hash_email('nine@example.org', pepper)}"
     assert store.person("loyalty:L-9") == store.person(email) == store.person("crm:c-9")
@@ -190,7 +190,7 @@ def test_a_conversion_sent_again_with_a_split_keeps_one_credit(store: Store) -> 
     )
     flag = ev("page_view", "2026-03-03T16:00:00Z", kiosk, context={"device_kind": "kiosk"})
     # after a restart: the sale sent again (the same content) in the batch that flags the kiosk
-    backfill(store.ch, store.settings, [(sale, ARRIVAL_MS + 1000), (flag, ARRIVAL_MS + 1001)], stage=store.stage)
+    backfill(store.ch, store.settings, [(sale, ARRIVAL_MS + 1000), (flag, ARRIVAL_MS + 1001)], identity=store.stage)
     rows = store.ch.query(
         "SELECT channel, credit FROM attribution_credits FINAL WHERE model = 'linear' AND source = 'live' "
         "AND credit != 0"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from streams.journeys.offline import pairwise_scores, run_offline
+from streams.attribution.offline import pairwise_scores, run_offline
 from streams.settings import Settings
 from streams.simulate import SimConfig, simulate
 

@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from streams.ingest import native
+from streams import native
 from streams.ingest.dedupe import DedupeWindow, Seen, pack
 
 KINDS = [

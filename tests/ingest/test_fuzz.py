@@ -12,9 +12,9 @@ from hypothesis import strategies as st
 from pydantic import SecretStr
 
 from schemas.events import InvalidEvent, Reason, fast, parse_event
+from streams.identity.pii import scrub_payload
 from streams.ingest.collector import Collector
 from streams.ingest.normalize import Normalizer, RawItem, _flagged
-from streams.ingest.pii import scrub_payload
 from streams.settings import Settings
 from tests.samples import SAMPLES
 

@@ -1,5 +1,5 @@
 """The native decoder against the reference path: the same stored rows, links and dead letters, or it
-steps aside (``streams.ingest.native``)."""
+steps aside (``streams.ingest.decoder``)."""
 
 from __future__ import annotations
 
@@ -15,10 +15,11 @@ from hypothesis import strategies as st
 
 from bench.common import corpus
 from schemas.events import EVENT_TYPES
-from streams.ingest import native
+from streams import native
+from streams.ingest import decoder
+from streams.ingest.columns import events_table_or_quarantine
 from streams.ingest.normalize import _SCREEN, EVENT_COLUMNS, Normalized, Normalizer, RawItem, _flagged
 from streams.settings import Settings
-from streams.store.columns import events_table_or_quarantine
 from tests.ingest.test_fuzz import mutated_sample
 from tests.samples import SAMPLES
 
@@ -171,10 +172,10 @@ class _Panic(BaseException):
 def test_a_native_failure_falls_back_to_the_reference_path(
     monkeypatch: pytest.MonkeyPatch, failure: BaseException
 ) -> None:
-    def broken(self: native.NativeDecoder, payloads: list[bytes], arrived_us: list[int]) -> native.Decoded:
+    def broken(self: decoder.NativeDecoder, payloads: list[bytes], arrived_us: list[int]) -> decoder.Decoded:
         raise failure
 
-    monkeypatch.setattr(native.NativeDecoder, "decode", broken)
+    monkeypatch.setattr(decoder.NativeDecoder, "decode", broken)
     a, _ = _same(corpus(300, persons=50))
     assert _native_rows(a) == 0 and len(a) > 250
 
@@ -241,14 +242,14 @@ def test_the_native_screen_flags_exactly_what_the_python_screen_flags(parts: lis
     payloads = [b"".join(parts[:i]) for i in range(len(parts) + 1)]
     # _SCREEN itself takes the hand-written scanner; the same pattern spelled otherwise, the regex.
     for screen in (_SCREEN, f"(?:{_SCREEN})"):
-        decoded = native.NativeDecoder(Settings(), screen=screen).decode(payloads, [0] * len(payloads))
+        decoded = decoder.NativeDecoder(Settings(), screen=screen).decode(payloads, [0] * len(payloads))
         assert decoded.flagged.tolist() == _flagged(payloads), screen
 
 
 def test_the_python_screen_is_the_one_the_native_decoder_scans_by_hand() -> None:
     # Otherwise every payload goes through a regex (~9% of decoding) and the speed drops silently.
-    assert native.NativeDecoder(Settings(), screen=_SCREEN)._d.hand_screen
-    assert not native.NativeDecoder(Settings(), screen=f"(?:{_SCREEN})")._d.hand_screen
+    assert decoder.NativeDecoder(Settings(), screen=_SCREEN)._d.hand_screen
+    assert not decoder.NativeDecoder(Settings(), screen=f"(?:{_SCREEN})")._d.hand_screen
 
 
 def test_a_reference_row_the_store_refuses_is_quarantined_beside_native_rows() -> None:
@@ -274,7 +275,7 @@ def test_identifier_guards_decide_alike_on_both_paths() -> None:
     """Junk values in every spelling the guard knows, junk hashes, a shared device, social handles
     in capitals and with a leading @ (the screen sends those to the reference path), a verified
     CRM id that is junk: the same identifiers, refusals and links on both paths."""
-    from streams.ingest.pii import junk_hashes
+    from streams.identity.pii import junk_hashes
 
     junk_hash = sorted(junk_hashes(Settings().pepper()))[0]
     variants: list[dict[str, Any]] = [
@@ -306,7 +307,7 @@ def test_both_paths_digest_an_events_content_alike() -> None:
 
     payloads = corpus(2000, persons=200)
     arrived = int(datetime(2026, 3, 9, tzinfo=UTC).timestamp() * 1e6)  # after the corpus' week
-    decoded = native.NativeDecoder(Settings(), screen=_SCREEN).decode(payloads, [arrived] * len(payloads))
+    decoded = decoder.NativeDecoder(Settings(), screen=_SCREEN).decode(payloads, [arrived] * len(payloads))
     read = [p for p, n in zip(payloads, decoded.native.tolist(), strict=True) if n]
     assert len(read) > 1500
     digests = memoryview(decoded.digests).cast("I").tolist()

@@ -4,8 +4,8 @@ from datetime import UTC, datetime
 
 import orjson
 
+from streams.identity.pii import hash_email
 from streams.ingest.normalize import DeadLetter, Normalizer, RawItem
-from streams.ingest.pii import hash_email
 from streams.settings import Settings
 from tests.conftest import event
 

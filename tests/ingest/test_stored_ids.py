@@ -11,10 +11,10 @@ import numpy as np
 import orjson
 import pytest
 
+from streams.backfill import backfill
 from streams.ingest.stored_ids import StoredIds
 from streams.settings import Settings
 from streams.store.backend import ChdbBackend
-from streams.store.backfill import backfill
 from streams.store.migrations import migrate
 from tests.samples import SAMPLES
 

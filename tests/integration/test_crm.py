@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from streams.ingest.pii import hash_email
+from streams.identity.pii import hash_email
 from streams.ingest.publisher import Publisher
 from tests.integration.conftest import Stack, ev
 

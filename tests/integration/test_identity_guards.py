@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from streams.ingest.pii import hash_email, hash_phone
+from streams.identity.pii import hash_email, hash_phone
 from streams.ingest.publisher import Publisher
 from tests.integration.conftest import Stack, ev
 

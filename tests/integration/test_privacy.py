@@ -15,8 +15,8 @@ from typing import Any
 import orjson
 import pytest
 
+from streams.control import request_erasure
 from streams.errors import InvalidEvent
-from streams.identity.erasure import request_erasure
 from streams.identity.fresh import fresh_person
 from streams.ingest.publisher import Publisher
 from streams.topics import TopicNames

@@ -10,7 +10,7 @@ import orjson
 
 from streams.journeys.taxonomy import Taxonomy
 from streams.simulate import SimConfig, simulate
-from streams.simulate.behaviour import STORE_CLOSE, STORE_OPEN, TV_SLOTS
+from streams.simulate.builder import STORE_CLOSE, STORE_OPEN, TV_SLOTS
 
 PARIS = ZoneInfo("Europe/Paris")
 

@@ -7,10 +7,10 @@ from datetime import UTC, datetime
 import orjson
 import pyarrow as pa
 
+from streams.ingest.columns import events_table_or_quarantine
 from streams.ingest.normalize import Normalizer, RawItem
 from streams.settings import Settings
 from streams.store.backend import Backend
-from streams.store.columns import events_table_or_quarantine
 from tests.conftest import event
 from tests.samples import SAMPLES
 

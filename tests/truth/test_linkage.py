@@ -11,8 +11,8 @@ from datetime import UTC, datetime
 
 import pytest
 
+from streams.attribution.offline import run_offline
 from streams.identity.crm import crm_links
-from streams.journeys.offline import run_offline
 from streams.settings import Settings
 from streams.simulate import SimConfig, simulate
 from streams.simulate.linkage import Linkage

@@ -1,4 +1,4 @@
--- Generated from ../005_reference.sql by `python -m schemas.cluster`; do not edit.
+-- Generated from ../005_reference.sql by `python -m streams.store.cluster`; do not edit.
 -- Macros {cluster}, {shard}, {replica} come from each server's config.
 
 CREATE TABLE IF NOT EXISTS spend_local ON CLUSTER '{cluster}'

@@ -1,4 +1,4 @@
--- Generated from ../008_erased_persons.sql by `python -m schemas.cluster`; do not edit.
+-- Generated from ../008_erased_persons.sql by `python -m streams.store.cluster`; do not edit.
 -- Macros {cluster}, {shard}, {replica} come from each server's config.
 
 ALTER TABLE erasures_local ON CLUSTER '{cluster}' ADD COLUMN IF NOT EXISTS root_person_id String DEFAULT person_id;

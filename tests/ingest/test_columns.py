@@ -8,10 +8,10 @@ from pathlib import Path
 import orjson
 import pytest
 
+from streams.ingest.columns import EVENTS_SCHEMA, events_table, events_table_or_quarantine
 from streams.ingest.normalize import EVENT_COLUMNS, Normalizer, RawItem
 from streams.settings import Settings
 from streams.store.backend import ChdbBackend
-from streams.store.columns import EVENTS_SCHEMA, events_table, events_table_or_quarantine
 from streams.store.migrations import migrate
 from tests.conftest import event
 from tests.samples import SAMPLES

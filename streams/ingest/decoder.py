@@ -1,4 +1,4 @@
-"""The native batch decoder (Rust, ``streams/ingest/native/``): payloads → the events table's columns.
+"""The native batch decoder (Rust, ``streams/native/``): payloads → the events table's columns.
 
 Why: after every Python-side saving, a worker still spent ~56 µs of interpreter time an event, which
 caps one worker near 17,700 events/s whatever else the machine has (``make bench``'s CPU accounting,
@@ -41,29 +41,12 @@ import pyarrow as pa
 from schemas.events import fast
 from schemas.events.envelope import SHARED_DEVICE_KINDS
 from schemas.events.registry import ALL_EVENTS, MAX_EVENT_BYTES
+from streams import native
 from streams.identity.identifiers import JUNK_VALUES, Extracted
+from streams.identity.pii import junk_hashes
 from streams.ingest.eventtime import MAX_CORRECTABLE_SKEW
-from streams.ingest.pii import junk_hashes
 from streams.settings import Settings
 from streams.store.layout import EVENTS_SCHEMA
-
-try:
-    from streams.ingest import _native  # type: ignore[attr-defined]
-except ImportError:  # not built (``pip install -e .`` builds it; needs cargo)
-    _native = None
-
-AVAILABLE = _native is not None
-
-
-def new_window(size: int) -> Any:
-    """The native dedupe window (``streams.ingest.dedupe``), None when the module is not built."""
-    return _native.Window(size) if _native is not None else None
-
-
-def new_graph(max_ids_per_type: int) -> Any:
-    """The native identity graph (``streams.identity.graph.new_graph``), or None when not built."""
-    return _native.Graph(max_ids_per_type=max_ids_per_type) if _native is not None else None
-
 
 _TEXT_KINDS = {"event_id": "uuid", "occurred_at": "datetime", "sent_at": "datetime", "received_at": "datetime"}
 
@@ -199,9 +182,9 @@ class NativeDecoder:
     shares for what it is used for); payloads it matches are left to the reference path."""
 
     def __init__(self, settings: Settings, *, screen: str) -> None:
-        if _native is None:
+        if not native.AVAILABLE:
             raise RuntimeError("the native decoder is not built: `make install` (needs cargo)")
-        self._d = _native.Decoder(
+        self._d = native.Decoder(
             spec(),
             screen=screen,
             max_skew_us=_us(timedelta(seconds=settings.max_skew_s)),
@@ -247,12 +230,3 @@ class NativeDecoder:
             cls_group=np.frombuffer(r["cls_group"], np.int32),
             cls_groups=r["cls_groups"],
         )
-
-
-def read_records(raw: bytes, fetch_offset: int, *, check_crc: bool) -> tuple[list[bytes], bytes, bytes, int] | None:
-    """A fetched Kafka record set → values, timestamps (ms) and offsets (little-endian int64 bytes) and
-    the next fetch offset; None where aiokafka must read it (``streams.ingest.fetch``)."""
-    return cast(
-        "tuple[list[bytes], bytes, bytes, int] | None",
-        _native.read_records(raw, fetch_offset, check_crc=check_crc),
-    )

@@ -15,8 +15,8 @@ import orjson
 import phonenumbers
 
 from schemas.events import FREE_TEXT_FIELDS, InvalidEvent, Reason
-from streams.ingest.body import dumps_any_depth
-from streams.ingest.junk import NATIONAL_REGION, PLACEHOLDER_EMAILS, PLACEHOLDER_PHONES, e164, is_junk_email
+from streams.identity.junk import NATIONAL_REGION, PLACEHOLDER_EMAILS, PLACEHOLDER_PHONES, e164, is_junk_email
+from streams.nesting import dumps_any_depth
 
 _NON_DIGITS = re.compile(r"[^\d+]")
 
@@ -171,7 +171,7 @@ def _url_phone_trigger() -> str:
 
 
 # What the worker's batch screen looks for, as one RE2 pattern (the native decoder scans for it
-# by hand, streams/ingest/native/src/screen.rs): a payload with none of these is decoded as it is.
+# by hand, streams/native/src/screen.rs): a payload with none of these is decoded as it is.
 # Every e-mail has an "@" (or a backslash escape, which the decoder's screen also flags), so
 # e-mails never pass unscrubbed; a phone in free text from a producer that skipped the edge does,
 # except in a dead letter (each is scrubbed with ``screened=False``). RE2's ``\s`` lacks \v.

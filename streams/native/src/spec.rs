@@ -1,4 +1,4 @@
-//! The event models as data: built by `streams/ingest/native.py` from the same generated structs
+//! The event models as data: built by `streams/native.py` from the same generated structs
 //! the msgspec path uses (themselves derived from the pydantic models), never written here by hand.
 
 use crate::json::{self, J};

@@ -1,6 +1,6 @@
 //! Parcours' batch decoder: raw event payloads → the events table's columns, as Arrow buffers.
 //!
-//! The contract, the Python side and why it exists: `streams/ingest/native.py`. In short, it does
+//! The contract, the Python side and why it exists: `streams/native.py`. In short, it does
 //! for most events what `Normalizer._timed` and `_emit` do, in one pass without Python objects per
 //! field, and steps aside (leaves the event to the reference path) on anything it is not sure of.
 

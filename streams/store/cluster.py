@@ -1,5 +1,5 @@
 """The cluster variant of the DDL, derived from the single-node files so the two cannot drift:
-``python -m schemas.cluster`` writes ``schemas/clickhouse/cluster/``.
+``python -m streams.store.cluster`` writes ``schemas/clickhouse/cluster/``.
 
 Each table becomes ``<name>_local`` (Replicated*MergeTree, ``ON CLUSTER``) plus a Distributed
 ``<name>`` with the same columns, so every query, view and dashboard runs unchanged. Sharding
@@ -14,9 +14,10 @@ import re
 import sys
 from pathlib import Path
 
+import schemas
 from streams.store.migrations import sql_files, statements
 
-OUT = Path(__file__).parent / "clickhouse" / "cluster"
+OUT = Path(schemas.__file__).parent / "clickhouse" / "cluster"
 CLUSTER = "{cluster}"
 SHARDING = {
     "events": "cityHash64(event_id)",
@@ -85,7 +86,7 @@ def rendered() -> dict[str, str]:
     for path in sql_files():
         stmts = [c for s in statements(path.read_text()) for c in convert(s)]
         head = (
-            f"-- Generated from ../{path.name} by `python -m schemas.cluster`; do not edit.\n"
+            f"-- Generated from ../{path.name} by `python -m streams.store.cluster`; do not edit.\n"
             "-- Macros {cluster}, {shard}, {replica} come from each server's config.\n\n"
         )
         out[path.name] = head + ";\n\n".join(stmts) + ";\n"
