@@ -23,8 +23,11 @@ install: $(STAMP) ## create the virtualenv, install Parcours, resolve the Kafka 
 demo: install ## run the main job: Kafka + worker + simulated week, then a summary
 	$(BIN)/parcours demo
 
-test: install ## run the test suite (starts its own Kafka broker), the native decoder's own tests first
-	cd streams/native && cargo test --release --quiet
+# `cargo test` links the native module's tests against the virtualenv's libpython.
+CARGO_TEST := PYO3_PYTHON=$(abspath $(BIN)/python) LD_LIBRARY_PATH=$$($(BIN)/python -c 'import sysconfig; print(sysconfig.get_config_var("LIBDIR"))') cargo test --release --quiet
+
+test: install ## run the test suite (starts its own Kafka broker), the native module's own tests first
+	cd streams/native && $(CARGO_TEST)
 	$(BIN)/pytest
 
 lint: install ## check only: ruff, mypy, the import contract (pyproject.toml), rustfmt and clippy on the native module

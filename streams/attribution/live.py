@@ -31,10 +31,14 @@ class LiveCredits:
         # Every conversion credited, by its first identifier: when a merge (or a late event)
         # changes a person's history, its conversions are credited again.
         self._conversions: dict[str, list[Conversion]] = {}
+        # Their event ids: a conversion sent again is one credited before, whatever identifier
+        # it is now filed under (a guard may have removed its first one since).
+        self._credited: set[str] = set()
 
     def load(self) -> None:
         """The conversions stored so far (a restarted worker credits them again on a change)."""
         self._conversions.clear()
+        self._credited.clear()
         for r in self._b.query(
             "SELECT DISTINCT primary_identifier AS id, toString(event_id) AS e, "
             "toUnixTimestamp64Milli(event_time) AS ms FROM touches_by_identifier WHERE is_conversion = 1"
@@ -47,7 +51,7 @@ class LiveCredits:
         self._drop(change.erased)
         conversions = change.conversions
         # a conversion credited before (sent again, after a restart) may hold channels it no longer earns
-        resent = {c[0] for c in conversions if c in self._conversions.get(c[1], ())}
+        resent = {c[0] for c in conversions if c[0] in self._credited}
         for c in conversions:
             self._remember(c)
         again = self._affected(change, {c[0] for c in conversions})
@@ -62,6 +66,7 @@ class LiveCredits:
         held = self._conversions.setdefault(conversion[1], [])
         if conversion not in held:
             held.append(conversion)
+        self._credited.add(conversion[0])
 
     def _affected(self, change: Change, batch: set[str]) -> list[Conversion]:
         """Stored conversions whose journey the batch changed: every conversion of a person a merge
@@ -86,6 +91,7 @@ class LiveCredits:
 
     def _drop(self, event_ids: set[str]) -> None:
         if event_ids:
+            self._credited -= event_ids
             for ident, held in list(self._conversions.items()):
                 kept = [c for c in held if c[0] not in event_ids]
                 if kept:

@@ -19,12 +19,12 @@ from streams.store.layout import EVENTS_SCHEMA
 __all__ = ["EVENTS_SCHEMA", "events_table", "events_table_or_quarantine"]
 
 
-def events_table(columns: Sequence[Sequence[Any]]) -> pa.Table:
-    """One Arrow table from ``Normalized.columns`` (one sequence per column, EVENT_COLUMNS order)."""
+def events_table(columns: Sequence[Sequence[Any]], schema: pa.Schema = EVENTS_SCHEMA) -> pa.Table:
+    """One Arrow table from ``Normalized.columns`` (one sequence per column, the row map's order)."""
     if not columns or not columns[0]:
-        return EVENTS_SCHEMA.empty_table()
+        return schema.empty_table()
     return pa.Table.from_arrays(
-        [pa.array(col, type=f.type) for col, f in zip(columns, EVENTS_SCHEMA, strict=True)], schema=EVENTS_SCHEMA
+        [pa.array(col, type=f.type) for col, f in zip(columns, schema, strict=True)], schema=schema
     )
 
 
@@ -36,16 +36,16 @@ def events_table_or_quarantine(out: Normalized, normalizer: Normalizer) -> pa.Ta
     becomes a dead letter and the rest of the batch is stored: one bad event never stops a batch.
     The native decoder's rows arrive as Arrow already, typed by construction."""
     try:
-        table = events_table(out.columns)
+        table = events_table(out.columns, normalizer.schema)
     except _REFUSED as err:
         bad = []
         for i in range(len(out.columns[0])):
             try:
-                events_table([[col[i]] for col in out.columns])
+                events_table([[col[i]] for col in out.columns], normalizer.schema)
             except _REFUSED:
                 bad.append(i)
         normalizer.quarantine(out, bad, f"storage refused a value: {err}")
-        table = events_table(out.columns)
+        table = events_table(out.columns, normalizer.schema)
     if not out.native:
         return table
     return pa.concat_tables([*out.native, table]) if table.num_rows else pa.concat_tables(out.native)

@@ -1,20 +1,15 @@
 """The native batch decoder (Rust, ``streams/native/``): payloads → the events table's columns.
 
-Why: after every Python-side saving, a worker still spent ~56 µs of interpreter time an event, which
-caps one worker near 17,700 events/s whatever else the machine has (``make bench``'s CPU accounting,
-bench/README.md). Most of it went to per-field Python objects: decoding, checks, one list per column,
-then Arrow arrays built back from those lists. This decoder reads a batch in one call, without the
-GIL, and returns the columns as Arrow buffers, with the PII screen's verdict and each body's digest.
-Each distinct identity group's identifiers and refusals are decided natively too (``native/src/
-extract.rs``, the rules of ``identity.identifiers.extract_values`` with the junk lists handed over
-from Python); Python keeps the channel taxonomy (``journeys.taxonomy``), once per *distinct* value in
-the batch rather than once per event. The dedupe window (``ingest.dedupe``) is native too, and sees
-the native rows and the reference path's in input order; so is the identity graph
-(``identity.graph.new_graph``). The whole loop: ``Normalizer.normalize``.
+Why a native decoder at all: docs/decisions/native-decoder.md. It reads a batch in one call,
+without the GIL, and returns the columns as Arrow buffers, with the PII screen's verdict and each
+body's digest. Each distinct identity group's identifiers and refusals are decided natively too
+(``native/src/extract.rs``, the rules of ``identity.identifiers.extract_values`` with the junk
+lists handed over from Python); Python keeps the channel taxonomy (``journeys.taxonomy``), once per
+*distinct* value in the batch. The whole loop: ``Normalizer.normalize``.
 
-The contract, the same as the msgspec path's (``schemas.events.fast``):
-- The pydantic models stay the spec. The decoder is handed the models as data (``spec()``, built from
-  the structs ``fast`` generates from the models), never a copy of them written in Rust.
+The contract:
+- The pydantic models and the row map (``store.layout``) stay the spec. The decoder is handed both
+  as data (``ingest.spec``), never a copy of them written in Rust.
 - It may refuse more than pydantic, never less, and must produce the same columns. A refusal only means
   "step aside": the event goes through the reference path, which names the reason of a dead letter.
   It steps aside on anything it is not sure of: a string with a space at either end, an escape or a
@@ -27,103 +22,28 @@ The contract, the same as the msgspec path's (``schemas.events.fast``):
 
 from __future__ import annotations
 
-import functools
-import json
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
-import msgspec
-import msgspec.inspect as mi
 import numpy as np
 import pyarrow as pa
 
-from schemas.events import fast
-from schemas.events.envelope import SHARED_DEVICE_KINDS
-from schemas.events.registry import ALL_EVENTS, MAX_EVENT_BYTES
 from streams import native
 from streams.identity.identifiers import JUNK_VALUES, Extracted
 from streams.identity.pii import junk_hashes
-from streams.ingest.eventtime import MAX_CORRECTABLE_SKEW
+from streams.ingest.eventtime import EARLIEST, MAX_CORRECTABLE_SKEW
+from streams.ingest.fingerprint import TRANSPORT_KEYS
+from streams.ingest.spec import spec
 from streams.settings import Settings
-from streams.store.layout import EVENTS_SCHEMA
+from streams.store.layout import EVENTS, Column, schema
 
-_TEXT_KINDS = {"event_id": "uuid", "occurred_at": "datetime", "sent_at": "datetime", "received_at": "datetime"}
+# What the decoder steps aside for besides the PII scrub's triggers: a space at either end of a
+# string, an escape, a non-ASCII byte (pydantic strips and counts characters). Part of the batch
+# screen (``normalize._SCREEN``); the decoder recognises the screen and scans for it by hand.
+STEP_ASIDE_TRIGGERS = r'" | "|\\|[^\x00-\x7f]'
 
-
-class _SpecBuilder:
-    def __init__(self) -> None:
-        self.structs: list[list[dict[str, Any]]] = []
-        self._index: dict[type, int] = {}
-
-    def struct(self, info: mi.StructType, *, event: bool = False) -> int:
-        hit = self._index.get(info.cls)
-        if hit is not None:
-            return hit
-        i = self._index[info.cls] = len(self.structs)
-        self.structs.append([])  # reserved: a struct may refer to itself
-        fields = []
-        for f in info.fields:
-            kind = _TEXT_KINDS.get(f.name) if event else None
-            ty = self.type(f.type, text=kind)
-            field: dict[str, Any] = {"name": f.name, "type": ty, "required": f.required}
-            if not f.required:
-                value = f.default_factory() if f.default is msgspec.NODEFAULT else f.default
-                field["default_json"] = msgspec.json.encode(value).decode()
-            fields.append(field)
-        self.structs[i] = fields
-        return i
-
-    def type(self, t: mi.Type, *, text: str | None = None) -> dict[str, Any]:
-        if isinstance(t, mi.UnionType):
-            members = [m for m in t.types if not isinstance(m, mi.NoneType)]
-            if len(members) == 1 and len(t.types) == 2:
-                return {"k": "opt", "t": self.type(members[0], text=text)}
-            return {"k": "unsupported"}
-        if isinstance(t, mi.StrType):
-            if text:
-                return {"k": text}
-            # Rust's regex has no \Z; its $ already means the very end, like pydantic's (also Rust's).
-            pattern = t.pattern.replace(r"\Z", r"\z") if t.pattern else None
-            return {"k": "str", "min": t.min_length, "max": t.max_length, "pattern": pattern}
-        if isinstance(t, mi.IntType | mi.FloatType):
-            if t.gt is not None or t.lt is not None or t.multiple_of is not None:
-                return {"k": "unsupported"}
-            return {"k": "int" if isinstance(t, mi.IntType) else "float", "ge": t.ge, "le": t.le}
-        if isinstance(t, mi.BoolType):
-            return {"k": "bool"}
-        if isinstance(t, mi.LiteralType):
-            if not all(isinstance(v, str) for v in t.values):
-                return {"k": "unsupported"}
-            return {"k": "lit", "values": list(t.values)}
-        if isinstance(t, mi.ListType):
-            return {"k": "list", "item": self.type(t.item_type), "min": t.min_length, "max": t.max_length}
-        if isinstance(t, mi.DictType):
-            key = t.key_type
-            if not isinstance(key, mi.StrType) or key.pattern or key.min_length or key.max_length:
-                return {"k": "unsupported"}
-            return {"k": "dict", "value": self.type(t.value_type), "min": t.min_length, "max": t.max_length}
-        if isinstance(t, mi.StructType):
-            return {"k": "struct", "i": self.struct(t)}
-        return {"k": "unsupported"}
-
-
-@functools.cache  # the models do not change in a process; a worker's normalizers share it
-def spec() -> str:
-    """The event models as the decoder reads them (JSON): structs, fields, types, defaults."""
-    b = _SpecBuilder()
-    events: dict[str, int] = {}
-    for model in ALL_EVENTS:
-        info = cast(mi.StructType, mi.type_info(fast._struct(model)))
-        events[model.model_fields["type"].default] = b.struct(info, event=True)
-    return json.dumps(
-        {
-            "structs": b.structs,
-            "events": events,
-            "max_bytes": MAX_EVENT_BYTES,
-            "shared_kinds": sorted(SHARED_DEVICE_KINDS),
-        }
-    )
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def _us(d: timedelta) -> int:
@@ -181,19 +101,23 @@ class NativeDecoder:
     """``screen``: a regex over raw payloads (RE2 syntax as pyarrow reads bytes, which Rust's regex
     shares for what it is used for); payloads it matches are left to the reference path."""
 
-    def __init__(self, settings: Settings, *, screen: str) -> None:
+    def __init__(self, settings: Settings, *, screen: str, columns: tuple[Column, ...] = EVENTS) -> None:
         if not native.AVAILABLE:
             raise RuntimeError("the native decoder is not built: `make install` (needs cargo)")
+        self._schema = schema(columns)
+        self._kinds = {c.name: c.kind for c in columns if c.sources}
         self._d = native.Decoder(
-            spec(),
+            spec(columns),
             screen=screen,
             max_skew_us=_us(timedelta(seconds=settings.max_skew_s)),
             future_tolerance_us=_us(timedelta(seconds=settings.future_tolerance_s)),
             late_allowance_us=_us(timedelta(seconds=settings.late_allowance_s)),
             max_correctable_skew_us=_us(MAX_CORRECTABLE_SKEW),
+            earliest_us=_us(EARLIEST - _EPOCH),
             junk_values=sorted(JUNK_VALUES),
             junk_hashes=sorted(junk_hashes(settings.pepper())),
             digest_key=settings.pepper().encode(),
+            transport_keys=sorted(TRANSPORT_KEYS),
         )
 
     def decode(self, payloads: list[bytes], arrived_us: list[int]) -> Decoded:
@@ -204,9 +128,13 @@ class NativeDecoder:
         for name, value in cols.items():
             if name == "event_time_us":
                 continue
-            t = EVENTS_SCHEMA.field(name).type
-            if name == "skus":
+            t = self._schema.field(name).type
+            kind = self._kinds.get(name)
+            if kind == "str_list":
                 arrays[name] = _list_array(*value)
+            elif kind == "f64":
+                data, valid = value
+                arrays[name] = pa.Array.from_buffers(t, n, [_buf(valid) if valid else None, _buf(data)])
             elif name == "sent_at":
                 data, valid = value
                 arrays[name] = pa.Array.from_buffers(t, n, [_buf(valid), _buf(data)])

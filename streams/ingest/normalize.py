@@ -15,25 +15,24 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple, cast
 from uuid import UUID
 
-import msgspec
 import numpy as np
 import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 from pydantic import BaseModel
 
-from schemas.events import Envelope, InvalidEvent, Reason, fast, parse_event
+from schemas.events import Envelope, InvalidEvent, Reason, parse_event
 from streams import native as native_module
 from streams.identity.identifiers import Extracted, extract
 from streams.identity.links import Links
 from streams.identity.pii import SCRUB_TRIGGERS, junk_hashes, scrub_payload
-from streams.ingest.decoder import Decoded, NativeDecoder
+from streams.ingest.decoder import STEP_ASIDE_TRIGGERS, Decoded, NativeDecoder
 from streams.ingest.dedupe import DedupeWindow, Seen, pack
 from streams.ingest.eventtime import derive
 from streams.ingest.fingerprint import content_digest
 from streams.journeys.taxonomy import Taxonomy
 from streams.settings import Settings
-from streams.store.layout import EVENT_COLUMNS, EVENTS_SCHEMA
+from streams.store.layout import EVENT_COLUMNS, EVENTS, Column, schema
 
 log = logging.getLogger("parcours")
 
@@ -130,7 +129,6 @@ class DeadLetter:
         )
 
 
-_WIDTH = len(EVENT_COLUMNS)
 _NEW, _DUPLICATE, _CONFLICT = Seen.NEW.value, Seen.DUPLICATE.value, Seen.CONFLICT.value
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _US = timedelta(microseconds=1)
@@ -140,11 +138,10 @@ _EXTRACTED_CACHE = 1 << 16  # identities → their identifiers; cleared when ful
 
 @dataclass(slots=True)
 class Normalized:
-    # One list per column, in EVENT_COLUMNS order: the batch is built column by column (a list
-    # comprehension per column costs ~2 µs an event in all, a 43-field tuple per event ~20 µs),
-    # and each list becomes one Arrow array (``store.columns``).
-    columns: list[list[Any]] = field(default_factory=lambda: [[] for _ in range(_WIDTH)])
-    # Events the native decoder read: tables in EVENTS_SCHEMA, stored beside ``columns``.
+    # One list per column, in the row map's order (``names``): the batch is built column by column,
+    # far cheaper than a tuple per event, and each list becomes one Arrow array (``ingest.columns``).
+    columns: list[list[Any]] = field(default_factory=list)
+    # Events the native decoder read: tables in the row map's schema, stored beside ``columns``.
     native: list[pa.Table] = field(default_factory=list)
     dead: list[DeadLetter] = field(default_factory=list)
     links: Links = field(default_factory=Links)
@@ -152,6 +149,11 @@ class Normalized:
     # Where each record came from (raw item, scrubbed payload), to turn one into a dead letter
     # should storage refuse it (``Normalizer.quarantine``).
     origins: list[tuple[RawItem, bytes]] = field(default_factory=list)
+    names: tuple[str, ...] = EVENT_COLUMNS
+
+    def __post_init__(self) -> None:
+        if not self.columns:
+            self.columns = [[] for _ in self.names]
 
     def __len__(self) -> int:
         """Events kept (stored rows)."""
@@ -169,14 +171,14 @@ class Normalized:
 
     def column(self, name: str) -> list[Any]:
         """The column's values: the reference path's list itself when the native decoder read none."""
-        mine = self.columns[EVENT_COLUMNS.index(name)]
+        mine = self.columns[self.names.index(name)]
         if not self.native:
             return mine
         return mine + [_utc(v) for t in self.native for v in t.column(name).to_pylist()]
 
     @property
     def records(self) -> list[tuple[Any, ...]]:
-        """One tuple per event, in EVENT_COLUMNS order (readers that go row by row): the reference
+        """One tuple per event, in the row map's order (readers that go row by row): the reference
         path's first, then the native decoder's (times in milliseconds, as stored)."""
         native = [tuple(_utc(v) for v in r.values()) for t in self.native for r in t.to_pylist()]
         return list(zip(*self.columns, strict=True)) + native
@@ -184,7 +186,7 @@ class Normalized:
     @property
     def rows(self) -> list[dict[str, Any]]:
         """The records as dicts, for readers that want names (tests, offline runs)."""
-        return [dict(zip(EVENT_COLUMNS, r, strict=True)) for r in self.records]
+        return [dict(zip(self.names, r, strict=True)) for r in self.records]
 
 
 def _utc(v: Any) -> Any:
@@ -193,7 +195,7 @@ def _utc(v: Any) -> Any:
 
 
 class _Kept(NamedTuple):  # an event past validation, time and dedupe, waiting for its columns
-    event: Envelope | fast.FastEvent
+    event: Envelope
     occurred: datetime
     sent: datetime | None
     received: datetime
@@ -203,9 +205,9 @@ class _Kept(NamedTuple):  # an event past validation, time and dedupe, waiting f
     digest: int  # the content's (``fingerprint``): the dedupe window's and the stored fingerprint
 
 
-# One RE2 pass over a batch (~0.8 µs an event) finds the payloads the PII scrub could change or the
-# fast decoder would step aside for; the rest, nearly all, skip both tests (~5 µs an event in Python).
-_SCREEN = f"{SCRUB_TRIGGERS}|{fast.STEP_ASIDE_TRIGGERS}"
+# One RE2 pass over a batch finds the payloads the PII scrub could change or the native decoder
+# would step aside for; the rest, nearly all, skip both tests.
+_SCREEN = f"{SCRUB_TRIGGERS}|{STEP_ASIDE_TRIGGERS}"
 
 
 def _flagged(payloads: list[bytes]) -> list[bool]:
@@ -225,90 +227,68 @@ def _event_id_hint(payload: bytes) -> str:
         return ""
 
 
-# The properties the events table has columns for.
-_PROP_COLUMNS = (
-    "revenue",
-    "cost",
-    "spend",
-    "currency",
-    "order_id",
-    "session_id",
-    "sku",
-    "skus",
-    "post_id",
-    "reply_to_id",
-    "question_id",
-    "network",
-    "spot_id",
-    "tv_channel",
-    "programme",
-    "campaign",
-)
+def _at(event: Any, path: tuple[str, ...]) -> Any:
+    """The value at ``path`` in a model, None where absent; a free-form dict is not read (as the
+    native decoder does not)."""
+    value = event
+    for name in path:
+        if not isinstance(value, BaseModel):
+            return None
+        value = value.__dict__.get(name)  # pydantic's __getattr__ is slow on names a model lacks
+        if value is None:
+            return None
+    return value
 
 
-_PRESENT: dict[type, tuple[str, ...]] = {}
-
-
-def _present(cls: type) -> tuple[str, ...]:
-    """Which of ``_PROP_COLUMNS`` a properties class has (a dict, loyalty_scan's, has none)."""
-    hit = _PRESENT.get(cls)
-    if hit is None:
-        names: Iterable[str] = ()
-        if issubclass(cls, msgspec.Struct):
-            names = cls.__struct_fields__
-        elif issubclass(cls, BaseModel):
-            names = cls.model_fields
-        hit = _PRESENT[cls] = tuple(n for n in _PROP_COLUMNS if n in names)
-    return hit
-
-
-def _prop_columns(props: list[Any]) -> dict[str, list[Any]]:
-    """One list per ``_PROP_COLUMNS`` name, None where an event's type lacks the field.
-
-    Events are grouped by class so that each reads only the fields its type has (1-4 of 16
-    mostly): a dict of every field per event, then 16 lookups, cost ~3.5 µs an event."""
-    n = len(props)
-    columns: dict[str, list[Any]] = {name: [None] * n for name in _PROP_COLUMNS}
-    by_class: dict[type, list[int]] = {}
-    for i, x in enumerate(props):
-        cls = type(x)
-        group = by_class.get(cls)
-        if group is None:
-            by_class[cls] = [i]
+def _column(c: Column, paths: list[tuple[str, ...]], events: list[Envelope], consent: list[bool]) -> list[Any]:
+    """A row-map column read from events (``store.layout`` says how)."""
+    kind, none = c.kind, None if c.nullable else 0.0
+    out: list[Any] = []
+    for e, ok in zip(events, consent, strict=True):
+        values = [v for v in (_at(e, p) for p in paths) if v is not None] if ok or not c.personal else []
+        if kind == "str":
+            out.append(next((str(v) for v in values if v != ""), ""))
+        elif kind == "str_list":
+            out.append(list(values[0]) if values else [])
+        elif c.combine == "sum":
+            total = 0.0
+            for v in values:
+                total += float(v)
+            out.append(total)
         else:
-            group.append(i)
-    for cls, group in by_class.items():
-        for name in _present(cls):
-            column = columns[name]
-            for i in group:
-                column[i] = getattr(props[i], name)
-    return columns
+            out.append(float(values[0]) if values else none)
+    return out
 
 
 def _props_json(props: Any) -> str:
-    if isinstance(props, msgspec.Struct):
-        return fast.encode_properties(props)
     if isinstance(props, BaseModel):
         return props.model_dump_json()
     return orjson.dumps(props or {}).decode()  # loyalty_scan carries a free-form dict
 
 
 def _uuid_key(event_id: UUID | str) -> int:
-    # The fast path reads event ids as canonical text, pydantic as UUIDs.
     return event_id.int if isinstance(event_id, UUID) else int(event_id.replace("-", ""), 16)
 
 
 class Normalizer:
-    """Three readers of a payload, fastest first; each steps aside for the next when unsure:
-    the native decoder (``streams.ingest.decoder``, a batch at a time), the msgspec structs
-    (``schemas.events.fast``) and pydantic, the reference, which also names every refusal.
-    ``fast=False``: pydantic alone; ``native=False``: no native decoder. Tests compare the paths."""
+    """Two readers of a payload: the native decoder (``streams.ingest.decoder``, a batch at a
+    time), and pydantic, the reference, for whatever the decoder steps aside on; it also names
+    every refusal. ``native=False``: pydantic alone. Tests compare the paths. ``columns``: the
+    row map (``store.layout.EVENTS``)."""
 
     def __init__(
-        self, settings: Settings, taxonomy: Taxonomy | None = None, *, fast: bool = True, native: bool = True
+        self,
+        settings: Settings,
+        taxonomy: Taxonomy | None = None,
+        *,
+        native: bool = True,
+        columns: tuple[Column, ...] = EVENTS,
     ) -> None:
         self._s = settings
-        self._fast = fast
+        self.columns = columns
+        self.schema = schema(columns)
+        self._names = tuple(c.name for c in columns)
+        self._mapped = [(c, [tuple(p.split(".")) for p in c.sources]) for c in columns if c.sources]
         self._tax = taxonomy or Taxonomy(conversion_types=frozenset(settings.conversion_types))
         self._window = DedupeWindow(settings.dedupe_window)
         self._pepper = settings.pepper()
@@ -320,9 +300,9 @@ class Normalizer:
         self._conversion_types = self._tax.conversion_types
         self._extracted: dict[Any, Extracted] = {}
         self._native: NativeDecoder | None = None
-        if fast and native:
+        if native:
             if native_module.AVAILABLE:
-                self._native = NativeDecoder(settings, screen=_SCREEN)
+                self._native = NativeDecoder(settings, screen=_SCREEN, columns=columns)
             else:
                 log.warning("the native decoder is not built; every event takes the Python path (slower)")
 
@@ -330,7 +310,7 @@ class Normalizer:
         """A batch's rows, links, dead letters; batches in input order (the dedupe window's)."""
         batch = items if isinstance(items, RawBatch) else RawBatch.of(list(items))
         decoded = self._decode_native(batch)
-        out = Normalized()
+        out = Normalized(names=self._names)
         # The native decoder screens the raw payloads itself and leaves the flagged ones (to scrub).
         if decoded is not None:
             flagged, native = decoded.flagged.tolist(), decoded.native.tolist()
@@ -340,21 +320,13 @@ class Normalizer:
         for i in np.flatnonzero(flagged).tolist():
             payloads[i] = scrub_payload(payloads[i], self._pepper)
         aside = [i for i, n in enumerate(native) if not n]
-        # The fast decoder steps aside (None) for anything pydantic must judge: refusals included.
-        fast_events: list[fast.FastEvent | None] = [None] * len(aside)
-        if self._fast:
-            try:
-                fast_events = fast.decode_many([payloads[i] for i in aside], [not flagged[i] for i in aside])
-            except Exception:
-                log.exception("fast decoder failed on a batch; validating it with pydantic")
-        by_index = dict(zip(aside, fast_events, strict=True))
         # The reference path: read, checked and timed here; the dedupe window comes next, for all.
         dead: list[tuple[int, DeadLetter]] = []  # with their input positions: dead letters keep input order
         candidates: list[tuple[int, _Kept]] = []
         for i in aside:
             item, payload = batch[i], payloads[i]
             try:
-                candidates.append((i, self._timed(item, payload, by_index[i] or parse_event(payload))))
+                candidates.append((i, self._timed(item, payload, parse_event(payload))))
             except InvalidEvent as rej:
                 dead.append((i, self._dead(item, payload, rej.reason.value, rej.detail)))
             except Exception as err:  # noqa: BLE001 — one bad record must not stop the stream
@@ -382,7 +354,7 @@ class Normalizer:
         try:
             self._emit(kept, now, out)
         except Exception:  # noqa: BLE001 — find the record that fails, keep the others
-            out.columns, out.links, out.origins = [[] for _ in range(_WIDTH)], Links(), []
+            out.columns, out.links, out.origins = [[] for _ in self._names], Links(), []
             for k in kept:
                 try:
                     self._emit([k], now, out)
@@ -431,10 +403,10 @@ class Normalizer:
         arrays["is_conversion"] = pa.array([int(x) for x in conv], pa.uint8()).take(ci)
         stamp = np.full(len(rows), (now - _EPOCH) // _MS, np.int64)
         arrays["ingested_at"] = pa.Array.from_buffers(
-            EVENTS_SCHEMA.field("ingested_at").type, len(rows), [None, pa.py_buffer(stamp)]
+            self.schema.field("ingested_at").type, len(rows), [None, pa.py_buffer(stamp)]
         )
         arrays["fingerprint"] = pa.array(np.frombuffer(d.digests, "<u4")[rows], pa.uint32())
-        table = pa.Table.from_arrays([arrays[n] for n in EVENT_COLUMNS], schema=EVENTS_SCHEMA)
+        table = pa.Table.from_arrays([arrays[n] for n in self._names], schema=self.schema)
 
         # Links, as ``_emit`` makes them: events with several identifiers, a refusal, a conversion or
         # a touch (a touch that arrives after a conversion it precedes changes that conversion's path).
@@ -473,7 +445,7 @@ class Normalizer:
             received_at=item.received_at,
         )
 
-    def _timed(self, item: RawItem, payload: bytes, event: Envelope | fast.FastEvent) -> _Kept:
+    def _timed(self, item: RawItem, payload: bytes, event: Envelope) -> _Kept:
         """The event with its times; raises ``InvalidEvent``."""
         # Each operation on pydantic's parsed datetimes calls its tzinfo back (~0.4 µs); in UTC
         # once, the arithmetic below, the record and the Arrow column are plain C.
@@ -576,10 +548,7 @@ class Normalizer:
     def _emit(self, kept: list[_Kept], now: datetime, out: Normalized) -> None:
         """Append the kept events' columns, identity links and origins to ``out``."""
         events = [k.event for k in kept]
-        ids = [e.identities for e in events]
-        ctx = [e.context for e in events]
-        props = [e.properties for e in events]  # type: ignore[union-attr]  # every event type has them
-        p = _prop_columns(props)
+        props = [e.properties for e in events]  # type: ignore[attr-defined]  # every event type has them
         # Without analytics consent an event is kept for aggregates only: no identifiers.
         consent = [e.consent.analytics for e in events]
         conversions = self._conversion_types
@@ -612,67 +581,24 @@ class Normalizer:
                 links.event_id.append(event_id)
                 links.event_time_us.append((k.event_time - _EPOCH) // _US)
                 links.conversion.append(conv)
-        social = [x.social if ok else None for x, ok in zip(ids, consent, strict=True)]
-
-        def ident(name: str) -> list[str]:
-            return [(getattr(x, name) or "") if ok else "" for x, ok in zip(ids, consent, strict=True)]
-
-        def context(name: str) -> list[str]:
-            return [getattr(c, name) or "" for c in ctx]
-
-        def prop(name: str, fallback: str = "") -> list[Any]:
-            if fallback:
-                return [v or w or "" for v, w in zip(p[name], p[fallback], strict=True)]
-            return [v or "" for v in p[name]]
-
-        spot, programme, campaign = context("tv_spot_id"), context("tv_programme"), context("utm_campaign")
-        columns: tuple[list[Any], ...] = (
-            event_ids,
-            [e.type for e in events],
-            [e.channel for e in events],
-            [e.schema_version for e in events],
-            [k.occurred for k in kept],
-            [k.sent for k in kept],
-            [k.received for k in kept],
-            [k.event_time for k in kept],
-            [int(k.late) for k in kept],
-            [found[0] if found else "" for found in identifiers],
-            identifiers,
-            ident("anonymous_id"),
-            ident("user_id"),
-            ident("email_hash"),
-            ident("phone_hash"),
-            [s.network if s else "" for s in social],
-            [s.handle if s else "" for s in social],
-            ident("device_id"),
-            context("device_kind"),
-            ident("loyalty_id"),
-            [int(ok) for ok in consent],
-            touch,
-            [int(conv) for conv in is_conv],
-            [float(v or 0.0) for v in p["revenue"]],
-            [float(c or 0.0) + float(s or 0.0) for c, s in zip(p["cost"], p["spend"], strict=True)],
-            prop("currency"),
-            prop("order_id"),
-            context("store_id"),
-            context("fitting_room_id"),
-            prop("session_id"),
-            prop("sku"),
-            [list(v or ()) for v in p["skus"]],
-            prop("post_id"),
-            prop("reply_to_id", "question_id"),
-            prop("network"),
-            [v or s for v, s in zip(prop("spot_id"), spot, strict=True)],
-            prop("tv_channel"),
-            [v or s for v, s in zip(prop("programme"), programme, strict=True)],
-            context("utm_source"),
-            context("utm_medium"),
-            [c or v for c, v in zip(campaign, prop("campaign"), strict=True)],
-            [_props_json(x) for x in props],
-            [k.digest for k in kept],
-            [now] * len(kept),
-        )
-        for mine, new in zip(out.columns, columns, strict=True):
-            mine += new
+        columns: dict[str, list[Any]] = {c.name: _column(c, paths, events, consent) for c, paths in self._mapped}
+        columns |= {
+            "schema_version": [e.schema_version for e in events],
+            "occurred_at": [k.occurred for k in kept],
+            "sent_at": [k.sent for k in kept],
+            "received_at": [k.received for k in kept],
+            "event_time": [k.event_time for k in kept],
+            "late": [int(k.late) for k in kept],
+            "primary_identifier": [found[0] if found else "" for found in identifiers],
+            "identifiers": identifiers,
+            "consent_analytics": [int(ok) for ok in consent],
+            "touch_channel": touch,
+            "is_conversion": [int(conv) for conv in is_conv],
+            "properties": [_props_json(x) for x in props],
+            "fingerprint": [k.digest for k in kept],
+            "ingested_at": [now] * len(kept),
+        }
+        for mine, name in zip(out.columns, self._names, strict=True):
+            mine += columns[name]
         out.origins += [k.origin for k in kept]
         out.links.extend(links)

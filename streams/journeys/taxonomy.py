@@ -122,10 +122,8 @@ class Taxonomy:
 
 def _network(event: Envelope) -> str:
     props = event.properties  # type: ignore[attr-defined]  # every event type has properties
-    if isinstance(props, BaseModel):  # pydantic's __getattr__ is slow on names a model lacks
-        net = props.__dict__.get("network")
-    else:  # a struct of the fast path (``schemas.events.fast``), or loyalty_scan's free-form dict
-        net = None if isinstance(props, dict) else getattr(props, "network", None)
+    # pydantic's __getattr__ is slow on names a model lacks; loyalty_scan's properties are a dict
+    net = props.__dict__.get("network") if isinstance(props, BaseModel) else None
     if net:
         return str(net)
     return event.identities.social.network if event.identities.social else ""

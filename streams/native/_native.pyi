@@ -12,9 +12,11 @@ class Decoder:
         future_tolerance_us: int,
         late_allowance_us: int,
         max_correctable_skew_us: int,
+        earliest_us: int,
         junk_values: Sequence[str],
         junk_hashes: Sequence[str],
         digest_key: bytes,
+        transport_keys: Sequence[str],
     ) -> None: ...
     @property
     def hand_screen(self) -> bool: ...

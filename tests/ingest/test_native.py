@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bench.common import corpus
-from schemas.events import EVENT_TYPES
+from schemas.events import EVENT_TYPES, Reason
 from streams import native
 from streams.ingest import decoder
 from streams.ingest.columns import events_table_or_quarantine
@@ -98,6 +98,11 @@ def test_every_event_type_is_read_natively_unless_the_pii_screen_flags_it() -> N
         {"identities": {"anonymous_id": "  ck-abc123  "}},  # pydantic strips
         {"identities": {"anonymous_id": "ck-\u00e9t\u00e9"}},  # non-ASCII: characters, not bytes
         {"identities": {"anonymous_id": "ck-\\u0041"}},  # an escape
+        {"identities": {"anonymous_id": "ck-1\u00a0"}},  # a non-breaking space is stripped
+        {"identities": {"anonymous_id": "   "}},  # empty once stripped: refused
+        {"occurred_at": "2026-03-02 10:00:00Z"},
+        {"event_id": "6f9619ff8b86d011b42d00c04fc964ff"},
+        {"context": {"page_url": "https://x"}, "properties": {"title": "NaN"}},
         {"occurred_at": "2026-03-02T10:00Z"},
         {"occurred_at": "2026-03-02T10:00:00.1234567Z"},
         {"occurred_at": "2026-02-30T10:00:00Z"},
@@ -147,6 +152,13 @@ def test_integers_in_free_form_properties_are_written_as_python_writes_them() ->
         a, _ = _same([orjson.dumps(ev).replace(b'"dwell_s":12345', b'"dwell_s":' + dwell)])
         assert _native_rows(a) == 1
         assert orjson.loads(a.native[0].column("properties")[0].as_py())["dwell_s"] == written
+
+
+def test_a_store_event_without_a_store_is_left_to_the_reference_path_which_names_it() -> None:
+    ev = _sample("item_tried")
+    ev["context"] = {**ev["context"], "store_id": None}
+    a, _ = _same([orjson.dumps(ev)])
+    assert [(d.reason, "store_id" in d.detail) for d in a.dead] == [(Reason.SCHEMA_VIOLATION.value, True)]
 
 
 def test_a_repeated_key_is_left_to_the_reference_path() -> None:

@@ -6,7 +6,7 @@
 use std::fmt::Write;
 
 use crate::json::{lookup, J};
-use crate::spec::{Spec, Ty};
+use crate::spec::{struct_of, Spec, Ty};
 
 /// Text this path copies as it is: ASCII without anything JSON escapes and without a space at
 /// either end (pydantic strips those before checking lengths). Anything else steps aside.
@@ -74,6 +74,25 @@ impl Spec {
         let f = &s.fields[*s.index.get(name)?];
         let v = lookup(o, name).or(f.default.as_ref())?;
         (!v.is_null()).then_some(v)
+    }
+
+    /// The value at ``path`` (field names from struct ``st`` down), defaults filled; None where it
+    /// is absent or null, or where the path leaves the structs (a free-form dict is not read).
+    pub fn at<'a>(
+        &'a self,
+        o: &'a [(&'a str, J<'a>)],
+        st: usize,
+        path: &[String],
+    ) -> Option<&'a J<'a>> {
+        let (last, inner) = path.split_last()?;
+        let (mut o, mut st) = (o, st);
+        for name in inner {
+            let s = &self.structs[st];
+            let next = struct_of(&s.fields[*s.index.get(name.as_str())?].ty)?;
+            o = self.get(o, st, name)?.as_object()?;
+            st = next;
+        }
+        self.get(o, st, last)
     }
 
     /// ``model_dump_json`` of a validated value: fields in the model's order, defaults filled,

@@ -77,3 +77,65 @@ impl Junk {
         (kept, refused, verified)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn junk() -> Junk {
+        Junk {
+            values: ["n/a".to_owned()].into_iter().collect(),
+            hashes: ["deadbeef".to_owned()].into_iter().collect(),
+        }
+    }
+
+    #[test]
+    fn identifiers_come_in_merge_key_order_with_social_handles_folded() {
+        let (kept, refused, verified) = junk().extract(
+            [Some("c-1"), Some("L-9"), None, None, None, Some("ck-1")],
+            Some(("instagram", "@Ana")),
+            true,
+            false,
+        );
+        assert_eq!(
+            kept,
+            [
+                "crm:c-1",
+                "loyalty:L-9",
+                "social:instagram:ana",
+                "anon:ck-1"
+            ]
+        );
+        assert!(refused.is_empty());
+        assert_eq!(verified.as_deref(), Some("crm:c-1"));
+    }
+
+    #[test]
+    fn junk_values_hashes_and_shared_devices_are_refused_not_kept() {
+        let (kept, refused, verified) = junk().extract(
+            [
+                Some("N/A"),
+                None,
+                Some("deadbeef"),
+                Some("aaaa"),
+                Some("till-3"),
+                Some("ck-2"),
+            ],
+            None,
+            true,
+            true,
+        );
+        assert_eq!(kept, ["anon:ck-2"]);
+        let reasons: Vec<_> = refused.iter().map(|(i, r)| (i.as_str(), *r)).collect();
+        assert_eq!(
+            reasons,
+            [
+                ("crm:N/A", JUNK),
+                ("email:deadbeef", JUNK),
+                ("phone:aaaa", JUNK),
+                ("device:till-3", SHARED)
+            ]
+        );
+        assert_eq!(verified, None, "a refused CRM id is never verified");
+    }
+}

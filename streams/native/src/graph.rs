@@ -351,3 +351,46 @@ impl Graph {
         PySet::new(py, comp.members.iter().map(|&m| &*self.name[m as usize]))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ids(v: &[&str]) -> Vec<String> {
+        v.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn identifiers_seen_together_become_one_person_named_by_its_least_identifier() {
+        let mut g = Graph::new(10);
+        g.link(ids(&["anon:b", "email:x"]), None).unwrap();
+        let made = g.link(ids(&["anon:a", "anon:b"]), None).unwrap();
+        assert_eq!(made.len(), 1);
+        assert_eq!(made[0].2, MERGED);
+        let p = g.person_of("email:x");
+        assert_eq!(p, g.person_of("anon:a"));
+        assert_eq!(p, singleton("anon:a").to_string());
+        assert_eq!(g.drain().len(), 3);
+        assert!(g.drain().is_empty(), "drained once");
+    }
+
+    #[test]
+    fn two_verified_crm_ids_never_merge() {
+        let mut g = Graph::new(10);
+        g.link(ids(&["crm:a", "anon:a"]), Some("crm:a")).unwrap();
+        g.link(ids(&["crm:b", "anon:b"]), Some("crm:b")).unwrap();
+        let made = g.link(ids(&["anon:a", "anon:b"]), None).unwrap();
+        assert_eq!(made[0].2, REFUSED_CRM);
+        assert_ne!(g.person_of("crm:a"), g.person_of("crm:b"));
+    }
+
+    #[test]
+    fn a_person_holds_at_most_the_cap_of_one_kind() {
+        let mut g = Graph::new(2);
+        g.link(ids(&["anon:1", "email:a"]), None).unwrap();
+        g.link(ids(&["anon:1", "email:b"]), None).unwrap();
+        let made = g.link(ids(&["anon:1", "email:c"]), None).unwrap();
+        assert_eq!(made[0].2, REFUSED_CAP);
+        assert_ne!(g.person_of("email:c"), g.person_of("anon:1"));
+    }
+}

@@ -73,8 +73,11 @@ fn same(a: &str, b: &str) -> bool {
 /// An object's canonical bytes, appended to ``out``: members sorted by key at every depth, no
 /// whitespace, scalars as written (strings need no escaping: this path reads none). ``skip``: keys
 /// of this object left out. ``streams/ingest/fingerprint.py`` writes the same bytes for any event.
-pub fn canonical_object(members: &[(&str, J)], skip: &[&str], out: &mut Vec<u8>) {
-    let mut sorted: Vec<&(&str, J)> = members.iter().filter(|(k, _)| !skip.contains(k)).collect();
+pub fn canonical_object<S: AsRef<str>>(members: &[(&str, J)], skip: &[S], out: &mut Vec<u8>) {
+    let mut sorted: Vec<&(&str, J)> = members
+        .iter()
+        .filter(|(k, _)| !skip.iter().any(|s| s.as_ref() == *k))
+        .collect();
     sorted.sort_unstable_by(|a, b| a.0.cmp(b.0));
     out.push(b'{');
     for (i, (k, v)) in sorted.into_iter().enumerate() {
@@ -109,7 +112,7 @@ fn canonical(v: &J, out: &mut Vec<u8>) {
             }
             out.push(b']');
         }
-        J::Obj(o) => canonical_object(o, &[], out),
+        J::Obj(o) => canonical_object::<&str>(o, &[], out),
     }
 }
 

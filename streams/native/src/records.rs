@@ -7,6 +7,10 @@
 //! malformed record) returns `None` and aiokafka reads that record set as before, raising its own
 //! errors. Layout: the Kafka protocol's "Record Batch" (magic 2), KIP-98.
 
+use crate::buffers::le_bytes;
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyList, PyTuple};
+
 /// One record set's records at or after the fetch offset.
 pub struct Records<'a> {
     pub values: Vec<&'a [u8]>,
@@ -229,4 +233,28 @@ mod tests {
         let r = read(&control, 0, true).unwrap();
         assert_eq!((r.values.len(), r.next_offset), (0, 1));
     }
+}
+
+/// A fetched record set (one partition's bytes) → ``(values, timestamps_ms, offsets, next_offset)``,
+/// the two arrays as little-endian i64 bytes; None where aiokafka must read it (``records.rs``).
+#[pyfunction]
+#[pyo3(signature = (set, fetch_offset, *, check_crc))]
+pub fn read_records<'py>(
+    py: Python<'py>,
+    set: &[u8],
+    fetch_offset: i64,
+    check_crc: bool,
+) -> PyResult<Option<Bound<'py, PyTuple>>> {
+    // The slice borrows the bytes object the caller holds; bytes are immutable.
+    let Some(r) = py.detach(|| read(set, fetch_offset, check_crc)) else {
+        return Ok(None);
+    };
+    let values = PyList::new(py, r.values.iter().map(|v| PyBytes::new(py, v)))?;
+    let out = (
+        values,
+        le_bytes(py, &r.timestamps_ms, i64::to_le_bytes),
+        le_bytes(py, &r.offsets, i64::to_le_bytes),
+        r.next_offset,
+    );
+    Ok(Some(out.into_pyobject(py)?))
 }
