@@ -11,11 +11,12 @@ from bench.common import write
 
 
 def main(argv: list[str]) -> int:
-    from bench import attribution, dashboards, pipeline, scaleout
+    from bench import attribution, dashboards, inserts, pipeline, scaleout
 
     suites = {
         "attribution": lambda: attribution.run(),
         "dashboards": lambda: dashboards.run(),
+        "inserts": lambda: inserts.run(),
         "pipeline": lambda: pipeline.pipeline(1_000_000),
         "scaleout": lambda: scaleout.run(100_000),
     }

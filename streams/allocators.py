@@ -1,13 +1,11 @@
 """How a process that holds the store keeps its resident memory from creeping: two malloc arenas,
 and free pages handed back to the system every few seconds.
 
-Why: a worker allocates and frees hundreds of MB of short-lived objects a minute (each batch's
-rows, each live credit's histories) on several threads (the loop, the store's insert thread, the
-native decoder's, chDB's). With glibc's default of up to eight arenas per core, free space
-fragments across heaps that are kept resident: RSS grew ~70 MB per million events on replays of
-the same persons, whose state does not grow (bench/README.md, thirteenth session). Arrow's
-buffers stay on its mimalloc pool: on glibc's malloc they kept ~100 MB less resident but drained
-8% slower (symmetric A/B), and that pool's mappings did not grow.
+Why: a worker allocates and frees short-lived objects in volume (each batch's rows, each live
+credit's histories) on several threads (the loop, the store's insert thread, the native
+decoder's, chDB's). With glibc's default of up to eight arenas per core, free space fragments
+across heaps that are kept resident, and resident memory crept. Arrow's buffers stay on its own
+pool. Measurements and what was tried: docs/decisions/allocator-settings.md.
 
 All of it is glibc-specific and best effort: elsewhere each step does nothing.
 """
@@ -20,12 +18,11 @@ import time
 
 log = logging.getLogger("parcours")
 
-# A release walks every free chunk: the ones during a 1M drain took under 0.05 s in all here
-# (GET /v1/health "seconds", "memory.release"). Every second kept no less resident than every
-# 5 s (796 against 788 MB after 4M).
+# A release walks every free chunk: cheap at this interval (GET /v1/health "seconds",
+# "memory.release"); more often kept no less resident (docs/decisions/allocator-settings.md).
 RELEASE_EVERY_S = 5.0
-# Threads beyond the second share an arena: fewer heaps to fragment, and on two cores the
-# contention cost was within the noise of a symmetric A/B (bench/README.md).
+# Threads beyond the second share an arena: fewer heaps to fragment, at a contention cost within
+# the noise (docs/decisions/allocator-settings.md).
 ARENAS = 2
 _M_ARENA_MAX = -8  # glibc's mallopt parameter number (malloc.h)
 

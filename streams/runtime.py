@@ -27,11 +27,10 @@ def tune_gc() -> None:
     """The collector settings of a process that prepares batches (the worker; the bench's stage
     profile, so that it measures what the worker runs).
 
-    A batch allocates ~6 tracked objects per event and keeps them until stored (two batches in
-    flight). The cyclic GC traverses the young ones at each collection: every 700 allocations by
-    default (~15% of a normalize), still 3-5 µs an event every 50,000 (gc callbacks, 100k
-    events). Every 500,000 (~80,000 events) most of a batch is gone before it is collected.
-    Objects alive at start-up are frozen out of its view."""
+    A batch allocates several tracked objects per event and keeps them until stored (two batches
+    in flight); the cyclic GC would traverse them over and over at its default threshold. At
+    this one most of a batch is gone before it is collected, and objects alive at start-up are
+    frozen out of its view (docs/decisions/allocator-settings.md)."""
     gc.freeze()
     gc.set_threshold(500_000, 20, 100)
 

@@ -54,21 +54,20 @@ class Settings(BaseSettings):
     web_host: str = Field("127.0.0.1", description="bind address of the worker's HTTP server")
     native_decoder: bool = Field(
         True,
-        description="read raw events with the native batch decoder (streams/native.py); false: the "
+        description="read raw events with the native batch decoder (streams/ingest/decoder.py); false: the "
         "Python path for every event (same rows, slower), e.g. to rule the decoder out while diagnosing",
     )
     batch_size: int = Field(
         20_000,
         ge=1,
-        description="most events per storage batch: a backlog fills it, a trickle is flushed after batch_within_s. "
-        "Drains of 200,000 events ran ~10% faster at 20,000 than at 10,000, and no faster at 40,000 "
-        "(bench/README.md)",
+        description="most events per storage batch: a backlog fills it, a trickle is flushed after batch_within_s "
+        "(docs/decisions/ingest-beside-faust.md)",
     )
     batch_within_s: float = Field(
         0.2,
         gt=0,
-        description="longest wait to fill a batch after its first event: bounds freshness (0.2 s → p99 < 1 s "
-        "at half the drain rate, bench/README.md) and the rate of small inserts",
+        description="longest wait to fill a batch after its first event: bounds freshness and the rate of "
+        "small inserts (docs/decisions/ingest-beside-faust.md)",
     )
     dedupe_window: int = Field(1_000_000, ge=1000, description="event_ids remembered per worker for stream dedup")
     late_allowance_s: int = Field(

@@ -63,10 +63,10 @@ class Graph(Protocol):
 
 
 def new_graph(*, max_ids_per_type: int = 10, native: bool = True) -> Graph:
-    """The native graph (``streams/native/src/graph.rs``: identifiers interned as integers;
-    350-420k links/s on one core against 95-150k here, 200k-event corpus) when built, else
-    ``IdentityGraph``. Both decide alike: ``tests/identity/test_native_graph.py`` replays random
-    operations on both and compares every answer."""
+    """The native graph (``streams/native/src/graph.rs``: identifiers interned as integers, several
+    times faster on one core; ``make bench`` reports both) when built, else ``IdentityGraph``.
+    Both decide alike: ``tests/identity/test_native_graph.py`` replays random operations on both
+    and compares every answer."""
     from streams import native as built
 
     graph = built.Graph(max_ids_per_type=max_ids_per_type) if native and built.AVAILABLE else None

@@ -29,8 +29,8 @@ import orjson
 from streams.identity.identifiers import Extracted
 
 LINKS_FORMAT = 2
-# Links per message: a typical chunk of 500 is ~50 KB. Identifiers near their length limit (7 of 128
-# four-byte characters a link) would pass the broker's 1 MB message limit: ``messages`` splits those.
+# Links per message. Identifiers near their length limit (7 of 128 four-byte characters a link)
+# would pass the broker's 1 MB message limit: ``messages`` splits those.
 LINKS_PER_MESSAGE = 500
 MAX_MESSAGE_BYTES = 900_000
 

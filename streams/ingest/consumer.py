@@ -1,10 +1,9 @@
 """The raw topics' consumer: whole fetches from aiokafka, stored before their offsets are committed.
 
-Why not a Faust agent here: Faust hands each message through its per-event stream machinery,
-which on this 2-core machine drained 9,221 events/s with an agent that does nothing, while a
-bare aiokafka consumer drained 240,225 on the same topics (``make bench``, bench/README.md).
-Raw events are the volume, so this stage reads batches straight from aiokafka in the worker's
-event loop; dead letters and identity links, a small fraction of it, stay Faust agents.
+Why not a Faust agent: Faust's per-event stream machinery drains the raw topics many times slower
+than a bare aiokafka consumer (docs/decisions/ingest-beside-faust.md). Raw events are the volume,
+so this stage reads batches straight from aiokafka in the worker's event loop; dead letters and
+identity links stay Faust agents.
 
 Delivery: a batch is normalized, stored, its dead letters and links produced, and only then are
 its offsets committed. A crash or a rebalance in between redelivers the batch; storage is

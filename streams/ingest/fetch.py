@@ -1,7 +1,7 @@
 """Whole record sets from aiokafka: the ingest consumer reads a partition's fetch in one native call.
 
-Why: aiokafka builds a ``ConsumerRecord`` per message in Python. In a 1M-event drain that was ~28%
-of the ingest loop's interpreter time (py-spy ``--gil``), more than the events' own decoding.
+Why: aiokafka builds a ``ConsumerRecord`` per message in Python, which cost the ingest loop more
+than the events' own decoding (docs/decisions/whole-record-sets.md).
 
 How: aiokafka's fetcher wraps each partition's fetched bytes in ``MemoryRecords`` and iterates them,
 record by record, through ``PartitionRecords``. ``install()`` puts thin subclasses of both in

@@ -27,7 +27,7 @@ Row = dict[str, Any]
 
 # Identifiers one query may carry in an Array parameter. Where parameters travel in the SQL
 # text or the native protocol a batch's list goes in one query: each query scans the events a
-# bloom filter cannot exclude, which on 5M events is most of them (~150 ms a query here).
+# bloom filter cannot exclude, which on a large table is most of them.
 MANY_IDS_PER_QUERY = 50_000
 
 
@@ -75,9 +75,9 @@ INSERT = "INSERT INTO {table} SETTINGS date_time_input_format = 'best_effort' FO
 
 # ``insert_arrow`` batches never hold two rows with one sort key on purpose (the dedupe window
 # drops repeats within a batch; the identity stage writes each identifier once per flush), so the
-# server need not collapse each inserted block as ReplacingMergeTree would by default: without
-# it a 20,000-row events insert took 3.2-3.5 µs of CPU a row in chDB instead of 7.8-8.0
-# (bench/README.md). Readers deduplicate with FINAL or argMax, as they must across blocks anyway.
+# server need not collapse each inserted block as ReplacingMergeTree would by default, which more
+# than doubled an insert's CPU (docs/decisions/merge-settings.md). Readers deduplicate with FINAL
+# or argMax, as they must across blocks anyway.
 ARROW_INSERT_SETTINGS: dict[str, int] = {"optimize_on_insert": 0}
 _ARROW_INSERT_SETTINGS_SQL = ", ".join(f"{k} = {v}" for k, v in ARROW_INSERT_SETTINGS.items())
 
@@ -252,8 +252,24 @@ class DriverBackend:
             self._call(self._client.execute, sql, settings=settings)
 
     def insert_arrow(self, table: str, data: pa.Table) -> None:
-        # Server inserts take the row path: no server here to measure a columnar one against.
-        self.insert(table, data.to_pylist(), ARROW_INSERT_SETTINGS)
+        # The driver's columnar insert: one list per column, encoded by the driver in the native
+        # protocol; never a dict per row nor JSON text (docs/decisions/server-inserts.md).
+        if data.num_rows:
+            sql = f"INSERT INTO {table} ({', '.join(data.column_names)}) VALUES"
+            self._call(self._client.execute, sql, columnar(data), columnar=True, settings=ARROW_INSERT_SETTINGS)
 
     def close(self) -> None:
         self._client.disconnect()
+
+
+def columnar(data: pa.Table) -> list[list[Any]]:
+    """An Arrow table as clickhouse-driver's columnar insert takes it: a list of values per column.
+    Timestamps go as integers in their Arrow unit, which the driver writes as they are (the
+    tables' Arrow schemas use milliseconds where the DDL says DateTime64(3): a test compares
+    them): building a datetime per value, for the driver to take it apart again, cost the most."""
+    out = []
+    for column in data.columns:
+        if pa.types.is_timestamp(column.type):
+            column = column.cast(pa.int64())
+        out.append(column.to_pylist())
+    return out

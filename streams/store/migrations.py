@@ -62,16 +62,14 @@ def migrate(backend: Backend, *, retention_days: int | None = None) -> list[str]
     return applied
 
 
-# Every event is written to these two tables, and their background merges were the largest CPU
-# cost after the worker's own thread (~8 µs an event in a 1M drain). With a base of 10 rather than
-# ClickHouse's 5 the merge selector waits for more parts of similar size, so each row is
-# rewritten fewer times: merge CPU over 1M-event drains 4.8-5.6 s against 7.8-9.5 s, with more
-# active parts meanwhile (bench/README.md, tenth session).
+# Every event is written to these two tables, and their background merges cost the most CPU after
+# the worker's own thread. With a base of 10 rather than ClickHouse's 5 the merge selector waits
+# for more parts of similar size, so each row is rewritten fewer times
+# (docs/decisions/merge-settings.md).
 MERGE_SELECTOR_BASE = 10
 # From 100 parts merged away at once (the setting's default) ClickHouse removes them on a thread
-# each, up to 128, and chDB's global pool keeps those threads: past 4M events in a drain it went
-# from 15-18 threads to 131 at once, ~50 MB more resident, for good (bench/README.md, thirteenth
-# session). On a local disk one thread removes a part in well under a millisecond.
+# each, and chDB's global pool keeps those threads resident for good; on a local disk one thread
+# removes a part in well under a millisecond (docs/decisions/merge-settings.md).
 SERIAL_PART_REMOVAL = 1_000_000_000
 _MERGED_TABLES = ("events", "touches_by_identifier")
 

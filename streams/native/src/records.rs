@@ -1,8 +1,7 @@
 //! Kafka record sets (a fetch's bytes for one partition) → payloads, timestamps and offsets.
 //!
-//! Why: aiokafka builds a `ConsumerRecord` per message in Python, ~28% of the ingest loop's
-//! interpreter time in a 1M-event drain (py-spy `--gil`). The ingest consumer hands whole record
-//! sets here instead (`streams/ingest/fetch.py`). Only the common case is read: message format v2,
+//! Why: aiokafka builds a `ConsumerRecord` per message in Python (docs/decisions/whole-record-sets.md).
+//! The ingest consumer hands whole record sets here instead (`streams/ingest/fetch.py`). Only the common case is read: message format v2,
 //! uncompressed, not read-committed. Anything else (older formats, compression, a bad CRC, a
 //! malformed record) returns `None` and aiokafka reads that record set as before, raising its own
 //! errors. Layout: the Kafka protocol's "Record Batch" (magic 2), KIP-98.

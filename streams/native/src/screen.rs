@@ -4,8 +4,8 @@
 //! optional whitespace and a colon. A payload that passes is therefore ASCII without backslashes,
 //! which lets the JSON reader skip its own check of the same (`Screen::implies_plain`).
 //!
-//! Why by hand: the regex's lazy DFA cost ~9% of decoding; one table lookup a byte costs less, and
-//! a quote (every ~10 bytes in JSON) needs only its neighbours. The hypothesis test in
+//! Why by hand: one table lookup a byte costs less than the regex's lazy DFA, and a quote needs only
+//! its neighbours (docs/decisions/native-decoder.md). The hypothesis test in
 //! tests/ingest/test_native.py compares both against pyarrow's RE2 on random bytes.
 
 /// The pattern this module implements, exactly as ``streams.ingest.normalize._SCREEN`` spells it.
