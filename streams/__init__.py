@@ -1,16 +1,18 @@
-"""Parcours stream processing. Start reading here:
+"""Parcours stream processing. Start reading here, then follow one event in the order it runs:
 
-1. ``app.py``      — the Faust app, its topics and one stage each;
-2. ``ingest/``     — the edge (publisher, collector), the raw topics' batch ``consumer`` (each
-                     partition's fetch read as one record set: ``fetch.py``) and
-                     ``normalize``: validate, event time, dedupe; ``native.py`` and ``native/``
-                     (Rust): the batch decoder that does most of it, with the reference path
-                     in Python for whatever it steps aside on;
-3. ``identity/``   — identifiers and their guards, the union-find graph, the single-writer stage;
-4. ``journeys/``   — channel taxonomy and journeys cut from stitched timelines;
-5. ``attribution/``— rule-based and data-driven models, live and batch;
-6. ``store/``      — ClickHouse backends (chDB embedded, server) and migrations;
-7. ``cli.py``      — one command per user task; ``demo.py`` runs it all.
+1. ``ingest/publisher.py``, ``ingest/collector.py`` — the edge: validate, hash PII, send to the
+   raw topics (``topics.py`` names them);
+2. ``app.py`` — ``create_app`` builds the worker's Faust app from settings and hands each stage
+   what it needs;
+3. ``ingest/stage.py`` — the ingest stage: whole record sets from the raw topics, ``normalize``
+   (the native ``decoder`` in ``native/``, pydantic for the rest), the events table as the row map
+   says (``store/layout.py``), dead letters, identity links;
+4. ``identity/stage.py`` — the single writer: links → the identity map, with its guards;
+5. ``attribution/live.py`` — live credits for the conversions the identity stage's batch touched;
+6. ``store/`` — ClickHouse backends (chDB embedded, a server) and migrations;
+7. ``cli.py`` — one command per user task; ``demo.py`` runs it all.
+
+The layers and why: docs/decisions/import-layers.md.
 """
 
 from streams.errors import ParcoursError, TerminalError, TransientError

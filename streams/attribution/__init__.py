@@ -5,7 +5,9 @@
 - ``markov``: exact absorbing-chain removal effects (order ≥ 1).
 - ``shapley``: simplified and ordered Shapley values (Zhao et al. 2018).
 - ``paths``: the path-table format (ChannelAttribution's) in and out.
-- ``batch``: recompute everything over a date range from ClickHouse.
+- ``live``: the live attribution stage, after the identity stage in the single writer.
+- ``batch``: recompute everything over a date range from ClickHouse; ``offline``: the pipeline's
+  logic without Kafka or ClickHouse, measured against the simulator's truth (``validate``).
 """
 
 from streams.attribution.markov import markov_attribution

@@ -1,2 +1,4 @@
-"""Ingest: the edge (publisher, HTTP collector), then normalize — validate, correct event
-time, deduplicate, build rows — and route refusals to the dead-letter topic."""
+"""Ingest: the edge (``publisher``, the HTTP ``collector``) and the ingest stage (``stage``):
+whole record sets from the raw topics (``consumer``, ``fetch``) → ``normalize`` (the native
+``decoder``, pydantic for the rest; event time, dedupe) → the events table (``columns``,
+``stored``), dead letters and identity links."""

@@ -1,8 +1,8 @@
-"""Request bodies at the HTTP edge: read whole or refused, and JSON of any depth written back.
+"""Request bodies at the HTTP edge: read whole or refused.
 
-``StreamReader.read(n)`` returns what happens to be buffered, not ``n`` bytes: a 593 KB batch
-was cut at 128,000 characters and refused as "not JSON". A body is read to its end, bounded in
-size and in time.
+``StreamReader.read(n)`` returns what happens to be buffered, not ``n`` bytes: a large batch
+read in one call can be cut short and refused as "not JSON". A body is read to its end, bounded
+in size and in time.
 """
 
 from __future__ import annotations

@@ -4,9 +4,9 @@ It catches redeliveries and client retries early; ClickHouse's ReplacingMergeTre
 event_id is the backstop after a restart or beyond the window. The window remembers a
 digest of each body so a *different* event reusing an id is refused, not silently dropped.
 
-The window lives in the native module (``Window``, ~45 bytes an id; a Python OrderedDict of
-ints took ~170, so a full 1M-id window ~167 MB) and checks a batch in one call. Without the
-native module (not built) the same window runs in Python.
+The window lives in the native module (``Window``, a fraction of a Python OrderedDict's memory
+an id) and checks a batch in one call. Without the native module (not built) the same window
+runs in Python.
 """
 
 from __future__ import annotations

@@ -19,7 +19,7 @@ _ZERO = timedelta(0)
 MAX_CORRECTABLE_SKEW = timedelta(days=366)
 
 
-class EventTime(NamedTuple):  # a tuple: built once per event, a frozen dataclass costs 3× more
+class EventTime(NamedTuple):  # a tuple: built once per event, cheaper than a frozen dataclass
     value: datetime  # UTC
     late: bool  # arrived after the lateness allowance: stored, flagged
 

@@ -35,8 +35,8 @@ def histories_for_conversions(
     (``build_journeys``), so a person's read starts at its latest conversion before the batch's
     first (kept: it resets the path), or at the first minus the lookback if that is later, and
     ends at its last. Read from the batch's earliest conversion minus the lookback instead, each
-    converter's older history came too, one Python object an event: with long histories in the
-    lookback a credit cost 0.73 ms of the stage against 0.41 (bench/README.md, fourteenth session)."""
+    converter's older history came too, one Python object an event: with long histories a credit
+    cost nearly twice as much (docs/decisions/live-recrediting.md)."""
     if not spans:
         return []
     window_ms = int(lookback / _MS)
@@ -75,8 +75,7 @@ def timelines_for_identifiers(backend: Backend, windows: Mapping[str, Window]) -
     # From the table sorted by identifier (007_touches.sql), not events: there a batch's converters
     # read most of the table. No FINAL (it would merge parts on each call): redeliveries go below.
     # One row per identifier, its events as arrays and times as epoch milliseconds: a dict and a
-    # time parsed from text per event were most of a live credit once histories were long
-    # (2M events: 81,300 rows a 33,000-link run, parse 0.96 s of its 3.7 s in cProfile).
+    # time parsed from text per event were most of a live credit once histories were long.
     # The overall bounds prune partitions and granules; each identifier's own bounds, its rows.
     sql = (
         "SELECT primary_identifier AS id, groupArray((toUnixTimestamp64Milli(event_time), toString(event_id), "
