@@ -96,9 +96,10 @@ def parse_event(raw: bytes) -> Envelope:
     """Bytes from Kafka or HTTP → a typed event, or InvalidEvent with a typed reason."""
     if len(raw) > MAX_EVENT_BYTES:
         raise InvalidEvent(Reason.TOO_LARGE, f"{len(raw)} bytes > {MAX_EVENT_BYTES}")
-    # Fast path: parse and validate in one native call, cheaper than decoding to a dict first. The model enforces everything the checks below do, so an event it accepts
-    # is accepted; anything it refuses takes the slow path, which names the typed reason.
-    # pydantic's parser reads NaN and Infinity, which are not JSON: those take the slow path.
+    # Fast path: parse and validate in one native call, cheaper than decoding to a dict first.
+    # The model enforces everything the checks below do, so an event it accepts is accepted;
+    # anything it refuses takes the slow path, which names the typed reason. pydantic's parser
+    # reads NaN and Infinity, which are not JSON: those take the slow path.
     if b"NaN" not in raw and b"Infinity" not in raw:
         try:
             event: Envelope = _VALIDATOR.validate_json(raw)
