@@ -11,12 +11,13 @@ from bench.common import write
 
 
 def main(argv: list[str]) -> int:
-    from bench import attribution, dashboards, inserts, pipeline, scaleout
+    from bench import attribution, dashboards, inserts, native, pipeline, scaleout
 
     suites = {
         "attribution": lambda: attribution.run(),
         "dashboards": lambda: dashboards.run(),
         "inserts": lambda: inserts.run(),
+        "native": lambda: native.run(),
         "pipeline": lambda: pipeline.pipeline(1_000_000),
         "scaleout": lambda: scaleout.run(100_000),
     }
