@@ -24,7 +24,7 @@ demo: install ## run the main job: Kafka + worker + simulated week, then a summa
 	$(BIN)/parcours demo
 
 # `cargo test` links the native module's tests against the virtualenv's libpython.
-CARGO_TEST := PYO3_PYTHON=$(abspath $(BIN)/python) LD_LIBRARY_PATH=$$($(BIN)/python -c 'import sysconfig; print(sysconfig.get_config_var("LIBDIR"))') cargo test --release --quiet
+CARGO_TEST := PYO3_PYTHON=$(abspath $(BIN)/python) LD_LIBRARY_PATH=$$($(abspath $(BIN)/python) -c 'import sysconfig; print(sysconfig.get_config_var("LIBDIR"))') cargo test --release --quiet
 
 test: install ## run the test suite (starts its own Kafka broker), the native module's own tests first
 	cd streams/native && $(CARGO_TEST)
