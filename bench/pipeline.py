@@ -360,7 +360,10 @@ def _identity_costs(before: dict[str, Any], after: dict[str, Any]) -> dict[str, 
         "links": delta("counters", "identity_links"),
         "credited": delta("counters", "live_credited"),
         "history_events_read_per_credit": delta("counters", "live_history_read") / credited,
-        "process_ms_per_credit": 1000 * delta("seconds", "identity.process") / credited,
+        # the identity stage and the live attribution stage after it, as one (the single writer)
+        "process_ms_per_credit": 1000
+        * (delta("seconds", "identity.process") + delta("seconds", "attribution.live"))
+        / credited,
     }
 
 

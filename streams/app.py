@@ -57,7 +57,10 @@ class Worker:
         self.settings = settings
         self.names = TopicNames(prefix=settings.topic_prefix)
         self._backend: Backend | None = None
-        self._lock = threading.Lock()
+        # Two locks: the ingest stage asks for the erasures on the loop thread each batch, and must
+        # not wait while another thread opens and migrates the store.
+        self._backend_lock = threading.Lock()
+        self._follow_lock = threading.Lock()
         # Every stage screens what it reads with the erasures, so a replay does not rebuild an erased person.
         self._erasures = Erasures(
             settings.pii_pepper.get_secret_value() if settings.pii_pepper else "",
@@ -66,7 +69,7 @@ class Worker:
         self._follower: threading.Thread | None = None
 
     def backend(self) -> Backend:
-        with self._lock:
+        with self._backend_lock:
             if self._backend is None:
                 b = open_backend(self.settings)
                 migrate(b, retention_days=self.settings.retention_days)
@@ -76,7 +79,7 @@ class Worker:
     def erasures(self) -> Erasures:
         """Once the topic is read to its end: nothing is ingested, stored or linked before, or a
         replay could slip past an erasure."""
-        with self._lock:
+        with self._follow_lock:
             if self._follower is None:
                 self._follower = follow(self.settings, self._erasures)
         wait = self.settings.erasures_wait_s

@@ -3,6 +3,7 @@
 - ``POST /v1/collect``: the collector (write key per source; see ``ingest.collector``).
 - ``GET  /v1/health``: store status, outages, counters.
 - ``GET  /v1/summary``: the demo's summary, read from the worker's own store.
+- ``POST /v1/attribution/run``: a batch attribution run inside the worker (admin token).
 - ``POST /v1/sql``: read-only SQL for the CLI and tests while the worker owns chDB
   (bearer ``PARCOURS_ADMIN_TOKEN``; disabled when unset). One SELECT, read-only and bounded
   by the engine (``streams.store.guard``).

@@ -46,7 +46,7 @@ CREATE TABLE IF NOT EXISTS events
     utm_campaign        String,
     properties          String COMMENT 'the typed properties as JSON',
     ingested_at         DateTime64(3, 'UTC'),
-    -- the identity stage reads a person's events by identifier for live credits
+    -- a bloom filter on the identifier, for reads of one person's events (live credits read touches_by_identifier)
     INDEX idx_primary_identifier primary_identifier TYPE bloom_filter(0.01) GRANULARITY 4
 )
 ENGINE = ReplacingMergeTree(ingested_at)

@@ -1,4 +1,4 @@
--- Touchpoints and conversions by identifier: what the identity stage reads for live credits.
+-- Touchpoints and conversions by identifier: what the live attribution stage reads.
 -- events is sorted by event_id (its idempotency key), so reading a batch's converters there
 -- touched ~95% of the granules once the table held a few million rows, whatever the index.
 -- Here the sort key is the identifier and granules are small: a few hundred identifiers read

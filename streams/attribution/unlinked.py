@@ -1,6 +1,7 @@
 """Conversions no identifier can ever link (a till sale without card or e-receipt, an order
 without consent): credited "no linked touchpoint" as they are stored, so that every conversion is
-counted. Ones with an identifier are credited by the identity stage, which may link them later."""
+counted. Ones with an identifier are credited by the live attribution stage (``live``) after the
+identity stage links them, and again whenever their person's history changes."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """Normalize a batch of raw payloads: validate → event time → dedupe → rows, links, dead letters.
 
-Pure and synchronous: the Faust agent feeds it batches and stores what it returns, so the
-same code is unit-tested, benchmarked and run in the stream. Bad input is a value
+Pure and synchronous: the ingest stage (``ingest.stage``) feeds it batches and stores what it
+returns, so the same code is unit-tested, benchmarked and run in the stream. Bad input is a value
 (a ``DeadLetter``), never an exception that stops the flow.
 """
 
@@ -129,6 +129,25 @@ class DeadLetter:
         )
 
 
+# The row map's columns the pipeline fills itself (no sources): ``_emit`` and ``_emit_native``.
+_DERIVED = frozenset(
+    {
+        "schema_version",
+        "occurred_at",
+        "sent_at",
+        "received_at",
+        "event_time",
+        "late",
+        "primary_identifier",
+        "identifiers",
+        "consent_analytics",
+        "touch_channel",
+        "is_conversion",
+        "properties",
+        "fingerprint",
+        "ingested_at",
+    }
+)
 _NEW, _DUPLICATE, _CONFLICT = Seen.NEW.value, Seen.DUPLICATE.value, Seen.CONFLICT.value
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _US = timedelta(microseconds=1)
@@ -287,7 +306,10 @@ class Normalizer:
         self._s = settings
         self.columns = columns
         self.schema = schema(columns)
-        self._names = tuple(c.name for c in columns)
+        self._names = self.names = tuple(c.name for c in columns)
+        unknown = [c.name for c in columns if not c.sources and c.name not in _DERIVED]
+        if unknown:  # a column nobody fills: say so at start-up, not as a dead letter per event
+            raise TypeError(f"row map: {unknown} have no sources and are none of the pipeline's own columns")
         self._mapped = [(c, [tuple(p.split(".")) for p in c.sources]) for c in columns if c.sources]
         self._tax = taxonomy or Taxonomy(conversion_types=frozenset(settings.conversion_types))
         self._window = DedupeWindow(settings.dedupe_window)

@@ -11,8 +11,9 @@ One batch, in the order its steps run:
    ever reach; then the dead letters and the links are produced and acknowledged;
 4. ``consumer.commit`` commits the batch's offsets.
 
-The stage is handed what it needs (settings, the store, the erasures, where to send) by the app
-factory (``streams.app``); it does not build any of it.
+The stage is handed what is shared with the rest of the worker (settings, the store, the erasures,
+where to send, the live attribution stage's crediting) by the app factory (``streams.app``); it
+builds only what is its own (its normalizer, its stored-id filter, its consumer).
 """
 
 from __future__ import annotations
@@ -89,7 +90,7 @@ class IngestStage:
         (chDB releases the GIL) overlaps it. It yields to the loop between slices: the batch in
         flight sends its links and dead letters and awaits their acks on this loop."""
         now_us = time.time_ns() // 1000
-        out = Normalized()
+        out = Normalized(names=self.normalizer.names)
         # The native decoder runs on the loop's thread with the GIL released, and reads half a
         # slice on a native thread of its own (docs/decisions/native-decoder.md).
         batch = consumer_loop.raw_batch(sets, now_us)

@@ -47,7 +47,7 @@ class Backend(Protocol):
     def insert(self, table: str, rows: Sequence[Row]) -> None: ...
 
     def insert_arrow(self, table: str, data: pa.Table) -> None:
-        """Insert a typed Arrow table (the events hot path, ``store.columns``)."""
+        """Insert a typed Arrow table (the events hot path, ``ingest.columns``)."""
         ...
 
     def close(self) -> None: ...
@@ -264,12 +264,12 @@ class DriverBackend:
 
 def columnar(data: pa.Table) -> list[list[Any]]:
     """An Arrow table as clickhouse-driver's columnar insert takes it: a list of values per column.
-    Timestamps go as integers in their Arrow unit, which the driver writes as they are (the
-    tables' Arrow schemas use milliseconds where the DDL says DateTime64(3): a test compares
-    them): building a datetime per value, for the driver to take it apart again, cost the most."""
+    Top-level timestamps go as integer milliseconds, which the driver writes as they are into the
+    tables' DateTime64(3) columns (building a datetime per value, for the driver to take it apart
+    again, cost the most); timestamps inside lists go as datetimes."""
     out = []
     for column in data.columns:
         if pa.types.is_timestamp(column.type):
-            column = column.cast(pa.int64())
+            column = column.cast(pa.timestamp("ms", column.type.tz), safe=False).cast(pa.int64())
         out.append(column.to_pylist())
     return out

@@ -6,10 +6,10 @@ builder (``ingest.normalize``) and the native decoder (handed the map by ``inges
 
 A column with ``sources`` is read from the event: dotted paths into the model (``context.x``,
 ``properties.y``), tried in order. ``first``: the first present value (for text, the first
-non-empty one); ``sum``: the sum of the present values. Absent everywhere: "" for text, [] for
-lists, 0 for numbers (null when ``nullable``). ``personal`` columns are identifiers, empty for an
-event without analytics consent. A column without sources is the pipeline's own (times, identity,
-channel, the content digest): the stage that computes it fills it.
+non-empty one); ``sum``: the sum of the present values (0 when none). Absent everywhere: "" for
+text, [] for lists, 0 for a ``first`` number (null when ``nullable``). ``personal`` columns are
+identifiers, empty for an event without analytics consent. A column without sources is the
+pipeline's own (times, identity, channel, the content digest): the stage that computes it fills it.
 
 Adding a column read from events is a line here, the field in the model, and a migration.
 """

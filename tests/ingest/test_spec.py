@@ -117,3 +117,8 @@ def test_a_column_added_to_the_row_map_is_filled_alike_by_both_paths() -> None:
     got = [(r["minutes_or_rating"], r["came_from"]) for r in rows]
     assert got[:4] == [(420.0, ""), (4.0, ""), (None, "newsletter"), (None, "https://x.example")]
     assert got[4][0] is None
+
+
+def test_a_column_nobody_fills_stops_the_normalizer_at_start_up() -> None:
+    with pytest.raises(TypeError, match="no sources"):
+        Normalizer(Settings(), native=False, columns=(*EVENTS, Column("forgotten", F64)))

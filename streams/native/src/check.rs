@@ -1,7 +1,7 @@
 //! Validation against the spec, and properties re-encoded as the reference path writes them.
 //!
 //! Every check may refuse more than pydantic, never less: a refusal here only means "step aside",
-//! and the reference path (msgspec, then pydantic) decides, names the reason and keeps the payload.
+//! and the reference path (pydantic) decides, names the reason and keeps the payload.
 
 use std::fmt::Write;
 
@@ -222,7 +222,7 @@ pub fn float_of(v: &J) -> Option<f64> {
     }
 }
 
-/// Shortest round-trip digits, as Python's repr and msgspec write them. Where those two switch
+/// Shortest round-trip digits, as Python's repr writes them. Where those two switch
 /// to exponents and Rust does not (below 1e-4, from 1e15) the event steps aside.
 fn push_float(x: f64, out: &mut String) -> bool {
     let a = x.abs();
