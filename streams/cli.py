@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import click
 import orjson
 
+from streams.attribution.rules import RULE_MODELS
 from streams.errors import ParcoursError
+from streams.reports import DATA_DRIVEN_MODELS
 from streams.settings import get_settings
 
 
@@ -22,10 +26,29 @@ def _fail(message: str) -> None:
 
 
 @click.group()
-def main() -> None:
+@click.option(
+    "--data-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="the embedded store's folder (PARCOURS_DATA_DIR); after `make demo`: var/demo/data",
+)
+@click.option("--worker-url", help="a running worker to read through, e.g. http://127.0.0.1:6066 (PARCOURS_WEB_*)")
+def main(data_dir: Path | None, worker_url: str | None) -> None:
     """Parcours: cross-channel customer journeys on Kafka, Faust and ClickHouse."""
+    from urllib.parse import urlparse
+
     from pydantic import ValidationError
 
+    if data_dir is not None:
+        os.environ["PARCOURS_DATA_DIR"] = str(data_dir)
+        pepper = data_dir.parent / "pii-pepper"  # the demo's throwaway pepper, kept beside its store
+        if pepper.is_file() and not os.environ.get("PARCOURS_PII_PEPPER"):
+            os.environ.setdefault("PARCOURS_PII_PEPPER_FILE", str(pepper))
+    if worker_url is not None:
+        url = urlparse(worker_url if "//" in worker_url else f"http://{worker_url}")
+        if url.scheme != "http" or not url.hostname or not url.port:
+            raise click.BadParameter("expected http://HOST:PORT", param_hint="--worker-url")
+        os.environ["PARCOURS_WEB_HOST"], os.environ["PARCOURS_WEB_PORT"] = url.hostname, str(url.port)
+    get_settings.cache_clear()
     try:  # every command reads the settings: a bad PARCOURS_* variable is one clear line, not a traceback
         get_settings()
     except ValidationError as err:
@@ -135,32 +158,41 @@ def worker(loglevel: str) -> None:
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--raw", is_flag=True, help="lines are simulator records (channel, timestamp, bytes): send unvalidated")
 def publish(file: Path, raw: bool) -> None:
-    """Publish events from a JSONL file (one event per line), with a progress bar.
-    Invalid lines are reported with their line number and the field at fault."""
+    """Publish events from a JSONL file (one event per line), with a progress bar on a terminal.
+    Lines ``parcours simulate --out`` wrote (simulator records: channel, arrival time, bytes, some
+    deliberately invalid) are sent as they are, as the demo does. Invalid lines are reported with
+    their line number and the field at fault, and make the command exit 1."""
     from tqdm import tqdm
 
     from streams.errors import InvalidEvent
     from streams.ingest.publisher import Publisher
 
-    lines = file.read_bytes().splitlines()
+    lines = [(n, line) for n, line in enumerate(file.read_bytes().splitlines(), start=1) if line.strip()]
     bad = 0
     with Publisher(get_settings()) as pub:
-        for n, line in enumerate(tqdm(lines, unit="ev", desc="publishing"), start=1):
-            if not line.strip():
-                continue
+        for n, line in tqdm(lines, unit="ev", desc="publishing", disable=not sys.stderr.isatty()):
             try:
-                if raw:
-                    rec = orjson.loads(line)
-                    pub.publish_raw(rec["channel"], rec["value"].encode("latin-1"), timestamp_ms=rec["timestamp_ms"])
+                doc = orjson.loads(line)
+                if raw or _simulator_record(doc):
+                    pub.publish_raw(doc["channel"], doc["value"].encode("latin-1"), timestamp_ms=doc["timestamp_ms"])
                 else:
-                    pub.publish(orjson.loads(line))
+                    pub.publish(doc)
             except InvalidEvent as err:
                 bad += 1
                 click.echo(f"line {n}: {err}", err=True)
             except orjson.JSONDecodeError as err:
                 bad += 1
                 click.echo(f"line {n}: not JSON: {err}", err=True)
+            except (KeyError, TypeError, AttributeError) as err:  # --raw on a line that is no record
+                bad += 1
+                click.echo(f"line {n}: not a simulator record ({err!r})", err=True)
     click.echo(f"published {len(lines) - bad}, refused {bad}")
+    if bad:
+        sys.exit(1)
+
+
+def _simulator_record(doc: Any) -> bool:
+    return isinstance(doc, dict) and set(doc) == {"channel", "timestamp_ms", "value"}
 
 
 def _local_midnight(value: str | None) -> datetime | None:
@@ -187,8 +219,8 @@ _END = click.option(
 
 
 @main.command()
-@click.option("--persons", default=2000, show_default=True)
-@click.option("--days", default=7, show_default=True)
+@click.option("--persons", default=2000, show_default=True, type=click.IntRange(min=1))
+@click.option("--days", default=7, show_default=True, type=click.IntRange(1, 366))
 @click.option("--seed", default=42, show_default=True)
 @_END
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="write JSONL instead of publishing")
@@ -256,7 +288,7 @@ def sql(query: str) -> None:
 
 @main.command()
 @click.option("--persons", default=3000, show_default=True)
-@click.option("--days", default=7, show_default=True)
+@click.option("--days", default=7, show_default=True, type=click.IntRange(1, 366))
 @click.option("--seed", default=42, show_default=True)
 @click.option("--keep", is_flag=True, help="leave Kafka and the worker running")
 @_END
@@ -280,11 +312,65 @@ def attribution() -> None:
     """Attribution: batch recompute, path tables, validation against the simulator's truth."""
 
 
+def _answer(backend: Any, start: datetime, end: datetime, model: str, data_driven: str, fmt: str) -> None:
+    from streams.reports import attribution_answer, format_attribution
+
+    a = attribution_answer(backend, start, end, model=model, data_driven=data_driven)
+    if not a["channels"]:
+        _fail(
+            f"no batch attribution between {start.isoformat()} and {end.isoformat()}: run "
+            f"`parcours attribution run --since {start.isoformat()} --until {end.isoformat()}` first"
+        )
+    if fmt == "json":
+        click.echo(json.dumps(a, indent=2))
+    elif fmt == "csv":
+        out = csv.writer(sys.stdout)
+        out.writerow(
+            [
+                "channel",
+                f"{model}_conversions",
+                f"{model}_revenue",
+                f"{data_driven}_conversions",
+                f"{data_driven}_revenue",
+            ]
+        )
+        for r in a["channels"]:
+            out.writerow(
+                [
+                    r["channel"],
+                    *(
+                        round(r.get(k, 0.0), 4)
+                        for k in ("rule_conversions", "rule_revenue", "data_driven_conversions", "data_driven_revenue")
+                    ),
+                ]
+            )
+    else:
+        click.echo(format_attribution(a))
+
+
+_MODEL = click.option(
+    "--model", default="last_touch", show_default=True, type=click.Choice(RULE_MODELS), help="rule-based model"
+)
+_DATA_DRIVEN = click.option(
+    "--data-driven",
+    default="markov",
+    show_default=True,
+    type=click.Choice(DATA_DRIVEN_MODELS),
+    help="data-driven model shown beside it",
+)
+_FORMAT = click.option(
+    "--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table", show_default=True
+)
+
+
 @attribution.command("run")
 @click.option("--since", "since", required=True, help="start (date or ISO time, UTC if no zone)")
 @click.option("--until", "until", required=True, help="end, exclusive")
-def attribution_run(since: str, until: str) -> None:
-    """Recompute every model over a date range from ClickHouse (idempotent)."""
+@_MODEL
+@_DATA_DRIVEN
+@_FORMAT
+def attribution_run(since: str, until: str, model: str, data_driven: str, fmt: str) -> None:
+    """Recompute every model over a date range from ClickHouse (idempotent), then print the answer."""
     from tqdm import tqdm
 
     from streams.attribution.batch import run_batch
@@ -292,34 +378,67 @@ def attribution_run(since: str, until: str) -> None:
     from streams.store import open_backend
 
     s = get_settings()
-    start, end = _day(since), _day(until)
-    if end <= start:
-        _fail("--until must be after --since")
+    start, end = _range(since, until)
     try:
         if s.embedded and worker_running(s):
             # The worker owns chDB: it runs the batch and we wait for its answer.
-            result = WorkerReader(s).post(
+            reader = WorkerReader(s)
+            result = reader.post(
                 "/v1/attribution/run", {"start": start.isoformat(), "end": end.isoformat()}, timeout=3600
             )
             click.echo(
                 f"run {result['run_id']}: {result['conversions']} conversions, "
-                f"{result['null_paths']} non-converting paths, {result['credit_rows']} credit rows"
+                f"{result['null_paths']} non-converting paths, {result['credit_rows']} credit rows",
+                err=True,
             )
+            _answer(reader, start, end, model, data_driven, fmt)
             return
-        bar = tqdm(total=0, unit="person", desc="journeys")
+        bar = tqdm(total=0, unit="person", desc="journeys", disable=not sys.stderr.isatty())
 
         def progress(done: int, total: int) -> None:
             bar.total = total
             bar.n = done
             bar.refresh()
 
-        r = run_batch(open_backend(s), s, start, end, progress=progress)
+        backend = open_backend(s)
+        r = run_batch(backend, s, start, end, progress=progress)
         bar.close()
+        click.echo(
+            f"run {r.run_id}: {r.conversions} conversions, {r.null_paths} non-converting paths, "
+            f"{r.credit_rows} credit rows",
+            err=True,
+        )
+        _answer(backend, start, end, model, data_driven, fmt)
     except ParcoursError as err:
         _fail(str(err))
-    click.echo(
-        f"run {r.run_id}: {r.conversions} conversions, {r.null_paths} non-converting paths, {r.credit_rows} credit rows"
-    )
+
+
+@attribution.command("show")
+@click.option("--since", "since", required=True, help="start of a range `attribution run` was run over")
+@click.option("--until", "until", required=True, help="its end, exclusive")
+@_MODEL
+@_DATA_DRIVEN
+@_FORMAT
+def attribution_show(since: str, until: str, model: str, data_driven: str, fmt: str) -> None:
+    """Conversions and revenue per channel, a rule-based and a data-driven model side by side, the
+    top converting paths and online against in-store, from the last `attribution run` over the range."""
+    from streams.read import open_reader
+
+    start, end = _range(since, until)
+    try:
+        _answer(open_reader(get_settings()), start, end, model, data_driven, fmt)
+    except ParcoursError as err:
+        _fail(str(err))
+
+
+def _range(since: str, until: str) -> tuple[datetime, datetime]:
+    try:
+        start, end = _day(since), _day(until)
+    except ValueError as err:
+        raise click.BadParameter(f"{err}: use a date (2026-11-23) or an ISO time (2026-11-23T00:00:00+01:00)") from None
+    if end <= start:
+        raise click.BadParameter("--until must be after --since")
+    return start, end
 
 
 @attribution.command("paths")
@@ -340,7 +459,7 @@ def attribution_paths(file: Path, delimiter: str, sep: str, fmt: str, order: int
 
 
 @attribution.command("validate")
-@click.option("--persons", default=2000, show_default=True)
+@click.option("--persons", default=2000, show_default=True, type=click.IntRange(min=1))
 @click.option("--days", default=14, show_default=True)
 @click.option("--seed", default=42, show_default=True)
 def attribution_validate(persons: int, days: int, seed: int) -> None:
@@ -424,11 +543,14 @@ def load() -> None:
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def load_spend_cmd(file: Path) -> None:
     """Spend per channel and day from a CSV (day, channel, campaign, amount, currency)."""
+    from streams.journeys.taxonomy import Taxonomy
     from streams.store import open_backend
     from streams.store.reference import load_spend
 
+    tax = Taxonomy()
     try:
-        click.echo(f"loaded {load_spend(open_backend(get_settings()), file)} spend rows")
+        n = load_spend(open_backend(get_settings()), file, is_channel=tax.is_channel, channels=tax.channel_names())
+        click.echo(f"loaded {n} spend rows")
     except ParcoursError as err:
         _fail(str(err))
 
@@ -546,21 +668,41 @@ def forget(key: str, timeout: float, dry_run: bool) -> None:
 
 
 @main.command()
-@click.argument("identifier")
-def person(identifier: str) -> None:
+@click.argument("identifier", required=False)
+@click.option("--sample", type=click.IntRange(1, 50), help="list this many persons worth a look instead")
+def person(identifier: str | None, sample: int | None) -> None:
     """Show a person (by person id or kind:value identifier; a clear e-mail or phone is hashed as
-    the edge does): identifiers, how and when each was linked, and the journey."""
+    the edge does): identifiers, how and when each was linked, and the journey. ``--sample N``:
+    persons whose journey crosses channel families and converted, to look up."""
     from streams.identity.explain import UnknownPerson, exists, explain, identifier_key
     from streams.read import open_reader
 
+    if (identifier is None) == (sample is None):
+        raise click.UsageError("give an IDENTIFIER or --sample N")
     try:
         s = get_settings()
-        reader, key = open_reader(s), identifier_key(identifier, s.pepper())
+        reader = open_reader(s)
+        if sample is not None:
+            rows = reader.query(_SAMPLE_PERSONS, {"n": sample})
+            if not rows:
+                _fail("no stitched person has converted after touches in two channel families yet")
+            for r in rows:
+                click.echo(f"{r['identifier']:<40} {r['families']} families, {r['conversions']} conversions")
+            return
+        assert identifier is not None
+        key = identifier_key(identifier, s.pepper())
         if not exists(reader, key):
             raise UnknownPerson(identifier)
         click.echo(explain(reader, key))
     except ParcoursError as err:
         _fail(str(err))
+
+
+_SAMPLE_PERSONS = (
+    "SELECT any(primary_identifier) AS identifier, uniqExact(channel) AS families, countIf(is_conversion = 1) "
+    "AS conversions FROM events_stitched WHERE person_id != '' AND primary_identifier != '' GROUP BY person_id "
+    "HAVING families >= 2 AND conversions >= 1 ORDER BY families DESC, conversions DESC, identifier LIMIT {n:UInt32}"
+)
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ from streams.devstack import REPO, KafkaBroker, Worker, wait_consumed, worker_en
 from streams.identity.crm import crm_links
 from streams.ingest.publisher import Publisher
 from streams.read import WorkerReader
-from streams.reports import format_summary, summary
+from streams.reports import attribution_answer, format_attribution, format_summary, summary
 from streams.settings import Settings
 from streams.sim_publish import publish_simulation
 from streams.simulate import SimConfig, simulate
@@ -96,6 +96,19 @@ def run_demo(
             f"              {truth['linkable']} of {truth['purchases']} in-store sales are linkable (their card, "
             "e-receipt or app id reaches, through the CRM or their own events, the buyer's online, social or TV "
             "identifiers); linked above: the pipeline's"
+        )
+        zone = ZoneInfo(sim.config.tz)
+        start, end = (end - timedelta(days=days)).astimezone(zone), end.astimezone(zone)
+        t0 = time.monotonic()
+        reader = WorkerReader(settings)
+        reader.post("/v1/attribution/run", {"start": start.isoformat(), "end": end.isoformat()}, timeout=3600)
+        click.echo(f"\nattribution run over the simulated week in {time.monotonic() - t0:.1f} s\n")
+        click.echo(format_attribution(attribution_answer(reader, start, end)))
+        click.echo(
+            "\nThe same in Grafana: `docker compose -f deploy/docker-compose.yml up`, then the Attribution "
+            f"dashboard over {_period(sim.config)}.\nFrom the command line, after the demo: "
+            f"`parcours --data-dir {root / 'data'} attribution show --since {start.isoformat()} "
+            f"--until {end.isoformat()}` (README: After the demo)."
         )
         return data
     finally:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from streams.attribution.rules import NO_TOUCH
 from streams.grafana.macros import ALL, QueryContext, expand
 from streams.grafana.spec import LINK_RATE
 from streams.store.backend import Backend
@@ -65,4 +66,112 @@ def format_summary(s: dict[str, Any]) -> str:
             f"{int(r['purchases']):,} ({float(r['link_rate']):.1%} of in-store revenue); the rest is the "
             "'no linked touchpoint' row of attribution"
         )
+    return "\n".join(lines)
+
+
+_RANGE = "conversion_time >= {lo:DateTime64(3, 'UTC')} AND conversion_time < {hi:DateTime64(3, 'UTC')}"
+_ANSWER_QUERIES = {
+    "rule": "SELECT channel, sum(credit) AS conversions, sum(revenue_credit) AS revenue FROM attribution_credits "
+    f"FINAL WHERE model = {{model:String}} AND source = 'batch' AND {_RANGE} GROUP BY channel",
+    "data_driven": "SELECT channel, conversions, revenue FROM attribution_channel_totals FINAL "
+    "WHERE model = {data_driven:String} AND period_start = {lo:DateTime64(3, 'UTC')} "
+    "AND period_end = {hi:DateTime64(3, 'UTC')}",
+    "paths": "SELECT arrayStringConcat(path, ' > ') AS path, count() AS conversions, sum(revenue) AS revenue "
+    f"FROM journeys FINAL WHERE source = 'batch' AND conversion_type != '' AND length(path) > 0 AND {_RANGE} "
+    "GROUP BY path ORDER BY conversions DESC, path LIMIT 5",
+    "where": "SELECT conversion_type AS type, count() AS conversions, sum(revenue) AS revenue, "
+    "countIf(length(path) > 0) AS with_touch FROM journeys FINAL "
+    f"WHERE source = 'batch' AND conversion_type != '' AND {_RANGE} GROUP BY type ORDER BY type",
+}
+DATA_DRIVEN_MODELS = ("markov", "shapley")
+
+
+def attribution_answer(
+    backend: Backend, start: datetime, end: datetime, *, model: str = "last_touch", data_driven: str = "markov"
+) -> dict[str, Any]:
+    """The growth team's answer over ``[start, end)`` from the latest batch run over exactly that
+    range (``parcours attribution run``): conversions and revenue per channel for a rule-based
+    model and a data-driven one side by side, the top converting paths, online against in-store."""
+    params = {
+        "model": model,
+        "data_driven": data_driven,
+        "lo": start.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3],
+        "hi": end.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3],
+    }
+    got = {name: backend.query(sql, params) for name, sql in _ANSWER_QUERIES.items()}
+    channels: dict[str, dict[str, float]] = {}
+    for key in ("rule", "data_driven"):
+        for r in got[key]:
+            row = channels.setdefault(str(r["channel"]), {})
+            row[f"{key}_conversions"] = float(r["conversions"])
+            row[f"{key}_revenue"] = float(r["revenue"])
+    return {
+        "start": start.isoformat(),
+        "end": end.isoformat(),
+        "model": model,
+        "data_driven": data_driven,
+        # data-driven totals are kept per run range: none unless a run covered exactly this one
+        "data_driven_found": bool(got["data_driven"]),
+        "channels": [{"channel": ch, **v} for ch, v in sorted(channels.items(), key=lambda kv: _order(kv))],
+        "paths": [
+            {"path": r["path"], "conversions": int(r["conversions"]), "revenue": float(r["revenue"])}
+            for r in got["paths"]
+        ],
+        "where": [
+            {
+                "type": r["type"],
+                "conversions": int(r["conversions"]),
+                "revenue": float(r["revenue"]),
+                "with_touch": int(r["with_touch"]),
+            }
+            for r in got["where"]
+        ],
+    }
+
+
+def _order(item: tuple[str, dict[str, float]]) -> tuple[int, float]:
+    # channels by the rule model's conversions, the conversions no touch explains last
+    channel, v = item
+    return (channel == NO_TOUCH, -v.get("rule_conversions", 0.0))
+
+
+_WHERE = {"order_completed": "online orders", "pos_purchase": "in-store purchases", "signup": "signups"}
+
+
+def format_attribution(a: dict[str, Any]) -> str:
+    """The answer as the demo and ``parcours attribution show`` print it."""
+    rule, dd = a["model"].replace("_", " "), a["data_driven"]
+    rows = a["channels"]
+    total = sum(r.get("rule_conversions", 0.0) for r in rows)
+    revenue = sum(r.get("rule_revenue", 0.0) for r in rows)
+    unexplained = sum(r.get("rule_conversions", 0.0) for r in rows if r["channel"] == NO_TOUCH)
+    start, end = datetime.fromisoformat(a["start"]), datetime.fromisoformat(a["end"])
+    lines = [
+        f"Attribution {start:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M} (UTC{start:%z}): {total:,.0f} conversions, "
+        f"revenue {revenue:,.2f}",
+        f"  {'channel':<28} {rule + ' conv':>16} {'revenue':>12} {dd + ' conv':>14} {'revenue':>12}",
+    ]
+    for r in rows:
+        explained = r["channel"] != NO_TOUCH and a["data_driven_found"]
+        d_conv = f"{r.get('data_driven_conversions', 0.0):,.1f}" if explained else "-"
+        d_rev = f"{r.get('data_driven_revenue', 0.0):,.2f}" if explained else "-"
+        lines.append(
+            f"  {r['channel']:<28} {r.get('rule_conversions', 0.0):>16,.1f} {r.get('rule_revenue', 0.0):>12,.2f}"
+            f" {d_conv:>14} {d_rev:>12}"
+        )
+    if not a["data_driven_found"]:
+        lines.append(f"  {dd}: no batch run over exactly this range (`parcours attribution run` with these dates)")
+    if total:
+        lines.append(
+            f"  {unexplained:,.0f} conversions ({unexplained / total:.0%}) had no touch linked to their buyer: shown "
+            f"apart, never shared out; {dd} credits the {total - unexplained:,.0f} others."
+        )
+    lines.append("Top converting paths:")
+    lines += [f"  {p['conversions']:>5,}  {p['revenue']:>11,.2f}  {p['path']}" for p in a["paths"]] or ["  none"]
+    lines.append("Online against in-store:")
+    lines += [
+        f"  {_WHERE.get(w['type'], w['type']):<20} {w['conversions']:>6,}  revenue {w['revenue']:>12,.2f}  "
+        f"{w['with_touch']:,} with a linked touch"
+        for w in a["where"]
+    ] or ["  none"]
     return "\n".join(lines)

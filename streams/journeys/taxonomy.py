@@ -9,11 +9,13 @@ site hosts (navigation within the site is not a new touchpoint).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import get_args
 from urllib.parse import urlparse
 
 from pydantic import BaseModel
 
 from schemas.events import Envelope
+from schemas.events.envelope import SocialNetwork
 
 SEARCH_ENGINES = ("google.", "bing.", "duckduckgo.", "yahoo.", "ecosia.", "qwant.", "baidu.")
 SOCIAL_HOSTS = {
@@ -63,6 +65,20 @@ class Taxonomy:
     by_medium: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_MEDIUMS))
     conversion_types: frozenset[str] = frozenset({"order_completed", "pos_purchase", "signup"})
     _referrer_cache: dict[str, str] = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    def channel_names(self) -> list[str]:
+        """Every touchpoint channel this taxonomy names, social ones for each known network (a
+        campaign's ``utm_source`` may name another: ``is_channel`` accepts those too)."""
+        fixed = {"direct", "web/organic-search", "web/referral", "web/other-campaign"}
+        for template in (*self.by_type.values(), *self.by_medium.values()):
+            networks = (*get_args(SocialNetwork), "other") if "{" in template else ("",)
+            fixed |= {template.format(network=n) for n in networks}
+        return sorted(fixed)
+
+    def is_channel(self, name: str) -> bool:
+        parts = name.split("/")
+        social = len(parts) == 3 and parts[0] == "social" and parts[1] != "" and parts[2] in ("organic", "paid")
+        return social or name in self.channel_names()
 
     def is_conversion(self, event: Envelope) -> bool:
         return event.type in self.conversion_types

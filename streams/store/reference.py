@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
+from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -54,8 +55,16 @@ def load_community(backend: Backend, file: Path) -> CommunityConfig:
     return cfg
 
 
-def load_spend(backend: Backend, file: Path, *, delimiter: str = ",") -> int:
-    """CSV columns: day (YYYY-MM-DD), channel, campaign, amount, currency."""
+def load_spend(
+    backend: Backend,
+    file: Path,
+    *,
+    delimiter: str = ",",
+    is_channel: Callable[[str], bool] = bool,
+    channels: Sequence[str] = (),
+) -> int:
+    """CSV columns: day (YYYY-MM-DD), channel, campaign, amount, currency. A channel must be one
+    the taxonomy names (``is_channel``; ``channels``, the names listed when one is not)."""
     rows: list[dict[str, Any]] = []
     now = datetime.now(UTC)
     with file.open(newline="", encoding="utf-8-sig") as f:
@@ -73,5 +82,11 @@ def load_spend(backend: Backend, file: Path, *, delimiter: str = ",") -> int:
                 )
             except (KeyError, ValueError, AttributeError) as err:
                 raise ReferenceFileError(f"{file}:{n}: {err!r}") from None
+            if not is_channel(rows[-1]["channel"]):
+                raise ReferenceFileError(
+                    f"{file}:{n}: channel {rows[-1]['channel']!r} is not a touchpoint channel; use one of "
+                    + ", ".join(channels)
+                    + " (or social/<network>/paid)"
+                )
     backend.insert("spend", rows)
     return len(rows)

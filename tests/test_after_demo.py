@@ -1,0 +1,131 @@
+"""The commands a user runs after ``make demo`` (README: After the demo), on a store the pipeline
+filled: they print the answer, reconcile with what is stored, and refuse bad input in one line."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import orjson
+import pytest
+
+from streams.attribution.batch import run_batch
+from streams.backfill import backfill
+from streams.settings import Settings
+from streams.simulate import SimConfig, simulate
+from streams.store.backend import ChdbBackend
+from streams.store.migrations import migrate
+
+PEPPER = "after-the-demo"
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, str, str, int]]:
+    """A demo-like folder: ``data`` (the store) beside ``pii-pepper``; the week's bounds; conversions."""
+    root = tmp_path_factory.mktemp("demo")
+    (root / "pii-pepper").write_text(PEPPER)
+    settings = Settings(data_dir=root / "data", pii_pepper=PEPPER)
+    sim = simulate(SimConfig(persons=300, days=7, seed=3, pepper=PEPPER))
+    end = sim.config.end_at()
+    start = end - timedelta(days=7)
+    ch = ChdbBackend(settings.chdb_path)
+    try:
+        migrate(ch)
+        backfill(ch, settings, [(e.value, e.timestamp_ms) for e in sim.emitted])
+        run_batch(ch, settings, start, end)
+        [n] = ch.query(
+            "SELECT count() AS n FROM events_dedup WHERE is_conversion = 1 AND event_time >= {lo:DateTime64(3, 'UTC')} "
+            "AND event_time < {hi:DateTime64(3, 'UTC')}",
+            {"lo": start.strftime("%Y-%m-%d %H:%M:%S"), "hi": end.strftime("%Y-%m-%d %H:%M:%S")},
+        )
+    finally:
+        ch.close()
+    yield root / "data", start.isoformat(), end.isoformat(), int(n["n"])
+
+
+def parcours(*args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PARCOURS_")}
+    return subprocess.run(
+        [sys.executable, "-m", "streams.cli", *args], env=env, capture_output=True, text=True, timeout=120
+    )
+
+
+def _one_line_error(out: subprocess.CompletedProcess[str], code: int, *words: str) -> None:
+    assert out.returncode == code, out.stdout + out.stderr
+    assert "Traceback" not in out.stdout + out.stderr
+    assert all(w in out.stderr for w in words), out.stderr
+
+
+def test_attribution_show_prints_both_models_and_every_conversion(demo: tuple[Path, str, str, int]) -> None:
+    data, since, until, conversions = demo
+    out = parcours("--data-dir", str(data), "attribution", "show", "--since", since, "--until", until)
+    assert out.returncode == 0, out.stderr
+    assert "last touch conv" in out.stdout and "markov conv" in out.stdout
+    assert f"{conversions:,} conversions" in out.stdout
+    assert "Top converting paths:" in out.stdout and "Online against in-store:" in out.stdout
+    doc = orjson.loads(
+        parcours(
+            "--data-dir", str(data), "attribution", "show", "--since", since, "--until", until, "--format", "json"
+        ).stdout
+    )
+    assert round(sum(r.get("rule_conversions", 0.0) for r in doc["channels"])) == conversions
+    linked = sum(r.get("rule_conversions", 0.0) for r in doc["channels"] if r["channel"] != "no linked touchpoint")
+    markov = sum(r.get("data_driven_conversions", 0.0) for r in doc["channels"])
+    assert doc["data_driven_found"] and markov == pytest.approx(linked, rel=1e-6)  # Markov shares the linked ones
+    assert sum(w["conversions"] for w in doc["where"]) == conversions
+    csv = parcours(
+        "--data-dir", str(data), "attribution", "show", "--since", since, "--until", until, "--format", "csv"
+    )
+    assert csv.stdout.splitlines()[0].startswith("channel,last_touch_conversions")
+
+
+def test_a_range_never_run_is_named_with_the_command_to_run(demo: tuple[Path, str, str, int]) -> None:
+    data, *_ = demo
+    out = parcours("--data-dir", str(data), "attribution", "show", "--since", "2020-01-01", "--until", "2020-01-08")
+    _one_line_error(out, 1, "no batch attribution", "parcours attribution run")
+
+
+def test_sample_persons_can_be_looked_up(demo: tuple[Path, str, str, int]) -> None:
+    data, *_ = demo
+    out = parcours("--data-dir", str(data), "person", "--sample", "2")
+    assert out.returncode == 0, out.stderr
+    first = out.stdout.splitlines()[0].split()[0]
+    assert len(out.stdout.splitlines()) == 2 and "families" in out.stdout
+    shown = parcours("--data-dir", str(data), "person", first)
+    assert shown.returncode == 0 and first in shown.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "words"),
+    [
+        (("attribution", "show", "--since", "2026-13-01", "--until", "2026-12-01"), 2, ("month must be in 1..12",)),
+        (("attribution", "show", "--since", "2026-12-02", "--until", "2026-12-01"), 2, ("--until must be after",)),
+        (("person", "anon:nobody-here"), 1, ("not found",)),
+        (("person",), 2, ("IDENTIFIER or --sample",)),
+        (("simulate", "--persons", "-5"), 2, ("--persons",)),
+        (("--worker-url", "ftp://x", "summary"), 2, ("--worker-url",)),
+    ],
+)
+def test_bad_input_is_one_clear_line(
+    demo: tuple[Path, str, str, int], args: tuple[str, ...], code: int, words: tuple[str, ...]
+) -> None:
+    data, *_ = demo
+    _one_line_error(parcours("--data-dir", str(data), *args), code, *words)
+
+
+def test_spend_in_a_channel_the_taxonomy_does_not_name_is_refused_with_the_names(
+    demo: tuple[Path, str, str, int], tmp_path: Path
+) -> None:
+    data, *_ = demo
+    spend = tmp_path / "spend.csv"
+    spend.write_text("day,channel,campaign,amount,currency\n2026-11-24,paid_search,autumn,120,EUR\n")
+    _one_line_error(
+        parcours("--data-dir", str(data), "load", "spend", str(spend)), 1, "'paid_search'", "web/paid-search"
+    )
+    spend.write_text("day,channel,campaign,amount,currency\n2026-11-24,web/paid-search,autumn,120,EUR\n")
+    ok = parcours("--data-dir", str(data), "load", "spend", str(spend))
+    assert ok.returncode == 0 and "loaded 1 spend rows" in ok.stdout
