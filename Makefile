@@ -37,8 +37,9 @@ lint: install ## check only: ruff, mypy, the import contract (pyproject.toml), r
 	$(BIN)/lint-imports
 	cd streams/native && cargo fmt --check && cargo clippy --release --quiet -- -D warnings
 
-schemas: install ## export the event JSON Schemas and the cluster DDL
+schemas: install ## export the event JSON Schemas, the cluster DDL and the settings and channel reference pages
 	$(BIN)/python -m schemas.export
+	$(BIN)/python -m streams.reference
 	$(BIN)/python -m streams.store.cluster
 
 dashboards: install ## render the Grafana dashboards to dashboards/*.json

@@ -30,11 +30,13 @@ class Settings(BaseSettings):
 
     # --- Kafka ---
     kafka_bootstrap: str = Field("127.0.0.1:9092", description="bootstrap servers, comma-separated")
-    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = Field(
+        "PLAINTEXT", description="how clients reach Kafka: PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL"
+    )
     kafka_sasl_mechanism: str | None = Field(None, description="PLAIN, SCRAM-SHA-256, SCRAM-SHA-512")
-    kafka_sasl_username: str | None = None
-    kafka_sasl_password: SecretStr | None = None
-    kafka_ssl_cafile: Path | None = None
+    kafka_sasl_username: str | None = Field(None, description="SASL user name")
+    kafka_sasl_password: SecretStr | None = Field(None, description="SASL password")
+    kafka_ssl_cafile: Path | None = Field(None, description="CA bundle that signs the brokers' certificates")
     topic_prefix: str = Field("parcours", description="prefix of every topic name")
     topic_partitions: int = Field(4, ge=1, description="partitions of raw topics (the unit of parallelism)")
     topic_replication: int = Field(1, ge=1, description="replication factor of topics Parcours creates")
@@ -80,8 +82,10 @@ class Settings(BaseSettings):
     clickhouse_url: SecretStr | None = Field(
         None, description="clickhouse://user:pass@host:9000/db — unset means embedded chDB under data_dir"
     )
-    clickhouse_secure: bool = False
-    clickhouse_ca_certs: Path | None = None
+    clickhouse_secure: bool = Field(False, description="TLS to the ClickHouse server (also `clickhouses://`)")
+    clickhouse_ca_certs: Path | None = Field(
+        None, description="CA bundle that signs the ClickHouse server's certificate"
+    )
     grafana_db_user: str = Field(
         "parcours_grafana",
         pattern=r"^[a-z_][a-z0-9_]{0,62}$",
@@ -135,15 +139,13 @@ class Settings(BaseSettings):
     )
     shared_device_window_h: float = Field(24.0, gt=0, description="the window of shared_device_customers")
     lookback_days: int = Field(30, ge=1, description="attribution lookback window")
-    conversion_types: tuple[str, ...] = DEFAULT_TAXONOMY_CONVERSIONS
+    conversion_types: tuple[str, ...] = Field(
+        DEFAULT_TAXONOMY_CONVERSIONS, description="event types that are conversions (not touchpoints)"
+    )
     half_life_days: float = Field(7.0, gt=0, description="time-decay half-life")
-    live_models: tuple[str, ...] = (
-        "first_touch",
-        "last_touch",
-        "last_non_direct",
-        "linear",
-        "position_based",
-        "time_decay",
+    live_models: tuple[str, ...] = Field(
+        ("first_touch", "last_touch", "last_non_direct", "linear", "position_based", "time_decay"),
+        description="rule-based models credited live, as conversions arrive (batch runs compute every model)",
     )
 
     # --- Erasure's reach into Kafka (docs/decisions/erasure.md) ---

@@ -110,3 +110,11 @@ def test_the_cli_names_a_bad_setting_in_one_line(monkeypatch: pytest.MonkeyPatch
     assert result.output.strip() == (
         "error: invalid settings: PARCOURS_STAGES: Input should be 'ingest', 'dead_letters' or 'identity'"
     )
+
+
+def test_every_setting_is_documented_and_the_reference_pages_are_current() -> None:
+    from streams.reference import DOCS, PAGES
+
+    assert all(f.description for f in Settings.model_fields.values()), "every setting says what it is for"
+    for name, page in PAGES.items():
+        assert (DOCS / name).read_text() == page(), f"docs/{name} is stale: run `make schemas`"
