@@ -36,7 +36,7 @@ from streams.ingest.eventtime import EARLIEST, MAX_CORRECTABLE_SKEW
 from streams.ingest.fingerprint import TRANSPORT_KEYS
 from streams.ingest.spec import spec
 from streams.settings import Settings
-from streams.store.layout import EVENTS, Column, schema
+from streams.store.layout import EVENTS, Column
 
 # What the decoder steps aside for besides the PII scrub's triggers: a space at either end of a
 # string, an escape, a non-ASCII byte (pydantic strips and counts characters). Part of the batch
@@ -104,8 +104,6 @@ class NativeDecoder:
     def __init__(self, settings: Settings, *, screen: str, columns: tuple[Column, ...] = EVENTS) -> None:
         if not native.AVAILABLE:
             raise RuntimeError("the native decoder is not built: `make install` (needs cargo)")
-        self._schema = schema(columns)
-        self._kinds = {c.name: c.kind for c in columns if c.sources}
         self._d = native.Decoder(
             spec(columns),
             screen=screen,
@@ -122,34 +120,16 @@ class NativeDecoder:
 
     def decode(self, payloads: list[bytes], arrived_us: list[int]) -> Decoded:
         r = self._d.decode(payloads, arrived_us)
-        n = r["rows"]
-        cols: dict[str, Any] = r["columns"]
-        arrays: dict[str, pa.Array] = {}
-        for name, value in cols.items():
-            if name == "event_time_us":
-                continue
-            t = self._schema.field(name).type
-            kind = self._kinds.get(name)
-            if kind == "str_list":
-                arrays[name] = _list_array(*value)
-            elif kind == "f64":
-                data, valid = value
-                arrays[name] = pa.Array.from_buffers(t, n, [_buf(valid) if valid else None, _buf(data)])
-            elif name == "sent_at":
-                data, valid = value
-                arrays[name] = pa.Array.from_buffers(t, n, [_buf(valid), _buf(data)])
-            elif isinstance(value, tuple):
-                offsets, data = value
-                arrays[name] = pa.Array.from_buffers(t, n, [None, _buf(offsets), _buf(data)])
-            else:
-                arrays[name] = pa.Array.from_buffers(t, n, [None, _buf(value)])
+        # The columns arrive as one Arrow record batch through the C Data Interface, without a copy.
+        batch = pa.RecordBatch._import_from_c_capsule(*r["columns"])
+        arrays: dict[str, pa.Array] = dict(zip(batch.schema.names, batch.columns, strict=True))
         return Decoded(
             native=np.frombuffer(r["native"], np.uint8).astype(bool),
             flagged=np.frombuffer(r["flagged"], np.uint8).astype(bool),
             keys=r["keys"],
             digests=r["digests"],
             arrays=arrays,
-            event_time_us=np.frombuffer(cols["event_time_us"], np.int64),
+            event_time_us=np.frombuffer(r["event_time_us"], np.int64),
             id_group=np.frombuffer(r["id_group"], np.int32),
             id_groups=r["id_groups"],
             group_identifiers=_list_array(*r["group_identifiers"]),

@@ -79,7 +79,9 @@ def test_a_batch_read_on_several_threads_decodes_exactly_as_on_one(threads: int)
     assert decoder is not None
     one = decoder._d.decode(payloads, arrived, threads=1)
     several = decoder._d.decode(payloads, arrived, threads=threads)
+    columns = [pa.RecordBatch._import_from_c_capsule(*r.pop("columns")) for r in (one, several)]
     assert several == one
+    assert columns[0].equals(columns[1]) and columns[0].num_rows == one["rows"]
     assert one["native"][1234] == 0 and sum(one["native"]) == one["rows"] > 0.95 * len(payloads)
     assert len(one["id_groups"]) > 300
 

@@ -14,12 +14,3 @@ pub fn le_bytes<'py, T: Copy, const N: usize>(
     }
     PyBytes::new(py, &b)
 }
-
-/// One validity bit per row, least significant first.
-pub fn bitmap(valid: &[u8]) -> Vec<u8> {
-    let mut b = vec![0u8; valid.len().div_ceil(8)];
-    for (i, &v) in valid.iter().enumerate() {
-        b[i / 8] |= v << (i % 8);
-    }
-    b
-}

@@ -6,14 +6,24 @@
 //! anything it is not sure of. The columns it fills and where each value comes from are the row
 //! map's (`streams/store/layout.py`), handed over in the spec.
 
-use crate::buffers::{bitmap, le_bytes};
+use arrow_array::{
+    Array, ArrayRef, Float64Array, ListArray, RecordBatch, StringArray, StructArray,
+    TimestampMillisecondArray, UInt16Array, UInt8Array,
+};
+use arrow_buffer::{Buffer, NullBuffer, OffsetBuffer};
+use arrow_data::ffi::FFI_ArrowArray;
+use arrow_schema::ffi::FFI_ArrowSchema;
+use arrow_schema::{ArrowError, DataType, Field};
+use std::sync::Arc;
+
+use crate::buffers::le_bytes;
 use crate::check::{float_of, parse_datetime, uuid_key, MAX_US, MIN_US};
 use crate::json::{self, J};
 use crate::spec::{struct_of, ColKind, Spec};
 use crate::{extract, screen};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyDict, PyList, PyTuple};
+use pyo3::types::{PyBytes, PyCapsule, PyDict, PyList, PyTuple};
 use rustc_hash::FxHashMap as HashMap;
 use sha2::{Digest, Sha256};
 
@@ -606,7 +616,7 @@ impl Decoder {
         // The slices borrow bytes objects that `payloads` keeps alive, and bytes are immutable.
         let raws: Vec<&[u8]> = payloads.iter().map(|p| p.as_bytes()).collect();
         let Part {
-            out,
+            mut out,
             ids,
             cls,
             native,
@@ -649,57 +659,13 @@ impl Decoder {
         d.set_item("rows", out.keys.len())?;
         d.set_item("keys", le_bytes(py, &out.keys, u128::to_le_bytes))?;
         d.set_item("digests", le_bytes(py, &out.digests, u32::to_le_bytes))?;
-        let cols = PyDict::new(py);
-        for (c, col) in self.spec.columns.iter().zip(out.cols) {
-            let buffers = match col {
-                ColOut::Str(s) => (
-                    le_bytes(py, &s.offsets, i32::to_le_bytes),
-                    PyBytes::new(py, &s.data),
-                )
-                    .into_pyobject(py)?,
-                ColOut::F64 { values, valid } => (
-                    le_bytes(py, &values, f64::to_le_bytes),
-                    c.nullable.then(|| PyBytes::new(py, &bitmap(&valid))),
-                )
-                    .into_pyobject(py)?,
-                ColOut::StrList { lists, items } => (
-                    le_bytes(py, &lists, i32::to_le_bytes),
-                    le_bytes(py, &items.offsets, i32::to_le_bytes),
-                    PyBytes::new(py, &items.data),
-                )
-                    .into_pyobject(py)?,
-            };
-            cols.set_item(&c.name, buffers)?;
-        }
-        cols.set_item(
-            "properties",
-            (
-                le_bytes(py, &out.properties.offsets, i32::to_le_bytes),
-                PyBytes::new(py, &out.properties.data),
-            ),
+        d.set_item(
+            "event_time_us",
+            le_bytes(py, &out.event_time_us, i64::to_le_bytes),
         )?;
-        for (name, v) in [
-            ("occurred_at", &out.occurred),
-            ("received_at", &out.received),
-            ("event_time", &out.event_time),
-            ("event_time_us", &out.event_time_us),
-        ] {
-            cols.set_item(name, le_bytes(py, v, i64::to_le_bytes))?;
-        }
-        cols.set_item(
-            "sent_at",
-            (
-                le_bytes(py, &out.sent, i64::to_le_bytes),
-                PyBytes::new(py, &bitmap(&out.sent_valid)),
-            ),
-        )?;
-        cols.set_item(
-            "schema_version",
-            le_bytes(py, &out.schema_version, u16::to_le_bytes),
-        )?;
-        cols.set_item("late", PyBytes::new(py, &out.late))?;
-        cols.set_item("consent_analytics", PyBytes::new(py, &out.consent))?;
-        d.set_item("columns", cols)?;
+        let batch = columns_batch(&self.spec, &mut out)
+            .map_err(|e| PyValueError::new_err(e.to_string()))?;
+        d.set_item("columns", arrow_capsules(py, batch)?)?;
         d.set_item("id_group", le_bytes(py, &out.id_group, i32::to_le_bytes))?;
         d.set_item("cls_group", le_bytes(py, &out.cls_group, i32::to_le_bytes))?;
         // Per group, and one more (empty) for rows without analytics consent: the events table's
@@ -750,6 +716,82 @@ impl Decoder {
         d.set_item("cls_groups", cls_groups)?;
         Ok(d)
     }
+}
+
+/// The events table's columns the decoder fills, as one Arrow record batch: the row map's
+/// (``spec.columns``) and its own (times, version, flags, the properties' JSON).
+fn columns_batch(spec: &Spec, out: &mut Out) -> Result<RecordBatch, ArrowError> {
+    let mut columns: Vec<(&str, ArrayRef)> = Vec::with_capacity(spec.columns.len() + 8);
+    for (c, col) in spec.columns.iter().zip(std::mem::take(&mut out.cols)) {
+        let array: ArrayRef = match col {
+            ColOut::Str(s) => strings(s),
+            ColOut::F64 { values, valid } => {
+                let nulls = c
+                    .nullable
+                    .then(|| NullBuffer::from_iter(valid.iter().map(|&v| v == 1)));
+                Arc::new(Float64Array::new(values.into(), nulls))
+            }
+            ColOut::StrList { lists, items } => Arc::new(ListArray::try_new(
+                Arc::new(Field::new("item", DataType::Utf8, true)),
+                OffsetBuffer::new(lists.into()),
+                strings(items),
+                None,
+            )?),
+        };
+        columns.push((&c.name, array));
+    }
+    let ms = |v: &mut Vec<i64>, nulls: Option<NullBuffer>| -> ArrayRef {
+        Arc::new(
+            TimestampMillisecondArray::new(std::mem::take(v).into(), nulls).with_timezone("UTC"),
+        )
+    };
+    let sent_nulls = NullBuffer::from_iter(out.sent_valid.iter().map(|&v| v == 1));
+    columns.push(("properties", strings(std::mem::take(&mut out.properties))));
+    columns.push(("occurred_at", ms(&mut out.occurred, None)));
+    columns.push(("sent_at", ms(&mut out.sent, Some(sent_nulls))));
+    columns.push(("received_at", ms(&mut out.received, None)));
+    columns.push(("event_time", ms(&mut out.event_time, None)));
+    let version = std::mem::take(&mut out.schema_version);
+    columns.push((
+        "schema_version",
+        Arc::new(UInt16Array::new(version.into(), None)),
+    ));
+    columns.push((
+        "late",
+        Arc::new(UInt8Array::new(std::mem::take(&mut out.late).into(), None)),
+    ));
+    let consent = std::mem::take(&mut out.consent);
+    columns.push((
+        "consent_analytics",
+        Arc::new(UInt8Array::new(consent.into(), None)),
+    ));
+    RecordBatch::try_from_iter(columns)
+}
+
+fn strings(c: StrCol) -> ArrayRef {
+    // SAFETY: offsets start at 0 and grow with every push of a &str, so they are in bounds and
+    // each value is valid UTF-8.
+    Arc::new(unsafe {
+        StringArray::new_unchecked(
+            OffsetBuffer::new_unchecked(c.offsets.into()),
+            Buffer::from_vec(c.data),
+            None,
+        )
+    })
+}
+
+/// A record batch as the Arrow PyCapsule interface hands it over: ("arrow_schema", "arrow_array")
+/// capsules that pyarrow imports without a copy (``RecordBatch._import_from_c_capsule``). A capsule
+/// pyarrow did not take releases its data when it is dropped.
+fn arrow_capsules<'py>(py: Python<'py>, batch: RecordBatch) -> PyResult<Bound<'py, PyTuple>> {
+    let data = StructArray::from(batch).into_data();
+    let schema = FFI_ArrowSchema::try_from(data.data_type())
+        .map_err(|e| PyValueError::new_err(e.to_string()))?;
+    let array = FFI_ArrowArray::new(&data);
+    let schema =
+        PyCapsule::new_with_destructor(py, schema, Some(c"arrow_schema".into()), |_, _| {})?;
+    let array = PyCapsule::new_with_destructor(py, array, Some(c"arrow_array".into()), |_, _| {})?;
+    PyTuple::new(py, [schema.into_any(), array.into_any()])
 }
 
 #[cfg(test)]
