@@ -82,8 +82,8 @@ def fresh_copy(payload: bytes, *, days: int = 0) -> bytes:
 
     A corpus event's clocks are months behind ours, so ingest corrects it to its arrival by its
     send time (``streams.ingest.eventtime``); a copy with both clocks moved was corrected to its
-    arrival too, whatever ``days`` (so, until the fourteenth session, the pipeline suite's "month
-    later" millions all landed in one lookback window). A later copy carries no send time: it is
+    arrival too, whatever ``days`` (so the pipeline suite's "month later" millions once all landed
+    in one lookback window: docs/performance.md). A later copy carries no send time: it is
     stored at its own ``occurred_at``, a late event, ``days`` after the corpus's."""
     d = orjson.loads(payload)
     d["event_id"] = str(uuid.uuid4())

@@ -93,8 +93,8 @@ async def steady(
 
     One batch per raw topic each 5-ms tick, appended natively (aiokafka's batch builder), to a
     partition that rotates by tick: a load generator at this rate building each message in Python
-    took most of a core from the worker it measures on this 2-core machine (the twelfth
-    session's first run at 40,014 events/s published only 83% of that rate). Returns how many
+    took most of a core from the worker it measures on this 2-core machine (a run at 40,014
+    events/s published only 83% of that rate: docs/performance.md). Returns how many
     were sent."""
     from aiokafka import AIOKafkaProducer
 

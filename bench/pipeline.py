@@ -291,8 +291,8 @@ def pipeline(n_events: int = 1_000_000, n_memory: int = 5_000_000) -> dict[str, 
         if more > 0:
             # Each further million is the same persons' week again, a month later: past the
             # attribution lookback, as their activity in a later month would be. Replayed in the
-            # same week instead (until the twelfth session), each converter's history inside the
-            # lookback grew by a week's events a million, which no stream does (bench/README.md).
+            # same week instead, each converter's history inside the lookback grew by a week's
+            # events a million, which no stream does (docs/performance.md).
             month = Settings().lookback_days + 1
 
             def publish_more() -> None:  # in slices: 4M payloads at once would need GBs here

@@ -1,5 +1,5 @@
 """``python -m bench.report``: the figures in bench/results/*.json as a Markdown table against
-their goals (pasted into the README after a run)."""
+their goals (docs/performance.md holds the latest, the README its headline rows)."""
 
 from __future__ import annotations
 

@@ -129,3 +129,23 @@ def test_spend_in_a_channel_the_taxonomy_does_not_name_is_refused_with_the_names
     spend.write_text("day,channel,campaign,amount,currency\n2026-11-24,web/paid-search,autumn,120,EUR\n")
     ok = parcours("--data-dir", str(data), "load", "spend", str(spend))
     assert ok.returncode == 0 and "loaded 1 spend rows" in ok.stdout
+
+
+def _readme_block() -> list[list[str]]:
+    """The `parcours` lines of the README's "After the demo" block, as argument lists."""
+    import shlex
+
+    text = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    block = text.split("<!-- after-the-demo:", 1)[1].split("```", 2)[1]
+    return [shlex.split(line)[1:] for line in block.splitlines() if line.startswith("parcours ")]
+
+
+def test_the_readme_after_the_demo_block_runs_as_written(demo: tuple[Path, str, str, int]) -> None:
+    data, *_ = demo
+    commands = _readme_block()
+    assert len(commands) >= 5
+    for args in commands:
+        args = [str(data) if a == "var/demo/data" else a for a in args]
+        out = parcours(*args)
+        assert out.returncode == 0, (args, out.stderr)
+        assert out.stdout.strip() and "Traceback" not in out.stderr
