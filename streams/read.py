@@ -81,4 +81,9 @@ def open_reader(settings: Settings) -> Backend:
         if not settings.admin_token:
             raise StoreUnavailable("a worker owns the embedded store; set PARCOURS_ADMIN_TOKEN to read through it")
         return WorkerReader(settings)
+    if settings.embedded and not settings.chdb_path.exists():  # a reader creates no store
+        raise StoreUnavailable(
+            f"no store at {settings.chdb_path}: start a worker or `make demo` first, or point at one with "
+            "--data-dir DIR or --worker-url URL"
+        )
     return open_backend(settings)

@@ -149,3 +149,10 @@ def test_the_readme_after_the_demo_block_runs_as_written(demo: tuple[Path, str, 
         out = parcours(*args)
         assert out.returncode == 0, (args, out.stderr)
         assert out.stdout.strip() and "Traceback" not in out.stderr
+
+
+def test_a_reader_without_a_store_says_where_it_looked_and_creates_nothing(tmp_path: Path) -> None:
+    where = tmp_path / "nothing-here"
+    out = parcours("--data-dir", str(where), "summary")
+    _one_line_error(out, 1, "no store at", str(where))
+    assert not where.exists()

@@ -133,7 +133,10 @@ class ChdbBackend:
         try:
             self._session = session.Session(str(path))
         except Exception as err:  # chDB raises plain exceptions when the path is locked
-            raise StoreUnavailable(f"cannot open chDB at {path}: {err}") from err
+            raise StoreUnavailable(
+                f"cannot open chDB at {path} ({err}); if a worker owns it, stop the worker first or read "
+                "through it (--worker-url)"
+            ) from err
 
     def _run(
         self, sql: str, fmt: str, params: Mapping[str, Any] | None, settings: Mapping[str, int | str] | None = None
