@@ -96,12 +96,18 @@ def register(
                 return _json(self, {"error": "store", "message": str(err)[:300]}, 503)
             return _json(self, data)
 
-    def _admin(request: web.Request) -> bool:
+    def _admin(request: web.Request) -> dict[str, str] | None:
+        """None when the request carries the admin token; else the refusal, saying which."""
         token = settings.admin_token.get_secret_value() if settings.admin_token else None
         given = bearer(request.headers.get("Authorization"))
-        return bool(token) and given is not None and hmac.compare_digest(given, (token or "").encode())
+        if not token:
+            return {"error": "unauthorized", "message": "this worker has no admin token (PARCOURS_ADMIN_TOKEN)"}
+        if given is None:
+            return {"error": "unauthorized", "message": "admin token required"}
+        if not hmac.compare_digest(given, token.encode()):
+            return {"error": "unauthorized", "message": "wrong admin token"}
+        return None
 
-    _UNAUTHORIZED = {"error": "unauthorized", "message": "admin token required"}
     _ADMIN_QUERIES = asyncio.Semaphore(1)
 
     @app.page("/v1/attribution/run")
@@ -110,8 +116,8 @@ def register(
 
         async def post(self, req: Request) -> Response:
             request = cast(web.Request, req)
-            if not _admin(request):
-                return _json(self, _UNAUTHORIZED, 401)
+            if (refused := _admin(request)) is not None:
+                return _json(self, refused, 401)
             try:
                 doc = orjson.loads(await read_body(request, 10_000, settings.collector_read_timeout_s))
                 start, end = datetime.fromisoformat(doc["start"]), datetime.fromisoformat(doc["end"])
@@ -137,8 +143,8 @@ def register(
     class Sql(View):
         async def post(self, req: Request) -> Response:
             request = cast(web.Request, req)
-            if not _admin(request):
-                return _json(self, _UNAUTHORIZED, 401)
+            if (refused := _admin(request)) is not None:
+                return _json(self, refused, 401)
             try:
                 doc = orjson.loads(await read_body(request, MAX_STATEMENT_CHARS * 4, settings.collector_read_timeout_s))
                 sql, params = doc["sql"], doc.get("params") or {}

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import os
 import socket
+import subprocess
+import sys
 import threading
 import time
 import urllib.error
@@ -216,3 +218,18 @@ def test_malformed_requests_never_log_a_secret(sec: Stack) -> None:
     log = sec.worker.log_path.read_text(errors="replace")
     for secret in (WEB_KEY, STORE_KEY, token):
         assert secret not in log
+
+
+def test_a_missing_or_wrong_admin_token_is_named_as_such(sec: Stack) -> None:
+    body = orjson.dumps({"sql": "SELECT 1"})
+    for path in ("/v1/sql", "/v1/attribution/run"):
+        assert _http(sec, path, body, None) == (401, {"error": "unauthorized", "message": "admin token required"})
+        assert _http(sec, path, body, "Bearer not-the-token") == (
+            401,
+            {"error": "unauthorized", "message": "wrong admin token"},
+        )
+    env = {**sec.worker.env, "PARCOURS_ADMIN_TOKEN": "not-the-token"}
+    out = subprocess.run(
+        [sys.executable, "-m", "streams.cli", "sql", "SELECT 1"], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert out.returncode == 1 and "wrong admin token" in out.stderr and "Traceback" not in out.stderr
