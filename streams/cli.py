@@ -460,13 +460,18 @@ def attribution_paths(file: Path, delimiter: str, sep: str, fmt: str, order: int
 
 @attribution.command("validate")
 @click.option("--persons", default=2000, show_default=True, type=click.IntRange(min=1))
-@click.option("--days", default=14, show_default=True)
+@click.option("--days", default=14, show_default=True, type=click.IntRange(1, 366))
 @click.option("--seed", default=42, show_default=True)
 def attribution_validate(persons: int, days: int, seed: int) -> None:
     """Compare every model with each channel's true incremental share (simulated with it off)."""
     from streams.attribution.validate import validate
 
     v = validate(persons=persons, days=days, seed=seed, settings=get_settings())
+    if not v.conversions or not any(v.true_share.values()):
+        _fail(
+            f"{v.persons} persons over {days} days converted {v.conversions} times, too few to tell the "
+            "models apart: raise --persons or --days"
+        )
     click.echo(
         f"{v.persons} persons, seed {v.seed}, {v.conversions} conversions; error = total variation "
         "distance between a model's channel shares and the true incremental shares (0 is perfect)"

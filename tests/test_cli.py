@@ -33,3 +33,11 @@ def test_a_device_list_that_is_not_text_is_refused_in_one_line(tmp_path: Path) -
     out = run("load", "devices", str(binary), env={"PARCOURS_PII_PEPPER": "p"}, cwd=tmp_path)
     assert out.returncode != 0 and "not a CSV of device ids" in out.stderr
     assert "Traceback" not in out.stderr + out.stdout and len(out.stderr.strip().splitlines()) == 1
+
+
+def test_validate_with_too_few_conversions_says_so(tmp_path: Path) -> None:
+    out = run(
+        "attribution", "validate", "--persons", "1", "--days", "1", env={"PARCOURS_PII_PEPPER": "p"}, cwd=tmp_path
+    )
+    assert out.returncode == 1 and "too few to tell the models apart" in out.stderr
+    assert "Traceback" not in out.stderr + out.stdout and len(out.stderr.strip().splitlines()) == 1
