@@ -1,5 +1,6 @@
-"""Secrets never reach the logs: aiohttp's server logs a malformed request with the raw header
-line it choked on, ``Authorization: Bearer <key>`` included."""
+"""What the worker's logs say: secrets never reach them (aiohttp's server logs a malformed request
+with the raw header line it choked on, ``Authorization: Bearer <key>`` included), and an error a
+library retries by itself is not logged as an error."""
 
 from __future__ import annotations
 
@@ -29,9 +30,23 @@ class RedactSecrets(logging.Filter):
         return True
 
 
+class RetriedIsInfo(logging.Filter):
+    """aiokafka logs a retriable Kafka error at ERROR and retries it (a group coordinator still
+    loading while a worker starts): logged as INFO, since nothing is wrong."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args if isinstance(record.args, tuple) else ()
+        if record.levelno == logging.ERROR and any(getattr(a, "retriable", False) for a in args):
+            record.levelno, record.levelname = logging.INFO, "INFO"
+        return True
+
+
 def install() -> None:
-    """On the loggers that see raw requests (idempotent)."""
-    for name in ("aiohttp.server", "aiohttp.web", "aiohttp.access", "aiohttp.internal"):
+    """On the loggers that see raw requests, and aiokafka's group coordinator (idempotent)."""
+    for name, kind in (
+        *((n, RedactSecrets) for n in ("aiohttp.server", "aiohttp.web", "aiohttp.access", "aiohttp.internal")),
+        ("aiokafka.consumer.group_coordinator", RetriedIsInfo),
+    ):
         logger = logging.getLogger(name)
-        if not any(isinstance(f, RedactSecrets) for f in logger.filters):
-            logger.addFilter(RedactSecrets())
+        if not any(isinstance(f, kind) for f in logger.filters):
+            logger.addFilter(kind())
