@@ -14,7 +14,11 @@ SUMMARY_QUERIES = {
     "events_by_channel": "SELECT channel, count() AS events FROM events_dedup GROUP BY channel ORDER BY channel",
     "dead_letters_by_reason": "SELECT reason, count() AS dead_letters FROM dead_letters FINAL "
     "GROUP BY reason ORDER BY reason",
-    "persons": "SELECT uniqExact(person_id) AS persons FROM events_stitched WHERE person_id != ''",
+    # a person is "known" once any of its events carries a CRM id, card, e-mail, phone or social
+    # account; the rest are visitors seen only through cookies and devices no login has joined
+    "persons": "SELECT count() AS persons, countIf(known) AS known FROM (SELECT person_id, "
+    "max(arrayExists(i -> NOT (startsWith(i, 'anon:') OR startsWith(i, 'device:')), identifiers)) AS known "
+    "FROM events_stitched WHERE person_id != '' GROUP BY person_id)",
     "conversions": "SELECT type, count() AS conversions, round(sum(revenue), 2) AS revenue FROM events_dedup "
     "WHERE is_conversion = 1 GROUP BY type ORDER BY type",
     "identity": "SELECT decision, count() AS decisions FROM identity_links FINAL GROUP BY decision ORDER BY decision",
@@ -46,8 +50,12 @@ def format_summary(s: dict[str, Any]) -> str:
     lines.append(f"  {'total':<8} {total:>9,}")
     lines.append("Dead letters by reason:")
     lines += [f"  {r['reason']:<22} {int(r['dead_letters']):>6,}" for r in s["dead_letters_by_reason"]] or ["  none"]
-    persons = s["persons"][0]["persons"] if s["persons"] else 0
-    lines.append(f"Persons (stitched): {int(persons):,}")
+    persons = int(s["persons"][0]["persons"]) if s["persons"] else 0
+    known = int(s["persons"][0].get("known", 0)) if s["persons"] else 0
+    lines.append(
+        f"Persons (stitched): {persons:,} — {known:,} known by a CRM id, card, e-mail, phone or social account; "
+        f"{persons - known:,} anonymous visitors, seen only through cookies or devices no login has tied to a customer"
+    )
     lines.append("Conversions:")
     labels = {"order_completed": "online orders", "pos_purchase": "in-store purchases", "signup": "signups"}
     lines += [

@@ -91,6 +91,10 @@ def test_the_summary_reports_the_in_store_link_rate(filled: ChdbBackend, sim: Si
     assert row["purchases"] == want["purchases"]
     assert 0.95 * want["linkable"] <= row["linked_purchases"] <= want["linkable"] / 0.999
     assert f"{int(row['linked_purchases']):,} of {want['purchases']:,}" in format_summary(s)
+    [persons] = s["persons"]
+    # every simulated customer is at most one known person; the anonymous rest is said apart
+    assert 0 < int(persons["known"]) <= sim.config.persons < int(persons["persons"])
+    assert "anonymous visitors" in format_summary(s)
 
 
 def test_each_airing_is_credited_the_responses_it_caused(filled: ChdbBackend, sim: Simulation) -> None:
