@@ -234,26 +234,12 @@ fn push_float(x: f64, out: &mut String) -> bool {
 
 /// The UUID's 128 bits from its canonical lowercase text (what ``str(UUID)`` gives), else None.
 pub fn uuid_key(s: &str) -> Option<u128> {
-    let b = s.as_bytes();
-    if b.len() != 36 {
+    // The uuid crate parses the hyphenated form faster than a loop here (docs/decisions/
+    // native-decoder.md); it also reads upper case, which pydantic would lower: not ours to read.
+    if s.len() != 36 || s.bytes().any(|c| c.is_ascii_uppercase()) {
         return None;
     }
-    let mut key: u128 = 0;
-    for (i, &c) in b.iter().enumerate() {
-        if matches!(i, 8 | 13 | 18 | 23) {
-            if c != b'-' {
-                return None;
-            }
-            continue;
-        }
-        let d = match c {
-            b'0'..=b'9' => c - b'0',
-            b'a'..=b'f' => c - b'a' + 10,
-            _ => return None,
-        };
-        key = (key << 4) | d as u128;
-    }
-    Some(key)
+    uuid::Uuid::try_parse(s).ok().map(|u| u.as_u128())
 }
 
 fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {

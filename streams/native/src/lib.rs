@@ -4,7 +4,7 @@
 //! Python sees: `streams/native/_native.pyi`.
 
 mod buffers;
-mod check;
+pub mod check;
 mod decoder;
 mod extract;
 mod graph;
