@@ -20,6 +20,25 @@ from streams.reports import DATA_DRIVEN_MODELS
 from streams.settings import get_settings
 
 
+def _reader(settings: Any) -> Any:
+    """The store a read command reads: through the worker --worker-url names (which must answer),
+    the store --data-dir names (never a worker that happens to answer on the default port), or
+    as ``open_reader`` decides."""
+    from streams.read import open_reader, worker_running
+    from streams.store import open_backend
+
+    obj = click.get_current_context().find_root().obj or {}
+    if obj.get("worker"):
+        if not worker_running(settings):
+            _fail(f"no worker answers at {obj['worker']}")
+        return open_reader(settings)
+    if obj.get("direct"):
+        if not settings.chdb_path.exists():
+            _fail(f"no store at {settings.chdb_path}: check --data-dir")
+        return open_backend(settings)
+    return open_reader(settings)
+
+
 def _fail(message: str) -> None:
     click.echo(f"error: {message}", err=True)
     sys.exit(1)
@@ -45,12 +64,20 @@ def main(data_dir: Path | None, worker_url: str | None) -> None:
             os.environ.setdefault("PARCOURS_PII_PEPPER_FILE", str(pepper))
     if worker_url is not None:
         url = urlparse(worker_url if "//" in worker_url else f"http://{worker_url}")
-        if url.scheme != "http" or not url.hostname or not url.port:
+        try:
+            port = url.port
+        except ValueError:
+            port = None
+        if url.scheme != "http" or not url.hostname or not port:
             raise click.BadParameter("expected http://HOST:PORT", param_hint="--worker-url")
-        os.environ["PARCOURS_WEB_HOST"], os.environ["PARCOURS_WEB_PORT"] = url.hostname, str(url.port)
+        os.environ["PARCOURS_WEB_HOST"], os.environ["PARCOURS_WEB_PORT"] = url.hostname, str(port)
+    # Where a reader reads: the store named by --data-dir as it is; the worker named by --worker-url.
+    click.get_current_context().obj = {"direct": data_dir is not None and worker_url is None, "worker": worker_url}
     get_settings.cache_clear()
     try:  # every command reads the settings: a bad PARCOURS_* variable is one clear line, not a traceback
         get_settings()
+    except ParcoursError as err:
+        _fail(str(err))
     except ValidationError as err:
         lines = [
             f"PARCOURS_{str(e['loc'][0]).upper()}: {e['msg']}" if e["loc"] else e["msg"].removeprefix("Value error, ")
@@ -169,7 +196,11 @@ def publish(file: Path, raw: bool) -> None:
 
     lines = [(n, line) for n, line in enumerate(file.read_bytes().splitlines(), start=1) if line.strip()]
     bad = 0
-    with Publisher(get_settings()) as pub:
+    try:
+        pub = Publisher(get_settings())
+    except ParcoursError as err:
+        _fail(str(err))
+    with pub:
         for n, line in tqdm(lines, unit="ev", desc="publishing", disable=not sys.stderr.isatty()):
             try:
                 doc = orjson.loads(line)
@@ -183,9 +214,9 @@ def publish(file: Path, raw: bool) -> None:
             except orjson.JSONDecodeError as err:
                 bad += 1
                 click.echo(f"line {n}: not JSON: {err}", err=True)
-            except (KeyError, TypeError, AttributeError) as err:  # --raw on a line that is no record
+            except (KeyError, TypeError, AttributeError, ValueError) as err:  # not an event object, nor a record
                 bad += 1
-                click.echo(f"line {n}: not a simulator record ({err!r})", err=True)
+                click.echo(f"line {n}: neither an event object nor a simulator record ({err!r})", err=True)
     click.echo(f"published {len(lines) - bad}, refused {bad}")
     if bad:
         sys.exit(1)
@@ -236,7 +267,10 @@ def simulate(
     from streams.simulate import simulate as run
 
     s = get_settings()
-    sim = run(SimConfig(persons=persons, days=days, seed=seed, end=end, pepper=s.pepper()))
+    try:
+        sim = run(SimConfig(persons=persons, days=days, seed=seed, end=end, pepper=s.pepper()))
+    except ParcoursError as err:
+        _fail(str(err))
     if truth:
         sim.truth.save(truth)
     if crm:
@@ -250,7 +284,10 @@ def simulate(
         return
     from streams.sim_publish import publish_simulation
 
-    publish_simulation(sim, s, progress=True)
+    try:
+        publish_simulation(sim, s, progress=sys.stderr.isatty())
+    except ParcoursError as err:
+        _fail(str(err))
     click.echo(f"published {len(sim.emitted)} records ({len(sim.valid_ids)} distinct valid events)")
 
 
@@ -258,12 +295,11 @@ def simulate(
 @click.option("--json", "as_json", is_flag=True)
 def summary(as_json: bool) -> None:
     """Events per channel, dead letters by reason, persons, conversions."""
-    from streams.read import open_reader
     from streams.reports import format_summary
     from streams.reports import summary as build
 
     try:
-        data = build(open_reader(get_settings()))
+        data = build(_reader(get_settings()))
     except ParcoursError as err:
         _fail(str(err))
     click.echo(json.dumps(data, indent=2, default=str) if as_json else format_summary(data))
@@ -273,11 +309,11 @@ def summary(as_json: bool) -> None:
 @click.argument("query")
 def sql(query: str) -> None:
     """Run a read-only SQL query against the store and print JSON rows."""
-    from streams.read import WorkerReader, open_reader
+    from streams.read import WorkerReader
     from streams.store.guard import read_only_query
 
     try:
-        reader = open_reader(get_settings())
+        reader = _reader(get_settings())
         # a worker's endpoint guards the statement itself; an opened store is guarded here
         rows = reader.query(query) if isinstance(reader, WorkerReader) else read_only_query(reader, query)
     except ParcoursError as err:
@@ -312,10 +348,14 @@ def attribution() -> None:
     """Attribution: batch recompute, path tables, validation against the simulator's truth."""
 
 
-def _answer(backend: Any, start: datetime, end: datetime, model: str, data_driven: str, fmt: str) -> None:
+def _answer(
+    backend: Any, start: datetime, end: datetime, model: str, data_driven: str, fmt: str, *, after_run: bool = False
+) -> None:
     from streams.reports import attribution_answer, format_attribution
 
     a = attribution_answer(backend, start, end, model=model, data_driven=data_driven)
+    if not a["channels"] and after_run:
+        _fail(f"no conversion between {start.isoformat()} and {end.isoformat()}: nothing to attribute")
     if not a["channels"]:
         _fail(
             f"no batch attribution between {start.isoformat()} and {end.isoformat()}: run "
@@ -334,18 +374,13 @@ def _answer(backend: Any, start: datetime, end: datetime, model: str, data_drive
                 f"{data_driven}_revenue",
             ]
         )
-        for r in a["channels"]:
-            out.writerow(
-                [
-                    r["channel"],
-                    *(
-                        round(r.get(k, 0.0), 4)
-                        for k in ("rule_conversions", "rule_revenue", "data_driven_conversions", "data_driven_revenue")
-                    ),
-                ]
-            )
+        keys = ("rule_conversions", "rule_revenue", "data_driven_conversions", "data_driven_revenue")
+        for r in a["channels"]:  # a model with no figure for a row leaves its cells empty
+            out.writerow([r["channel"], *(round(r[k], 4) if k in r else "" for k in keys)])
     else:
         click.echo(format_attribution(a))
+    if not a["data_driven_found"] and fmt != "table":
+        click.echo(f"note: no {data_driven} figures: no batch run over exactly this range", err=True)
 
 
 _MODEL = click.option(
@@ -391,7 +426,7 @@ def attribution_run(since: str, until: str, model: str, data_driven: str, fmt: s
                 f"{result['null_paths']} non-converting paths, {result['credit_rows']} credit rows",
                 err=True,
             )
-            _answer(reader, start, end, model, data_driven, fmt)
+            _answer(reader, start, end, model, data_driven, fmt, after_run=True)
             return
         bar = tqdm(total=0, unit="person", desc="journeys", disable=not sys.stderr.isatty())
 
@@ -408,7 +443,7 @@ def attribution_run(since: str, until: str, model: str, data_driven: str, fmt: s
             f"{r.credit_rows} credit rows",
             err=True,
         )
-        _answer(backend, start, end, model, data_driven, fmt)
+        _answer(backend, start, end, model, data_driven, fmt, after_run=True)
     except ParcoursError as err:
         _fail(str(err))
 
@@ -422,11 +457,10 @@ def attribution_run(since: str, until: str, model: str, data_driven: str, fmt: s
 def attribution_show(since: str, until: str, model: str, data_driven: str, fmt: str) -> None:
     """Conversions and revenue per channel, a rule-based and a data-driven model side by side, the
     top converting paths and online against in-store, from the last `attribution run` over the range."""
-    from streams.read import open_reader
 
     start, end = _range(since, until)
     try:
-        _answer(open_reader(get_settings()), start, end, model, data_driven, fmt)
+        _answer(_reader(get_settings()), start, end, model, data_driven, fmt)
     except ParcoursError as err:
         _fail(str(err))
 
@@ -466,7 +500,10 @@ def attribution_validate(persons: int, days: int, seed: int) -> None:
     """Compare every model with each channel's true incremental share (simulated with it off)."""
     from streams.attribution.validate import validate
 
-    v = validate(persons=persons, days=days, seed=seed, settings=get_settings())
+    try:
+        v = validate(persons=persons, days=days, seed=seed, settings=get_settings())
+    except ParcoursError as err:
+        _fail(str(err))
     if not v.conversions or not any(v.true_share.values()):
         _fail(
             f"{v.persons} persons over {days} days converted {v.conversions} times, too few to tell the "
@@ -509,10 +546,9 @@ def dashboards_preview(since: str, until: str, rows: int, uids: tuple[str, ...])
     defaults) against the store and print the first rows: the dashboards without Grafana."""
     from streams.grafana.macros import QueryContext, expand
     from streams.grafana.spec import DASHBOARDS
-    from streams.read import open_reader
 
-    reader = open_reader(get_settings())
-    start, end = _day(since), _day(until)
+    start, end = _range(since, until)
+    reader = _reader(get_settings())
     for d in DASHBOARDS:
         if uids and d.uid not in uids:
             continue
@@ -649,12 +685,11 @@ def forget(key: str, timeout: float, dry_run: bool) -> None:
     from streams.control import request_erasure
     from streams.identity.erasure import counts, person_identifiers
     from streams.identity.explain import UnknownPerson, exists, identifier_key, resolve
-    from streams.read import open_reader
 
     s = get_settings()
     try:
         given, key = key, identifier_key(key, s.pepper())
-        reader = open_reader(s)
+        reader = _reader(s)
         if not exists(reader, key):
             raise UnknownPerson(given)
         if dry_run:
@@ -680,13 +715,12 @@ def person(identifier: str | None, sample: int | None) -> None:
     the edge does): identifiers, how and when each was linked, and the journey. ``--sample N``:
     persons whose journey crosses channel families and converted, to look up."""
     from streams.identity.explain import UnknownPerson, exists, explain, identifier_key
-    from streams.read import open_reader
 
     if (identifier is None) == (sample is None):
         raise click.UsageError("give an IDENTIFIER or --sample N")
     try:
         s = get_settings()
-        reader = open_reader(s)
+        reader = _reader(s)
         if sample is not None:
             rows = reader.query(_SAMPLE_PERSONS, {"n": sample})
             if not rows:

@@ -105,10 +105,10 @@ def run_demo(
         click.echo(f"\nattribution run over the simulated week in {time.monotonic() - t0:.1f} s\n")
         click.echo(format_attribution(attribution_answer(reader, start, end)))
         click.echo(
-            "\nThe same in Grafana: `docker compose -f deploy/docker-compose.yml up`, then the Attribution "
-            f"dashboard over {_period(sim.config)}.\nFrom the command line, after the demo: "
-            f"`parcours --data-dir {root / 'data'} attribution show --since {start.isoformat()} "
-            f"--until {end.isoformat()}` (README: After the demo)."
+            f"\nAfter the demo (README: After the demo): `parcours --data-dir {root / 'data'} attribution show "
+            f"--since {start.isoformat()} --until {end.isoformat()}`; every dashboard panel on this week: "
+            f"`parcours --data-dir {root / 'data'} dashboards preview --since {start.isoformat()} "
+            f"--until {end.isoformat()}`."
         )
         return data
     finally:

@@ -71,8 +71,8 @@ def format_summary(s: dict[str, Any]) -> str:
         r = link[0]
         lines.append(
             f"In-store sales linked to an online, social or TV history: {int(r['linked_purchases']):,} of "
-            f"{int(r['purchases']):,} ({float(r['link_rate']):.1%} of in-store revenue); the rest is the "
-            "'no linked touchpoint' row of attribution"
+            f"{int(r['purchases']):,} ({float(r['link_rate']):.1%} of in-store revenue), by any of the buyer's "
+            "history; attribution counts only touches before a sale, within its lookback"
         )
     return "\n".join(lines)
 

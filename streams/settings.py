@@ -168,7 +168,10 @@ class Settings(BaseSettings):
             for key, val in os.environ.items():
                 if key.startswith("PARCOURS_") and key.endswith("_FILE"):
                     name = key[len("PARCOURS_") : -len("_FILE")].lower()
-                    data.setdefault(name, Path(val).read_text().strip())
+                    try:
+                        data.setdefault(name, Path(val).read_text().strip())
+                    except OSError as err:
+                        raise ValueError(f"{key}={val}: {err.strerror or err}") from None
         return data
 
     @field_validator("stages", mode="before")

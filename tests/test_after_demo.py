@@ -7,7 +7,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import orjson
@@ -108,6 +108,9 @@ def test_sample_persons_can_be_looked_up(demo: tuple[Path, str, str, int]) -> No
         (("person",), 2, ("IDENTIFIER or --sample",)),
         (("simulate", "--persons", "-5"), 2, ("--persons",)),
         (("--worker-url", "ftp://x", "summary"), 2, ("--worker-url",)),
+        (("--worker-url", "http://127.0.0.1:99999", "summary"), 2, ("--worker-url",)),
+        (("--worker-url", "http://127.0.0.1:1", "summary"), 1, ("no worker answers at http://127.0.0.1:1",)),
+        (("dashboards", "preview", "--since", "yesterday", "--until", "today"), 2, ("use a date",)),
     ],
 )
 def test_bad_input_is_one_clear_line(
@@ -156,3 +159,28 @@ def test_a_reader_without_a_store_says_where_it_looked_and_creates_nothing(tmp_p
     out = parcours("--data-dir", str(where), "summary")
     _one_line_error(out, 1, "no store at", str(where))
     assert not where.exists()
+
+
+def test_a_range_without_a_data_driven_run_leaves_its_cells_empty_and_says_so(
+    demo: tuple[Path, str, str, int],
+) -> None:
+    data, since, *_ = demo
+    # a day inside the week: rule credits exist per conversion, Markov totals only per run range
+    day_end = (datetime.fromisoformat(since) + timedelta(days=1)).isoformat()
+    out = parcours(
+        "--data-dir", str(data), "attribution", "show", "--since", since, "--until", day_end, "--format", "csv"
+    )
+    assert out.returncode == 0, out.stderr
+    rows = [line.split(",") for line in out.stdout.splitlines()[1:]]
+    assert rows and all(r[3] == r[4] == "" for r in rows)
+    assert "no markov figures" in out.stderr
+
+
+def test_broken_spend_files_are_one_line_each(demo: tuple[Path, str, str, int], tmp_path: Path) -> None:
+    data, *_ = demo
+    short = tmp_path / "short.csv"
+    short.write_text("day,channel,campaign,amount,currency\n2026-11-23,web/email\n")
+    _one_line_error(parcours("--data-dir", str(data), "load", "spend", str(short)), 1, "short.csv:2")
+    binary = tmp_path / "binary.csv"
+    binary.write_bytes(b"day,channel\n\xff\xfe\n")
+    _one_line_error(parcours("--data-dir", str(data), "load", "spend", str(binary)), 1, "not UTF-8 text")

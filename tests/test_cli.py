@@ -41,3 +41,17 @@ def test_validate_with_too_few_conversions_says_so(tmp_path: Path) -> None:
     )
     assert out.returncode == 1 and "too few to tell the models apart" in out.stderr
     assert "Traceback" not in out.stderr + out.stdout and len(out.stderr.strip().splitlines()) == 1
+
+
+def test_a_pepper_file_that_is_missing_is_one_line(tmp_path: Path) -> None:
+    out = run("summary", env={"PARCOURS_PII_PEPPER_FILE": str(tmp_path / "missing")}, cwd=tmp_path)
+    assert out.returncode == 1 and "PARCOURS_PII_PEPPER_FILE" in out.stderr and "No such file" in out.stderr
+    assert "Traceback" not in out.stderr + out.stdout and len(out.stderr.strip().splitlines()) == 1
+
+
+def test_publish_without_a_pepper_is_one_line(tmp_path: Path) -> None:
+    events = tmp_path / "e.jsonl"
+    events.write_text('{"type": "page_view"}\n')
+    out = run("publish", str(events), cwd=tmp_path)
+    assert out.returncode == 1 and "PARCOURS_PII_PEPPER" in out.stderr
+    assert "Traceback" not in out.stderr + out.stdout and len(out.stderr.strip().splitlines()) == 1

@@ -8,6 +8,7 @@ site hosts (navigation within the site is not a new touchpoint).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import get_args
 from urllib.parse import urlparse
@@ -77,7 +78,12 @@ class Taxonomy:
 
     def is_channel(self, name: str) -> bool:
         parts = name.split("/")
-        social = len(parts) == 3 and parts[0] == "social" and parts[1] != "" and parts[2] in ("organic", "paid")
+        social = (
+            len(parts) == 3
+            and parts[0] == "social"
+            and re.fullmatch(r"[a-z0-9_.-]+", parts[1]) is not None
+            and parts[2] in ("organic", "paid")
+        )
         return social or name in self.channel_names()
 
     def is_conversion(self, event: Envelope) -> bool:

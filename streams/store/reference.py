@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import csv
+import io
 import json
 from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
@@ -67,26 +68,29 @@ def load_spend(
     the taxonomy names (``is_channel``; ``channels``, the names listed when one is not)."""
     rows: list[dict[str, Any]] = []
     now = datetime.now(UTC)
-    with file.open(newline="", encoding="utf-8-sig") as f:
-        for n, rec in enumerate(csv.DictReader(f, delimiter=delimiter), start=2):
-            try:
-                rows.append(
-                    {
-                        "day": date.fromisoformat(rec["day"].strip()).isoformat(),
-                        "channel": rec["channel"].strip(),
-                        "campaign": (rec.get("campaign") or "").strip(),
-                        "amount": float(rec["amount"]),
-                        "currency": (rec.get("currency") or "EUR").strip(),
-                        "loaded_at": now,
-                    }
-                )
-            except (KeyError, ValueError, AttributeError) as err:
-                raise ReferenceFileError(f"{file}:{n}: {err!r}") from None
-            if not is_channel(rows[-1]["channel"]):
-                raise ReferenceFileError(
-                    f"{file}:{n}: channel {rows[-1]['channel']!r} is not a touchpoint channel; use one of "
-                    + ", ".join(channels)
-                    + " (or social/<network>/paid)"
-                )
+    try:
+        text = file.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as err:
+        raise ReferenceFileError(f"{file}: not UTF-8 text ({err.reason} at byte {err.start})") from None
+    for n, rec in enumerate(csv.DictReader(io.StringIO(text, newline=""), delimiter=delimiter), start=2):
+        try:
+            rows.append(
+                {
+                    "day": date.fromisoformat(rec["day"].strip()).isoformat(),
+                    "channel": rec["channel"].strip(),
+                    "campaign": (rec.get("campaign") or "").strip(),
+                    "amount": float(rec["amount"]),
+                    "currency": (rec.get("currency") or "EUR").strip(),
+                    "loaded_at": now,
+                }
+            )
+        except (KeyError, ValueError, AttributeError, TypeError) as err:
+            raise ReferenceFileError(f"{file}:{n}: {err!r}") from None
+        if not is_channel(rows[-1]["channel"]):
+            raise ReferenceFileError(
+                f"{file}:{n}: channel {rows[-1]['channel']!r} is not a touchpoint channel; use one of "
+                + ", ".join(channels)
+                + " (or social/<network>/paid)"
+            )
     backend.insert("spend", rows)
     return len(rows)
