@@ -193,9 +193,11 @@ def publish(file: Path, raw: bool) -> None:
 
     from streams.errors import InvalidEvent
     from streams.ingest.publisher import Publisher
+    from streams.settings import CHANNELS
 
     lines = [(n, line) for n, line in enumerate(file.read_bytes().splitlines(), start=1) if line.strip()]
     bad = 0
+    sent: list[tuple[int, Any]] = []  # (line, the send's future): counted as published once acknowledged
     try:
         pub = Publisher(get_settings())
     except ParcoursError as err:
@@ -205,9 +207,12 @@ def publish(file: Path, raw: bool) -> None:
             try:
                 doc = orjson.loads(line)
                 if raw or _simulator_record(doc):
-                    pub.publish_raw(doc["channel"], doc["value"].encode("latin-1"), timestamp_ms=doc["timestamp_ms"])
+                    if doc["channel"] not in CHANNELS:
+                        raise ValueError(f"channel {doc['channel']!r} is not one of {', '.join(CHANNELS)}")
+                    value = doc["value"].encode("latin-1")
+                    sent.append((n, pub.publish_raw(doc["channel"], value, timestamp_ms=doc["timestamp_ms"])))
                 else:
-                    pub.publish(doc)
+                    sent.append((n, pub.publish(doc)))
             except InvalidEvent as err:
                 bad += 1
                 click.echo(f"line {n}: {err}", err=True)
@@ -217,8 +222,15 @@ def publish(file: Path, raw: bool) -> None:
             except (KeyError, TypeError, AttributeError, ValueError) as err:  # not an event object, nor a record
                 bad += 1
                 click.echo(f"line {n}: neither an event object nor a simulator record ({err!r})", err=True)
-    click.echo(f"published {len(lines) - bad}, refused {bad}")
-    if bad:
+        failed = 0
+        for n, future in sent:
+            try:
+                future.get(timeout=120)
+            except Exception as err:  # noqa: BLE001 — whatever the broker answered, that line is not stored
+                failed += 1
+                click.echo(f"line {n}: not acknowledged by Kafka: {err}", err=True)
+    click.echo(f"published {len(sent) - failed}, refused {bad}" + (f", not acknowledged {failed}" if failed else ""))
+    if bad or failed:
         sys.exit(1)
 
 
