@@ -410,12 +410,15 @@ _FORMAT = click.option(
 )
 
 
+def _answer_options(command: Any) -> Any:
+    """The options of the commands that print the attribution answer."""
+    return _MODEL(_DATA_DRIVEN(_FORMAT(command)))
+
+
 @attribution.command("run")
 @click.option("--since", "since", required=True, help="start (date or ISO time, UTC if no zone)")
 @click.option("--until", "until", required=True, help="end, exclusive")
-@_MODEL
-@_DATA_DRIVEN
-@_FORMAT
+@_answer_options
 def attribution_run(since: str, until: str, model: str, data_driven: str, fmt: str) -> None:
     """Recompute every model over a date range from ClickHouse (idempotent), then print the answer."""
     from tqdm import tqdm
@@ -463,9 +466,7 @@ def attribution_run(since: str, until: str, model: str, data_driven: str, fmt: s
 @attribution.command("show")
 @click.option("--since", "since", required=True, help="start of a range `attribution run` was run over")
 @click.option("--until", "until", required=True, help="its end, exclusive")
-@_MODEL
-@_DATA_DRIVEN
-@_FORMAT
+@_answer_options
 def attribution_show(since: str, until: str, model: str, data_driven: str, fmt: str) -> None:
     """Conversions and revenue per channel, a rule-based and a data-driven model side by side, the
     top converting paths and online against in-store, from the last `attribution run` over the range."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from streams.attribution.batch import CH_DATETIME, channel_credits
 from streams.attribution.rules import NO_TOUCH
 from streams.grafana.macros import ALL, QueryContext, expand
 from streams.grafana.spec import LINK_RATE
@@ -79,8 +80,6 @@ def format_summary(s: dict[str, Any]) -> str:
 
 _RANGE = "conversion_time >= {lo:DateTime64(3, 'UTC')} AND conversion_time < {hi:DateTime64(3, 'UTC')}"
 _ANSWER_QUERIES = {
-    "rule": "SELECT channel, sum(credit) AS conversions, sum(revenue_credit) AS revenue FROM attribution_credits "
-    f"FINAL WHERE model = {{model:String}} AND source = 'batch' AND {_RANGE} GROUP BY channel",
     "data_driven": "SELECT channel, conversions, revenue FROM attribution_channel_totals FINAL "
     "WHERE model = {data_driven:String} AND period_start = {lo:DateTime64(3, 'UTC')} "
     "AND period_end = {hi:DateTime64(3, 'UTC')}",
@@ -101,12 +100,12 @@ def attribution_answer(
     range (``parcours attribution run``): conversions and revenue per channel for a rule-based
     model and a data-driven one side by side, the top converting paths, online against in-store."""
     params = {
-        "model": model,
         "data_driven": data_driven,
-        "lo": start.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3],
-        "hi": end.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3],
+        "lo": start.astimezone(UTC).strftime(CH_DATETIME)[:-3],
+        "hi": end.astimezone(UTC).strftime(CH_DATETIME)[:-3],
     }
     got = {name: backend.query(sql, params) for name, sql in _ANSWER_QUERIES.items()}
+    got["rule"] = channel_credits(backend, model, start, end)
     channels: dict[str, dict[str, float]] = {}
     for key in ("rule", "data_driven"):
         for r in got[key]:

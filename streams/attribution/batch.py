@@ -25,7 +25,7 @@ from streams.journeys.query import timelines_between
 from streams.settings import Settings
 from streams.store.backend import Backend
 
-_CH = "%Y-%m-%d %H:%M:%S.%f"
+CH_DATETIME = "%Y-%m-%d %H:%M:%S.%f"
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,7 +83,7 @@ def run_batch(
     )
     totals = data_driven_totals(journeys)
     run_id = uuid.uuid4().hex
-    lo, hi = start.astimezone(UTC).strftime(_CH)[:-3], end.astimezone(UTC).strftime(_CH)[:-3]
+    lo, hi = start.astimezone(UTC).strftime(CH_DATETIME)[:-3], end.astimezone(UTC).strftime(CH_DATETIME)[:-3]
     rng = {"lo": lo, "hi": hi}
     # Replace the range: delete then insert (lightweight deletes; idempotent re-runs).
     for table, col in (("journeys", "conversion_time"), ("attribution_credits", "conversion_time")):
@@ -135,7 +135,7 @@ def channel_credits(
         {
             "model": model,
             "source": source,
-            "lo": start.astimezone(UTC).strftime(_CH)[:-3],
-            "hi": end.astimezone(UTC).strftime(_CH)[:-3],
+            "lo": start.astimezone(UTC).strftime(CH_DATETIME)[:-3],
+            "hi": end.astimezone(UTC).strftime(CH_DATETIME)[:-3],
         },
     )

@@ -306,7 +306,7 @@ class Normalizer:
         self._s = settings
         self.columns = columns
         self.schema = schema(columns)
-        self._names = self.names = tuple(c.name for c in columns)
+        self.names = tuple(c.name for c in columns)
         unknown = [c.name for c in columns if not c.sources and c.name not in _DERIVED]
         if unknown:  # a column nobody fills: say so at start-up, not as a dead letter per event
             raise TypeError(f"row map: {unknown} have no sources and are none of the pipeline's own columns")
@@ -332,7 +332,7 @@ class Normalizer:
         """A batch's rows, links, dead letters; batches in input order (the dedupe window's)."""
         batch = items if isinstance(items, RawBatch) else RawBatch.of(list(items))
         decoded = self._decode_native(batch)
-        out = Normalized(names=self._names)
+        out = Normalized(names=self.names)
         # The native decoder screens the raw payloads itself and leaves the flagged ones (to scrub).
         if decoded is not None:
             flagged, native = decoded.flagged.tolist(), decoded.native.tolist()
@@ -376,7 +376,7 @@ class Normalizer:
         try:
             self._emit(kept, now, out)
         except Exception:  # noqa: BLE001 — find the record that fails, keep the others
-            out.columns, out.links, out.origins = [[] for _ in self._names], Links(), []
+            out.columns, out.links, out.origins = [[] for _ in self.names], Links(), []
             for k in kept:
                 try:
                     self._emit([k], now, out)
@@ -428,7 +428,7 @@ class Normalizer:
             self.schema.field("ingested_at").type, len(rows), [None, pa.py_buffer(stamp)]
         )
         arrays["fingerprint"] = pa.array(np.frombuffer(d.digests, "<u4")[rows], pa.uint32())
-        table = pa.Table.from_arrays([arrays[n] for n in self._names], schema=self.schema)
+        table = pa.Table.from_arrays([arrays[n] for n in self.names], schema=self.schema)
 
         # Links, as ``_emit`` makes them: events with several identifiers, a refusal, a conversion or
         # a touch (a touch that arrives after a conversion it precedes changes that conversion's path).
@@ -620,7 +620,7 @@ class Normalizer:
             "fingerprint": [k.digest for k in kept],
             "ingested_at": [now] * len(kept),
         }
-        for mine, name in zip(out.columns, self._names, strict=True):
+        for mine, name in zip(out.columns, self.names, strict=True):
             mine += columns[name]
         out.origins += [k.origin for k in kept]
         out.links.extend(links)
