@@ -21,6 +21,7 @@ from streams.store.backend import ChdbBackend
 from streams.store.migrations import migrate
 
 PEPPER = "after-the-demo"
+TRUTH: dict[str, int] = {}  # filled by the ``demo`` fixture from the simulation
 
 
 @pytest.fixture(scope="module")
@@ -44,6 +45,15 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, str, 
         )
     finally:
         ch.close()
+    # the simulator's truth for the week: conversions per type, and in-store sales that can be linked
+    by_type: dict[str, set[str]] = {}
+    for e in sim.emitted:
+        if e.valid:
+            doc = orjson.loads(e.value)
+            if doc["type"] in ("order_completed", "pos_purchase"):
+                by_type.setdefault(doc["type"], set()).add(doc["event_id"])
+    TRUTH.update({t: len(ids) for t, ids in by_type.items()})
+    TRUTH["linkable"] = int(sim.truth.in_store_linkage(start, end, crm=False)["linkable"])
     yield root / "data", start.isoformat(), end.isoformat(), int(n["n"])
 
 
@@ -77,6 +87,10 @@ def test_attribution_show_prints_both_models_and_every_conversion(demo: tuple[Pa
     markov = sum(r.get("data_driven_conversions", 0.0) for r in doc["channels"])
     assert doc["data_driven_found"] and markov == pytest.approx(linked, rel=1e-6)  # Markov shares the linked ones
     assert sum(w["conversions"] for w in doc["where"]) == conversions
+    where = {w["type"]: w for w in doc["where"]}
+    assert {t: where[t]["conversions"] for t in where} == {t: TRUTH[t] for t in where}  # the simulator's counts
+    assert where["pos_purchase"]["with_touch"] <= TRUTH["linkable"]  # a sale no identifier reaches has no touch
+    assert sum(p["conversions"] for p in doc["paths"]) <= linked  # the top paths are linked conversions
     csv = parcours(
         "--data-dir", str(data), "attribution", "show", "--since", since, "--until", until, "--format", "csv"
     )
