@@ -266,6 +266,8 @@ JOURNEYS = Dashboard(
             title="Web funnel: product view → add to cart → order (persons)",
             kind="barchart",
             columns=("step", "persons"),
+            description="Persons who viewed a product, then added to cart, then ordered, within a day, in "
+            "that order (one person per identity the stitcher knows).",
             sql="SELECT step, persons FROM (SELECT arrayJoin([1, 2, 3]) AS n, "
             "['product view', 'add to cart', 'order'][n] AS step, countIf(level >= n) AS persons FROM ("
             "SELECT person_id, windowFunnel(86400)(toDateTime(event_time), type = 'product_view', "
@@ -276,6 +278,11 @@ JOURNEYS = Dashboard(
             title="Store funnel: visit → fitting room → purchase (persons)",
             kind="barchart",
             columns=("step", "persons"),
+            description="Persons who, in this order and within 7 days, were seen by a store beacon, entered a "
+            "fitting room and bought (online, or at a till whose card, e-receipt or app ties the sale to them). "
+            "A till sale that carries no identifier, or whose buyer's phone no beacon saw, counts among the "
+            "in-store purchases (Journeys: Online vs in-store) but cannot count here; the link rate "
+            "(Cross-channel attribution) says how many can.",
             sql="SELECT step, persons FROM (SELECT arrayJoin([1, 2, 3]) AS n, "
             "['store visit', 'fitting room', 'purchase'][n] AS step, countIf(level >= n) AS persons FROM ("
             "SELECT person_id, windowFunnel(7 * 86400)(toDateTime(event_time), type = 'store_visit', "

@@ -22,11 +22,14 @@ from streams.simulate.builder import (
     DAILY,
     LIFT,
     PAID_CLICK,
+    POST_SPEND_PER_PERSON,
     SITE,
+    SPOT_COST_PER_PERSON,
     SPOTS_PER_DAY,
     STORE_CLOSE,
     STORE_OPEN,
     TRIED_BOUGHT,
+    TRY_ON_PAYS,
     TV_SLOTS,
     WINDOW,
     Builder,
@@ -54,7 +57,7 @@ def _brand_events(b: Builder) -> list[tuple[datetime, str, str, str]]:
                     "spot_id": spot,
                     "tv_channel": tv_channel,
                     "programme": programme,
-                    "cost": round(r.uniform(5000, 40000), 2),
+                    "cost": round(r.uniform(*SPOT_COST_PER_PERSON) * b.cfg.persons, 2),
                     "currency": "EUR",
                     "duration_s": 30,
                 },
@@ -77,7 +80,11 @@ def _brand_events(b: Builder) -> list[tuple[datetime, str, str, str]]:
                     "text": "New collection",
                     "paid": paid,
                     **(
-                        {"spend": round(r.uniform(200, 3000), 2), "currency": "EUR", "campaign": AD_CAMPAIGN}
+                        {
+                            "spend": round(r.uniform(*POST_SPEND_PER_PERSON) * b.cfg.persons, 2),
+                            "currency": "EUR",
+                            "campaign": AD_CAMPAIGN,
+                        }
                         if paid
                         else {}
                     ),
@@ -371,19 +378,40 @@ def _store(b: Builder, p: Person, at: datetime, r: random.Random, fitting: bool)
                 rng=r,
                 props={"post_id": post, "network": net, "comment_id": f"c-{r.getrandbits(40):x}", "text": "nice"},
             )
+    # paying for what was tried: its own stream, so this moves no other draw
+    pay = random.Random(f"{b.cfg.seed}:{p.index}:pays:{session}")
+    if pay.random() < TRY_ON_PAYS:
+        at_till = t + timedelta(minutes=pay.randrange(10, 40))
+        bought = pay.sample(skus, pay.randrange(1, len(skus) + 1))
+        revenue = _convert(b, p, at_till, pay, in_store=True, store=store, skus=bought)
+        if at_till <= b.end:
+            b.truth.conversions += 1
+            b.truth.revenue += revenue
 
 
-def _convert(b: Builder, p: Person, at: datetime, r: random.Random, in_store: bool) -> float:
+def _convert(
+    b: Builder,
+    p: Person,
+    at: datetime,
+    r: random.Random,
+    in_store: bool,
+    *,
+    store: str | None = None,
+    skus: list[str] | None = None,
+) -> float:
+    """A purchase: at the till of ``store`` (the person's home store by default) or online;
+    ``skus``: what is bought, when a fitting-room session decided it."""
     revenue = round(r.uniform(25, 400), 2)
-    skus = [f"sku-{r.randrange(300):03d}" for _ in range(r.randrange(1, 4))]
+    chosen = skus is not None
+    skus = skus if skus is not None else [f"sku-{r.randrange(300):03d}" for _ in range(r.randrange(1, 4))]
     tried_at, tried = b.tried.get(p.index, (None, []))
-    if in_store and tried_at is not None and timedelta(0) < at - tried_at < timedelta(days=1):
+    if not chosen and in_store and tried_at is not None and timedelta(0) < at - tried_at < timedelta(days=1):
         # a sale soon after a fitting-room session: often something tried on (its own stream of draws)
         pick = random.Random(f"{b.cfg.seed}:{p.index}:buys-tried:{at.isoformat()}")
         if pick.random() < TRIED_BOUGHT:
             skus[0] = pick.choice(tried)
     if in_store:
-        store = p.home_store
+        store = store or p.home_store
         till: dict[str, Any] = {}
         till_draw = random.Random(f"{b.cfg.seed}:{p.index}:till:{at.isoformat()}").random()  # moves no other draw
         if p.loyalty_id and till_draw < b.cfg.linkage.card_presented:

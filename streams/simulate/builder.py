@@ -53,6 +53,14 @@ STORE_OPEN, STORE_CLOSE = 10, 20  # local hours
 PAID_CLICK = 0.25  # of social activity on a day a sponsored post runs: a click on its link
 AD_CAMPAIGN = "autumn"
 TRIED_BOUGHT = 0.6  # a till sale within a day of a fitting-room session includes an item tried on
+# A fitting-room session ends at the till this often, 10 to 40 minutes after the entry, with some of
+# what was tried: the 30-50% "fitting-room conversion" retailers report for connected rooms.
+TRY_ON_PAYS = 0.4
+# What an airing and a sponsored post cost, per simulated person: the share of their price the
+# population simulated stands for, so return on spend is of the order brands see (0.5 to 3), not
+# a national spot's price against a few thousand people's purchases.
+SPOT_COST_PER_PERSON = (0.10, 0.30)
+POST_SPEND_PER_PERSON = (0.07, 1.0)
 
 
 # The simulated days end where this local day starts, whenever the simulator runs: a seed always

@@ -57,3 +57,51 @@ def test_paid_social_clicks_are_tagged_as_ads_managers_tag_them_on_days_a_sponso
             == e.touch
         )
         assert (e.at.astimezone(PARIS).date(), ctx["utm_source"]) in sponsored
+
+
+def test_a_fitting_room_session_often_ends_at_the_till_with_something_tried_on() -> None:
+    from streams.simulate.builder import TRY_ON_PAYS
+
+    sim = simulate(SimConfig(persons=1500, seed=11))
+    events = sim.truth.events
+    sessions = [e for e in events if e.type == "fitting_room_entered"]
+    tried: dict[str, set[str]] = {}
+    for e in events:
+        if e.type == "item_tried":
+            tried.setdefault(e.session, set()).update(e.skus)
+    sales = [e for e in events if e.type == "pos_purchase"]
+    paid = 0
+    for s in sessions:
+        after = [
+            b
+            for b in sales
+            if b.person == s.person and b.store == s.store and 0 < (b.at - s.at).total_seconds() <= 40 * 60
+        ]
+        paid += any(set(b.skus) <= tried[s.session] for b in after)
+    assert len(sessions) > 200
+    assert abs(paid / len(sessions) - TRY_ON_PAYS) < 0.07, paid / len(sessions)
+
+
+def test_spend_is_priced_for_the_population_simulated() -> None:
+    """An airing's cost is the share of its price the simulated population stands for: spend
+    grows with the population and stays of the order of its revenue (return on spend near 1,
+    not the 0.03 of a national spot's price against a few thousand people)."""
+
+    def spend_and_revenue(persons: int) -> tuple[float, float]:
+        sim = simulate(SimConfig(persons=persons, seed=3))
+        spend = 0.0
+        for e in sim.emitted:
+            if not e.valid:
+                continue
+            v = orjson.loads(e.value)
+            props = v.get("properties") or {}
+            if v["type"] == "spot_aired":
+                spend += props["cost"]
+            elif v["type"] == "post_published":
+                spend += props.get("spend") or 0.0
+        return spend, sim.truth.revenue
+
+    small, large = spend_and_revenue(300), spend_and_revenue(1200)
+    assert 3 < large[0] / small[0] < 5  # four times the people, about four times the spend
+    for spend, revenue in (small, large):
+        assert 0.05 < spend / revenue < 0.5, (spend, revenue)
