@@ -12,13 +12,11 @@ help: ## list targets
 NATIVE  := streams/native/Cargo.toml streams/native/Cargo.lock $(wildcard streams/native/src/*.rs)
 
 $(STAMP): pyproject.toml $(NATIVE)
-	$(PY) -m venv $(VENV)
-	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[dev]'
-	touch $(STAMP)
+	@bash deploy/install.sh python $(PY) $(VENV)
+	@touch $(STAMP)
 
-install: $(STAMP) ## create the virtualenv, install Parcours, resolve the Kafka jars
-	bash deploy/kafka/kafka.sh fetch >/dev/null
+install: $(STAMP) ## create the virtualenv, install Parcours, resolve the Kafka jars (each step timed)
+	@bash deploy/install.sh kafka
 
 demo: install ## run the main job: Kafka + worker + simulated week, then a summary
 	$(BIN)/parcours demo

@@ -5,11 +5,13 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
 import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import click
 import orjson
@@ -56,6 +58,7 @@ def main(data_dir: Path | None, worker_url: str | None) -> None:
     from urllib.parse import urlparse
 
     from pydantic import ValidationError
+    from pydantic_settings import SettingsError
 
     if data_dir is not None:
         os.environ["PARCOURS_DATA_DIR"] = str(data_dir)
@@ -79,21 +82,43 @@ def main(data_dir: Path | None, worker_url: str | None) -> None:
     except ParcoursError as err:
         _fail(str(err))
     except ValidationError as err:
-        lines = [
-            f"PARCOURS_{str(e['loc'][0]).upper()}: {e['msg']}" if e["loc"] else e["msg"].removeprefix("Value error, ")
-            for e in err.errors()
-        ]
-        _fail("invalid settings: " + "; ".join(lines))
+        lines = [_setting_error(e["loc"], e["msg"]) for e in err.errors()]
+        _misconfigured("; ".join(lines))
+    except SettingsError as err:  # a PARCOURS_* variable that must be JSON and is not
+        field = re.search(r'field "(\w+)"', str(err))
+        name = f"PARCOURS_{field[1].upper()}" if field else "a PARCOURS_* variable"
+        _misconfigured(f"{name}: not valid JSON ({err.__cause__ or err})")
+
+
+def _setting_error(loc: tuple[int | str, ...], msg: str) -> str:
+    """``PARCOURS_WRITE_KEYS[web]: Input should be a valid string``: the variable, the key at fault."""
+    if not loc:
+        return msg.removeprefix("Value error, ")
+    keys = "".join(f"[{k}]" for k in loc[1:] if isinstance(k, str))  # a list's index says less than its value
+    return f"PARCOURS_{str(loc[0]).upper()}{keys}: {msg}"
+
+
+def _misconfigured(message: str) -> None:
+    """A setting the command cannot run with: a usage error (exit 2), as click's own are."""
+    click.echo(f"error: invalid settings: {message}", err=True)
+    sys.exit(2)
 
 
 @main.command()
 def migrate() -> None:
     """Apply pending ClickHouse migrations."""
+    from streams.read import worker_running
     from streams.store import migrate as run
     from streams.store import open_backend
     from streams.store.migrations import grafana_user_statements
 
     s = get_settings()
+    obj = click.get_current_context().find_root().obj or {}
+    if s.embedded and (obj.get("worker") or (not obj.get("direct") and worker_running(s))):
+        _fail(
+            f"a worker at http://{s.web_host}:{s.web_port} owns the embedded store and applies pending "
+            "migrations when it starts: stop the worker first to run them by hand"
+        )
     try:
         backend = open_backend(s)
         applied = run(backend, retention_days=s.retention_days)
@@ -297,10 +322,12 @@ def simulate(
     from streams.sim_publish import publish_simulation
 
     try:
-        publish_simulation(sim, s, progress=sys.stderr.isatty())
+        acknowledged = publish_simulation(sim, s, progress=sys.stderr.isatty())
     except ParcoursError as err:
         _fail(str(err))
-    click.echo(f"published {len(sim.emitted)} records ({len(sim.valid_ids)} distinct valid events)")
+    click.echo(
+        f"published {acknowledged} records, each acknowledged by Kafka ({len(sim.valid_ids)} distinct valid events)"
+    )
 
 
 @main.command()
@@ -335,17 +362,26 @@ def sql(query: str) -> None:
 
 
 @main.command()
-@click.option("--persons", default=3000, show_default=True)
+@click.option("--persons", default=3000, show_default=True, type=click.IntRange(1, 1_000_000))
 @click.option("--days", default=7, show_default=True, type=click.IntRange(1, 366))
 @click.option("--seed", default=42, show_default=True)
-@click.option("--keep", is_flag=True, help="leave Kafka and the worker running")
+@click.option("--keep", is_flag=True, help="leave Kafka and the worker running, and say how to reach and stop them")
+@click.option(
+    "--dir",
+    "root",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="where the demo keeps its broker, store and pepper (emptied first) [default: var/demo]",
+)
 @_END
-def demo(persons: int, days: int, seed: int, keep: bool, end: datetime | None) -> None:
+def demo(persons: int, days: int, seed: int, keep: bool, root: Path | None, end: datetime | None) -> None:
     """Start Kafka and a worker, simulate and publish, wait until consumed, print a summary."""
     from streams.demo import run_demo
 
     started = time.monotonic()
-    run_demo(persons=persons, days=days, seed=seed, keep=keep, end=end)
+    try:
+        run_demo(persons=persons, days=days, seed=seed, keep=keep, end=end, root=root and root.resolve())
+    except ParcoursError as err:
+        _fail(str(err))
     click.echo(f"demo finished in {time.monotonic() - started:.0f} s")
 
 
@@ -598,15 +634,20 @@ def load() -> None:
 def load_spend_cmd(file: Path) -> None:
     """Spend per channel and day from a CSV (day, channel, campaign, amount, currency)."""
     from streams.journeys.taxonomy import Taxonomy
-    from streams.store import open_backend
+    from streams.read import WorkerReader
     from streams.store.reference import load_spend
 
     tax = Taxonomy()
     try:
-        n = load_spend(open_backend(get_settings()), file, is_channel=tax.is_channel, channels=tax.channel_names())
-        click.echo(f"loaded {n} spend rows")
+        target = _reader(get_settings())
+        if isinstance(target, WorkerReader):
+            n = target.post(f"/v1/load/spend?source={quote(str(file))}", file.read_bytes())["rows"]
+        else:
+            data = file.read_bytes()
+            n = load_spend(target, data, source=str(file), is_channel=tax.is_channel, channels=tax.channel_names())
     except ParcoursError as err:
         _fail(str(err))
+    click.echo(f"loaded {n} spend rows")
 
 
 @load.command("devices")
@@ -676,14 +717,19 @@ def load_crm_cmd(file: Path) -> None:
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def load_community_cmd(file: Path) -> None:
     """Objectives (targets) and flagged accounts from a JSON file (see dashboards/community.example.json)."""
-    from streams.store import open_backend
+    from streams.read import WorkerReader
     from streams.store.reference import load_community
 
     try:
-        cfg = load_community(open_backend(get_settings()), file)
+        target = _reader(get_settings())
+        if isinstance(target, WorkerReader):
+            done = target.post(f"/v1/load/community?source={quote(str(file))}", file.read_bytes())
+        else:
+            cfg = load_community(target, file.read_bytes(), source=str(file))
+            done = {"objectives": len(cfg.objectives), "flagged_accounts": len(cfg.flagged_accounts)}
     except ParcoursError as err:
         _fail(str(err))
-    click.echo(f"loaded {len(cfg.objectives)} objectives, {len(cfg.flagged_accounts)} flagged accounts")
+    click.echo(f"loaded {done['objectives']} objectives, {done['flagged_accounts']} flagged accounts")
 
 
 @main.command()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 import shutil
+import sys
 import time
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -81,7 +82,7 @@ def run_demo(
             f"({load.no_consent} without analytics consent linked nothing), as `parcours load crm` does"
         )
         t0 = time.monotonic()
-        publish_simulation(sim, settings, progress=True)
+        publish_simulation(sim, settings, progress=sys.stderr.isatty())
         click.echo(f"published  in {time.monotonic() - t0:.1f} s")
         names = TopicNames(prefix=settings.topic_prefix)
         waited = wait_consumed(bootstrap, settings.app_id, [*names.all_raw, names.dead_letters, names.identity_links])
@@ -116,4 +117,20 @@ def run_demo(
             worker.stop()
             broker.stop()
         else:
-            click.echo(f"left running: worker pid {worker.proc.pid if worker.proc else '?'}, kafka in {root / 'kafka'}")
+            _left_running(root, bootstrap, worker)
+
+
+def _left_running(root: Path, bootstrap: str, worker: Worker) -> None:
+    """``--keep``: where the worker and the broker answer, the demo's secrets, how to stop them."""
+    pid = worker.proc.pid if worker.proc else "?"
+    url = f"http://127.0.0.1:{worker.port}"
+    click.echo(
+        "\nLeft running:\n"
+        f"  worker     {url} (pid {pid}, log {worker.log_path})\n"
+        f"  kafka      {bootstrap} (state in {root / 'kafka'})\n"
+        f"  settings   export PARCOURS_ADMIN_TOKEN={worker.env['PARCOURS_ADMIN_TOKEN']} "
+        f"PARCOURS_PII_PEPPER_FILE={root / 'pii-pepper'} PARCOURS_KAFKA_BOOTSTRAP={bootstrap}\n"
+        f"  then       parcours --worker-url {url} summary (or person --sample 3, forget, attribution show); "
+        "parcours publish <file.jsonl>\n"
+        f"  stop       kill {pid} && bash {REPO / 'deploy' / 'kafka' / 'kafka.sh'} stop {root / 'kafka'}"
+    )

@@ -28,14 +28,19 @@ class WorkerReader:
         self._base = f"http://{settings.web_host}:{settings.web_port}"
         self._token = settings.admin_token.get_secret_value() if settings.admin_token else ""
 
-    def post(self, path: str, body: Mapping[str, Any], *, timeout: float = 60) -> dict[str, Any]:
-        """POST JSON to an admin endpoint of the worker; errors become Parcours errors."""
+    def post(self, path: str, body: Mapping[str, Any] | bytes, *, timeout: float = 60) -> dict[str, Any]:
+        """POST JSON (or a file's bytes) to an admin endpoint of the worker; errors become Parcours
+        errors."""
         import urllib.request
 
+        raw = isinstance(body, bytes)
         req = urllib.request.Request(
             self._base + path,
-            data=orjson.dumps(body),
-            headers={"Authorization": f"Bearer {self._token}", "Content-Type": "application/json"},
+            data=body if isinstance(body, bytes) else orjson.dumps(body),
+            headers={
+                "Authorization": f"Bearer {self._token}",
+                "Content-Type": "application/octet-stream" if raw else "application/json",
+            },
         )
         try:
             with urllib.request.urlopen(req, timeout=timeout) as resp:

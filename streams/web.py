@@ -4,6 +4,8 @@
 - ``GET  /v1/health``: store status, outages, counters.
 - ``GET  /v1/summary``: the demo's summary, read from the worker's own store.
 - ``POST /v1/attribution/run``: a batch attribution run inside the worker (admin token).
+- ``POST /v1/load/spend``, ``/v1/load/community``: reference data into the store the worker owns
+  (admin token; the body is the CSV or JSON file ``parcours load`` reads).
 - ``POST /v1/sql``: read-only SQL for the CLI and tests while the worker owns chDB
   (bearer ``PARCOURS_ADMIN_TOKEN``; disabled when unset). One SELECT, read-only and bounded
   by the engine (``streams.store.guard``).
@@ -27,12 +29,16 @@ from streams.attribution.batch import run_batch
 from streams.errors import ParcoursError, RefusedQuery
 from streams.ingest.body import BodyIncomplete, BodyTooLarge, read_body
 from streams.ingest.collector import Collector, bearer
+from streams.journeys.taxonomy import Taxonomy
 from streams.reports import summary
 from streams.runtime import HEALTH
 from streams.settings import Settings
 from streams.store.backend import Backend
 from streams.store.guard import MAX_STATEMENT_CHARS, ReadLimits, read_only_query
+from streams.store.reference import ReferenceFileError, load_community, load_spend
 from streams.topics import TopicNames
+
+MAX_REFERENCE_BYTES = 20_000_000  # a year of daily spend for hundreds of campaigns is a few MB
 
 
 def _json(view: View, body: Any, status: int = 200) -> Response:
@@ -138,6 +144,50 @@ def register(
                     "credit_rows": result.credit_rows,
                 },
             )
+
+    async def _load(view: View, req: Request, apply: Callable[[Backend, bytes, str], dict[str, int]]) -> Response:
+        """Reference data the CLI sends (its file's bytes; ``?source=`` its name, for the errors),
+        loaded into the store this worker owns."""
+        request = cast(web.Request, req)
+        source = request.query.get("source", "the file")[:200]
+        if (refused := _admin(request)) is not None:
+            return _json(view, refused, 401)
+        try:
+            data = await read_body(request, MAX_REFERENCE_BYTES, settings.collector_read_timeout_s)
+        except BodyTooLarge:
+            return _json(view, {"error": "too_large", "message": f"over {MAX_REFERENCE_BYTES:,} bytes"}, 413)
+        except (BodyIncomplete, TimeoutError):
+            return _json(view, {"error": "malformed", "message": "the body did not arrive whole"}, 400)
+        async with _ADMIN_QUERIES:
+            try:
+                loaded = await asyncio.to_thread(apply, backend(), data, source)
+            except ReferenceFileError as err:
+                return _json(view, {"error": "refused", "message": str(err)[:1000]}, 400)
+            except ParcoursError as err:
+                return _json(view, {"error": "store", "message": str(err)[:1000]}, 503)
+        return _json(view, loaded)
+
+    taxonomy = Taxonomy()
+
+    @app.page("/v1/load/spend")
+    class LoadSpend(View):
+        async def post(self, req: Request) -> Response:
+            def apply(b: Backend, data: bytes, source: str) -> dict[str, int]:
+                n = load_spend(
+                    b, data, source=source, is_channel=taxonomy.is_channel, channels=taxonomy.channel_names()
+                )
+                return {"rows": n}
+
+            return await _load(self, req, apply)
+
+    @app.page("/v1/load/community")
+    class LoadCommunity(View):
+        async def post(self, req: Request) -> Response:
+            def apply(b: Backend, data: bytes, source: str) -> dict[str, int]:
+                cfg = load_community(b, data, source=source)
+                return {"objectives": len(cfg.objectives), "flagged_accounts": len(cfg.flagged_accounts)}
+
+            return await _load(self, req, apply)
 
     @app.page("/v1/sql")
     class Sql(View):

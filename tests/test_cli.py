@@ -45,7 +45,7 @@ def test_validate_with_too_few_conversions_says_so(tmp_path: Path) -> None:
 
 def test_a_pepper_file_that_is_missing_is_one_line(tmp_path: Path) -> None:
     out = run("summary", env={"PARCOURS_PII_PEPPER_FILE": str(tmp_path / "missing")}, cwd=tmp_path)
-    assert out.returncode == 1 and "PARCOURS_PII_PEPPER_FILE" in out.stderr and "No such file" in out.stderr
+    assert out.returncode == 2 and "PARCOURS_PII_PEPPER_FILE" in out.stderr and "No such file" in out.stderr
     assert "Traceback" not in out.stderr + out.stdout and len(out.stderr.strip().splitlines()) == 1
 
 

@@ -76,3 +76,31 @@ def test_cluster_ddl_is_generated_from_the_single_node_files() -> None:
         in cluster
     )
     assert "Distributed('{cluster}', currentDatabase(), events_local, cityHash64(event_id))" in cluster
+
+
+def test_install_says_which_step_runs_and_how_long_it_took(tmp_path: Path) -> None:
+    """``make install``'s steps, each named with its time, and a failing one named as failing. A
+    stand-in interpreter whose pip takes a second keeps this off the real two-minute build."""
+    import subprocess
+
+    fake = tmp_path / "python"
+    fake.write_text(
+        "#!/usr/bin/env bash\n"
+        '[ "$1 $2" = "-m venv" ] || exit 9\n'
+        'mkdir -p "$3/bin" && printf \'#!/usr/bin/env bash\\nsleep 1\\n[ -z "$FAIL_PIP" ]\\n\' > "$3/bin/pip"\n'
+        'chmod +x "$3/bin/pip"\n'
+    )
+    fake.chmod(0o755)
+    script = str(ROOT / "deploy" / "install.sh")
+    ok = subprocess.run(["bash", script, "python", str(fake), str(tmp_path / "venv")], capture_output=True, text=True)
+    assert ok.returncode == 0, ok.stderr
+    done = re.findall(r"^install: (.+) done in (\d+) s$", ok.stdout, re.M)
+    assert [label.split(" ")[0] for label, _ in done] == ["virtualenv", "pip", "Parcours,"]
+    assert all(int(s) >= 1 for label, s in done[1:])  # each pip step's second is counted
+    bad = subprocess.run(
+        ["bash", script, "python", str(fake), str(tmp_path / "venv2")],
+        capture_output=True,
+        text=True,
+        env={"PATH": "/usr/bin:/bin", "FAIL_PIP": "1"},
+    )
+    assert bad.returncode == 1 and bad.stderr.strip().endswith("install: pip failed (see the output above)")

@@ -94,22 +94,33 @@ def test_stages_are_comma_separated_and_a_subset_needs_a_server(monkeypatch: pyt
     assert agents_group("g", ("ingest",)) == "g.no-agents"
 
 
-def test_the_cli_names_a_bad_setting_in_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize(
+    ("name", "value", "says"),
+    [
+        ("PARCOURS_STAGES", "ingest,nope", "PARCOURS_STAGES: Input should be 'ingest', 'dead_letters' or 'identity'"),
+        ("PARCOURS_WRITE_KEYS", "{web: k-1}", "PARCOURS_WRITE_KEYS: not valid JSON (Expecting property name"),
+        ("PARCOURS_WRITE_KEYS", '{"web": 5}', "PARCOURS_WRITE_KEYS[web]: Input should be a valid string"),
+        ("PARCOURS_WRITE_KEYS", '["k-web"]', "PARCOURS_WRITE_KEYS: Input should be a valid dictionary"),
+        ("PARCOURS_WRITE_KEYS", '{"x y": "k"}', "write key 'x y' names no channel family"),
+    ],
+)
+def test_the_cli_names_a_bad_setting_in_one_line(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str, says: str
+) -> None:
     from click.testing import CliRunner
 
     from streams.cli import main
     from streams.settings import get_settings
 
-    monkeypatch.setenv("PARCOURS_STAGES", "ingest,nope")
+    monkeypatch.setenv(name, value)
     get_settings.cache_clear()
     try:
         result = CliRunner().invoke(main, ["worker"])
     finally:
         get_settings.cache_clear()
-    assert result.exit_code == 1
-    assert result.output.strip() == (
-        "error: invalid settings: PARCOURS_STAGES: Input should be 'ingest', 'dead_letters' or 'identity'"
-    )
+    assert result.exit_code == 2, result.output  # a usage error, as click's own
+    assert result.output.startswith("error: invalid settings: " + says), result.output
+    assert len(result.output.strip().splitlines()) == 1 and "Traceback" not in result.output
 
 
 def test_every_setting_is_documented_and_the_reference_pages_are_current() -> None:

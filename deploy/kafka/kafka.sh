@@ -2,6 +2,7 @@
 # Local single-node Apache Kafka (KRaft) resolved from Maven Central.
 #
 #   kafka.sh fetch            resolve the broker jars into $PARCOURS_KAFKA_CACHE
+#   kafka.sh cached           exit 0 if they are already there
 #   kafka.sh start STATE_DIR  format KRaft storage, start on free loopback ports,
 #                             wait until the broker answers, print its bootstrap address
 #   kafka.sh stop STATE_DIR   stop the broker started in STATE_DIR (SIGTERM, then SIGKILL)
@@ -129,8 +130,9 @@ stop() {
 
 case "${1:-}" in
   fetch) need; fetch; echo "$cache" ;;
+  cached) [ -f "$cache/.complete" ] ;;
   start) start "${2:-}" ;;
   stop) stop "${2:-}" ;;
   restart) restart "${2:-}" ;;
-  *) echo "usage: kafka.sh {fetch|start STATE_DIR|stop STATE_DIR|restart STATE_DIR}" >&2; exit 2 ;;
+  *) echo "usage: kafka.sh {fetch|cached|start STATE_DIR|stop STATE_DIR|restart STATE_DIR}" >&2; exit 2 ;;
 esac

@@ -119,6 +119,25 @@ def settings_sql(settings: Mapping[str, int | str]) -> str:
     return ", ".join(f"{k} = {_quote(v)}" for k, v in settings.items())
 
 
+def _not_owned(path: Path) -> None:
+    """Raise if another process holds the store: ClickHouse flocks ``status`` in its data path for
+    as long as it runs. Asked before opening, since chDB itself prints the refusal to stderr."""
+    import fcntl
+
+    status = path / "status"
+    if not status.exists():
+        return
+    with status.open("rb") as f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise StoreUnavailable(
+                f"the store at {path} is open in another process; if a worker owns it, stop the worker first "
+                "or go through it (--worker-url)"
+            ) from None
+        fcntl.flock(f, fcntl.LOCK_UN)
+
+
 class ChdbBackend:
     """Embedded ClickHouse (chDB) under a local directory. One owning process."""
 
@@ -130,11 +149,12 @@ class ChdbBackend:
 
         path.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
+        _not_owned(path)
         try:
             self._session = session.Session(str(path))
         except Exception as err:  # chDB raises plain exceptions when the path is locked
             raise StoreUnavailable(
-                f"cannot open chDB at {path} ({err}); if a worker owns it, stop the worker first or read "
+                f"cannot open chDB at {path} ({err}); if a worker owns it, stop the worker first or go "
                 "through it (--worker-url)"
             ) from err
 

@@ -8,7 +8,6 @@ import io
 import json
 from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
-from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -42,11 +41,18 @@ class CommunityConfig(_Strict):
     flagged_accounts: list[FlaggedAccount] = Field(default_factory=list)
 
 
-def load_community(backend: Backend, file: Path) -> CommunityConfig:
+def load_community(backend: Backend, data: bytes, *, source: str) -> CommunityConfig:
+    """``data``: the JSON file's bytes; ``source``: its name, for the errors."""
     try:
-        cfg = CommunityConfig.model_validate(json.loads(file.read_text()))
-    except (ValidationError, json.JSONDecodeError) as err:
-        raise ReferenceFileError(f"{file}: {err}") from None
+        cfg = CommunityConfig.model_validate(json.loads(data))
+    except ValidationError as err:
+        where = "; ".join(
+            ".".join(str(k) for k in e["loc"]) + f": {e['msg']}" + (f" (got {e['input']!r})" if e["loc"] else "")
+            for e in err.errors()
+        )
+        raise ReferenceFileError(f"{source}: {where}") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise ReferenceFileError(f"{source}: not JSON ({err})") from None
     now = datetime.now(UTC)
     backend.insert("objectives", [{**o.model_dump(), "loaded_at": now} for o in cfg.objectives])
     backend.insert(
@@ -58,18 +64,21 @@ def load_community(backend: Backend, file: Path) -> CommunityConfig:
 
 def load_spend(
     backend: Backend,
-    file: Path,
+    data: bytes,
     *,
+    source: str,
     delimiter: str = ",",
     is_channel: Callable[[str], bool] = bool,
     channels: Sequence[str] = (),
 ) -> int:
-    """CSV columns: day (YYYY-MM-DD), channel, campaign, amount, currency. A channel must be one
-    the taxonomy names (``is_channel``; ``channels``, the names listed when one is not)."""
+    """CSV columns: day (YYYY-MM-DD), channel, campaign, amount, currency; ``data``: the file's
+    bytes, ``source``: its name, for the errors. A channel must be one the taxonomy names
+    (``is_channel``; ``channels``, the names listed when one is not)."""
     rows: list[dict[str, Any]] = []
     now = datetime.now(UTC)
+    file = source
     try:
-        text = file.read_text(encoding="utf-8-sig")
+        text = data.decode("utf-8-sig")
     except UnicodeDecodeError as err:
         raise ReferenceFileError(f"{file}: not UTF-8 text ({err.reason} at byte {err.start})") from None
     for n, rec in enumerate(csv.DictReader(io.StringIO(text, newline=""), delimiter=delimiter), start=2):

@@ -56,8 +56,8 @@ def filled(store: ChdbBackend, sim: Simulation) -> ChdbBackend:
     settings = Settings()
     backfill(store, settings, ((e.value, e.timestamp_ms) for e in sim.emitted), batch_size=5000)
     run_batch(store, settings, START, END)
-    load_community(store, REPO / "dashboards" / "community.example.json")
-    load_spend(store, REPO / "dashboards" / "spend.example.csv")
+    for name, load in (("community.example.json", load_community), ("spend.example.csv", load_spend)):
+        load(store, (REPO / "dashboards" / name).read_bytes(), source=name)
     # an internal account that engages: shown apart, excluded from headlines
     staff = [
         orjson.dumps(

@@ -3,6 +3,10 @@ is published as it is by ``parcours publish``, and a file with a bad line exits 
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import uuid
 from pathlib import Path
 
 import orjson
@@ -44,3 +48,36 @@ def test_simulate_out_then_publish_stores_what_the_simulation_meant(kafka: str, 
         assert bad.stdout.strip().endswith("published 1, refused 1")
     finally:
         stack.worker.stop()
+
+
+def test_simulate_exits_1_when_kafka_does_not_acknowledge_its_records(kafka: str, tmp_path: Path) -> None:
+    """Topics whose records may not exceed 200 bytes: the broker refuses the simulation's events
+    after the sends were queued; ``simulate`` must not report them as published."""
+    from kafka.admin import KafkaAdminClient, NewTopic
+
+    from streams.topics import TopicNames
+
+    prefix = f"ack{uuid.uuid4().hex[:8]}"
+    admin = KafkaAdminClient(bootstrap_servers=kafka)
+    try:
+        small = {"max.message.bytes": "200"}
+        admin.create_topics([NewTopic(t, 1, 1, topic_configs=small) for t in TopicNames(prefix=prefix).all_raw])
+    finally:
+        admin.close()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PARCOURS_")}
+    env.update(
+        PARCOURS_KAFKA_BOOTSTRAP=kafka,
+        PARCOURS_TOPIC_PREFIX=prefix,
+        PARCOURS_PII_PEPPER="a-test-pepper-of-thirty-two-bytes!",
+        PARCOURS_DATA_DIR=str(tmp_path / "data"),
+    )
+    out = subprocess.run(
+        [sys.executable, "-m", "streams.cli", "simulate", "--persons", "5", "--days", "1"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert out.returncode == 1, (out.stdout, out.stderr)
+    assert "Kafka acknowledged" in out.stderr and "Traceback" not in out.stderr
+    assert "published" not in out.stdout

@@ -1,0 +1,56 @@
+"""``parcours demo`` as ``make demo`` runs it, on a small population: it ends with the answer, and
+``--keep`` says where the worker and the broker answer and how to stop them, and that is true."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.integration
+
+
+def parcours(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("PARCOURS_")}
+    return subprocess.run(
+        [sys.executable, "-m", "streams.cli", *args],
+        env={**clean, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+
+
+def test_the_demo_ends_with_the_answer_and_keep_says_how_to_reach_and_stop_what_it_left(tmp_path: Path) -> None:
+    root = tmp_path / "demo"
+    out = parcours("demo", "--persons", "300", "--dir", str(root), "--keep")
+    stop = re.search(r"stop +kill (\d+) && bash (\S+) stop (\S+)", out.stdout)
+    try:
+        assert out.returncode == 0, out.stdout + out.stderr
+        assert "Traceback" not in out.stdout + out.stderr and "publishing:" not in out.stderr  # no bar off a terminal
+        conversions = int(re.search(r"ground truth: (\d+) conversions", out.stdout)[1])  # type: ignore[index]
+        assert f"{conversions:,} conversions" in out.stdout  # the answer counts every conversion
+        for part in ("last touch conv", "markov conv", "Top converting paths:", "Online against in-store:"):
+            assert part in out.stdout
+        url = re.search(r"then +parcours --worker-url (\S+) summary", out.stdout)
+        settings = re.search(r"export PARCOURS_ADMIN_TOKEN=(\S+) PARCOURS_PII_PEPPER_FILE=(\S+) ", out.stdout)
+        assert url and settings and stop, out.stdout
+        env = {"PARCOURS_ADMIN_TOKEN": settings[1], "PARCOURS_PII_PEPPER_FILE": settings[2]}
+        summary = parcours("--worker-url", url[1], "summary", env=env)
+        assert summary.returncode == 0, summary.stderr
+        assert "Events per channel:" in summary.stdout
+        gone = parcours("--worker-url", url[1], "forget", "email:nobody@example.com", env=env)
+        assert gone.returncode == 1 and "not found" in gone.stderr, gone.stdout + gone.stderr
+    finally:
+        if stop:
+            subprocess.run(["kill", stop[1]], check=False)
+            subprocess.run(["bash", stop[2], "stop", stop[3]], check=False, timeout=120)
+    deadline = time.monotonic() + 60
+    while subprocess.run(["kill", "-0", stop[1]], capture_output=True).returncode == 0:  # the worker stops
+        assert time.monotonic() < deadline, "the worker outlived `kill` by a minute"
+        time.sleep(0.5)
