@@ -612,7 +612,7 @@ def dashboards_preview(since: str, until: str, rows: int, uids: tuple[str, ...])
             variables={v.name: v.default for v in d.variables},
             options=options,
         )
-        click.echo(f"\n## {d.title}")
+        click.echo(f"\n## {d.title}\n{d.description}")
         for p in d.panels:
             try:
                 result = reader.query(expand(p.sql, ctx))

@@ -6,7 +6,7 @@ import secrets
 import shutil
 import sys
 import time
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -81,7 +81,13 @@ def run_demo(
             f"crm        {load.linked} of {load.records} CRM records linked to their customer "
             f"({load.no_consent} without analytics consent linked nothing), as `parcours load crm` does"
         )
-        t0 = time.monotonic()
+        community = REPO / "dashboards" / "community.example.json"
+        loaded = WorkerReader(settings).post("/v1/load/community?source=community.example.json", community.read_bytes())
+        click.echo(
+            f"community  {loaded['objectives']} objectives and {loaded['flagged_accounts']} flagged accounts from "
+            "dashboards/community.example.json, as `parcours load community` does"
+        )
+        t0, published_at = time.monotonic(), datetime.now(UTC).replace(microsecond=0)
         publish_simulation(sim, settings, progress=sys.stderr.isatty())
         click.echo(f"published  in {time.monotonic() - t0:.1f} s")
         names = TopicNames(prefix=settings.topic_prefix)
@@ -109,7 +115,9 @@ def run_demo(
             f"\nAfter the demo (README: After the demo): `parcours --data-dir {root / 'data'} attribution show "
             f"--since {start.isoformat()} --until {end.isoformat()}`; every dashboard panel on this week: "
             f"`parcours --data-dir {root / 'data'} dashboards preview --since {start.isoformat()} "
-            f"--until {end.isoformat()}`."
+            f"--until {end.isoformat()}`; the pipeline's health, on arrival times: `parcours --data-dir "
+            f"{root / 'data'} dashboards preview parcours-health --since {published_at.isoformat()} "
+            f"--until {(datetime.now(UTC) + timedelta(minutes=1)).replace(microsecond=0).isoformat()}`."
         )
         return data
     finally:

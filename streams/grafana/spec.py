@@ -619,7 +619,9 @@ COMMUNITY = Dashboard(
 HEALTH = Dashboard(
     uid="parcours-health",
     title="Parcours · Pipeline health",
-    description="Arrivals, dead letters, ingestion lag, freshness, identity decisions.",
+    description="Arrivals, dead letters, ingestion lag, freshness, identity decisions. Times here are "
+    "when records arrived and were stored, not when the events happened: replayed history (a backfill, "
+    "the demo's simulated week) shows up when it was published.",
     default_range="now-6h",
     panels=(
         Panel(
@@ -658,6 +660,8 @@ HEALTH = Dashboard(
             kind="stat",
             unit="s",
             width=6,
+            description="How long ago the newest stored event happened: seconds on live traffic; on replayed "
+            "history (the demo's simulated week), the age of that history.",
             columns=("freshness_s",),
             sql="SELECT if(count() = 0, NULL, dateDiff('second', max(event_time), now64(3))) AS freshness_s "
             "FROM events",

@@ -5,9 +5,14 @@ a restart, a bug that reuses ids — would otherwise be stored again and, with d
 replace the original and link identifiers it never had. Every stored event id is kept in a Bloom
 filter (``bits`` bits, ``hashes`` positions an id, taken from the id's own random bits), loaded
 from the store at start and refreshed with what other workers stored; an id the filter may have
-seen is looked up with its stored fingerprint (``fingerprint``). A copy with the same content
-passes (storing it again changes nothing, and its links are sent again, as after a crash); one
-with other content is refused as ``conflicting_duplicate`` and the original kept.
+seen is looked up with its stored fingerprint (``fingerprint``) and event time. A copy with the
+same content and time passes (storing it again changes nothing, and its links are sent again, as
+after a crash, when the first send may not have happened); one with other content is refused as
+``conflicting_duplicate`` and the original kept. A copy with the same content sent again later
+(a producer's retry hours after) is skew-corrected to another event time: stored again, it would
+be a second row and credit its conversion again from the later time, so it is dropped as the
+duplicate it is, links and all (the original's redelivery, not this copy, carries any links a
+crash lost).
 """
 
 from __future__ import annotations
@@ -85,32 +90,44 @@ def refuse_stored_copies(
 ) -> pa.Table:
     """``table`` without the copies of stored events that carry other content; ``out`` gets their
     dead letters and loses their links (``Normalizer.refuse_stored_conflicts``)."""
-    stored = stored_conflicts(backend, table, ids)
-    if not stored:
+    stored, restamped = stored_copies(backend, table, ids)
+    if stored:
+        normalizer.refuse_stored_conflicts(batch, out, stored)
+    if restamped:
+        out.links = out.links.without(restamped)
+        out.duplicates += len(restamped)
+    if not stored and not restamped:
         return table
-    normalizer.refuse_stored_conflicts(batch, out, stored)
-    return table.filter(pc.invert(pc.is_in(table.column("event_id"), pa.array(sorted(stored), pa.string()))))
+    gone = pa.array(sorted({*stored, *restamped}), pa.string())
+    return table.filter(pc.invert(pc.is_in(table.column("event_id"), gone)))
 
 
-def stored_conflicts(backend: Backend, table: pa.Table, ids: StoredIds) -> dict[str, int]:
-    """The batch's events whose id the store holds with another fingerprint, with the stored one
-    (a 0 fingerprint, an event stored before fingerprints were kept, conflicts with nothing).
-    Adds the rest to ``ids``."""
+def stored_copies(backend: Backend, table: pa.Table, ids: StoredIds) -> tuple[dict[str, int], set[str]]:
+    """The batch's events whose id the store holds: (those with another fingerprint, with the
+    stored one; those with the same content at another event time). A 0 fingerprint, an event
+    stored before fingerprints were kept, conflicts with nothing. Adds the others to ``ids``."""
     ids.fresh(backend)
     if not table.num_rows:
-        return {}
+        return {}, set()
     event_ids = table.column("event_id").to_pylist()
     maybe = ids.maybe(event_ids)
     conflicts: dict[str, int] = {}
+    restamped: set[str] = set()
     if maybe.any():
-        mine = dict(zip(event_ids, table.column("fingerprint").to_pylist(), strict=True))
+        ms = pc.cast(table.column("event_time"), pa.timestamp("ms", "UTC"), safe=False)  # stored to the ms
+        times = pc.cast(ms, pa.int64()).to_pylist()
+        mine = dict(zip(event_ids, zip(table.column("fingerprint").to_pylist(), times, strict=True), strict=True))
         asked = [e for e, m in zip(event_ids, maybe.tolist(), strict=True) if m]
         rows = backend.query(
-            "SELECT toString(event_id) AS id, fingerprint FROM events FINAL WHERE event_id IN {ids:Array(UUID)}",
+            "SELECT toString(event_id) AS id, fingerprint, groupArray(toUnixTimestamp64Milli(event_time)) AS ms "
+            "FROM events FINAL WHERE event_id IN {ids:Array(UUID)} GROUP BY id, fingerprint",
             {"ids": asked},
         )
-        conflicts = {
-            str(r["id"]): int(r["fingerprint"]) for r in rows if int(r["fingerprint"]) not in (0, mine[str(r["id"])])
-        }
+        for r in rows:
+            fingerprint, ms = mine[str(r["id"])]
+            if int(r["fingerprint"]) not in (0, fingerprint):
+                conflicts[str(r["id"])] = int(r["fingerprint"])
+            elif int(r["fingerprint"]) == fingerprint and ms not in {int(t) for t in r["ms"]}:
+                restamped.add(str(r["id"]))
     ids.add([e for e in event_ids if e not in conflicts])
-    return conflicts
+    return conflicts, restamped

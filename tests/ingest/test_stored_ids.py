@@ -70,8 +70,40 @@ def test_after_a_restart_a_conflicting_copy_is_refused_and_a_retry_passes(ch: Ch
     assert row["revenue"] == original["properties"]["revenue"]  # type: ignore[index]
     assert not ch.query("SELECT 1 FROM identity_map WHERE identifier IN ('anon:ck-forged', 'crm:crm-forged')")
     again = backfill(ch, settings, [(retry, ARRIVAL_MS + 2000)])
-    assert (again.events, again.dead_letters) == (1, 0)  # the same content: stored again, changing nothing
+    # the same content sent again later: a duplicate, dropped (its skew-corrected time is another)
+    assert (again.events, again.dead_letters, again.duplicates) == (0, 0, 1)
+    assert ch.query("SELECT count() AS n FROM events")[0]["n"] == 1
+    redelivered = backfill(ch, settings, [(orjson.dumps(original), ARRIVAL_MS)])
+    # the same record again (a redelivery after a crash): stored again, changing nothing, links sent again
+    assert (redelivered.events, redelivered.links) == (1, 1)
     assert ch.query("SELECT count() AS n FROM events_dedup")[0]["n"] == 1
+
+
+def test_a_conversion_sent_again_hours_later_keeps_its_journey(ch: ChdbBackend, settings: Settings) -> None:
+    """After a restart, the same order sent again an hour later (same bytes, so its skew-corrected
+    time is an hour later) was stored as a second row and credited again from the later time: an
+    empty path replaced the order's journey."""
+    touch = {
+        **SAMPLES["page_view"],
+        "event_id": str(uuid.uuid4()),
+        "occurred_at": "2026-03-03T09:00:00Z",
+        "sent_at": "2026-03-03T09:00:00Z",
+        "identities": {"anonymous_id": "ck-again"},
+    }
+    sale = order(identities={"anonymous_id": "ck-again"}, sent_at="2026-03-03T10:00:00Z")
+    first = ARRIVAL_MS - 5 * 86_400_000
+    backfill(ch, settings, [(orjson.dumps(touch), first), (orjson.dumps(sale), first + 1000)])
+
+    def journey() -> list[object]:
+        [row] = ch.query("SELECT path FROM journeys FINAL WHERE conversion_id = {e:UUID}", {"e": sale["event_id"]})
+        return list(row["path"])
+
+    path = journey()
+    assert path, "the order has a touch to credit"
+    again = backfill(ch, settings, [(orjson.dumps(sale), first + 3_600_000)])
+    assert (again.events, again.duplicates) == (0, 1)
+    assert journey() == path
+    assert ch.query("SELECT count() AS n FROM events WHERE event_id = {e:UUID}", {"e": sale["event_id"]})[0]["n"] == 1
 
 
 @pytest.mark.parametrize("forged_first", [True, False], ids=["forged-then-retry", "retry-then-forged"])

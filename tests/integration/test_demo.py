@@ -44,6 +44,25 @@ def test_the_demo_ends_with_the_answer_and_keep_says_how_to_reach_and_stop_what_
         summary = parcours("--worker-url", url[1], "summary", env=env)
         assert summary.returncode == 0, summary.stderr
         assert "Events per channel:" in summary.stdout
+        # the pipeline-health hint: arrival times, so the publishing minutes, not the simulated week
+        health = re.search(r"dashboards preview parcours-health --since (\S+) --until (\S+)`", out.stdout)
+        assert health, out.stdout
+        preview = parcours(
+            "--worker-url", url[1], "dashboards", "preview", "parcours-health", "--since", health[1], "--until",
+            health[2], env=env,
+        )  # fmt: skip
+        assert preview.returncode == 0, preview.stderr
+        assert re.search(r"Events stored per channel per minute \([1-9]\d* rows\)", preview.stdout), preview.stdout
+        # the community's objectives were loaded: attainment is read against a target
+        week = re.search(r"attribution show --since (\S+) --until (\S+)`", out.stdout)
+        assert week, out.stdout
+        community = parcours(
+            "--worker-url", url[1], "dashboards", "preview", "parcours-community", "--since", week[1], "--until",
+            week[2], env=env,
+        )  # fmt: skip
+        assert re.search(r"objective=traffic, actual=\d+, target=2000\.0, attainment=\d", community.stdout), (
+            community.stdout + community.stderr
+        )
         gone = parcours("--worker-url", url[1], "forget", "email:nobody@example.com", env=env)
         assert gone.returncode == 1 and "not found" in gone.stderr, gone.stdout + gone.stderr
     finally:
