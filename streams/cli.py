@@ -296,8 +296,18 @@ _END = click.option(
 @click.option(
     "--crm", type=click.Path(dir_okay=False, path_type=Path), help="write the brand's CRM export (JSONL) here"
 )
+@click.option(
+    "--spend", type=click.Path(dir_okay=False, path_type=Path), help="write paid search's daily spend (CSV) here"
+)
 def simulate(
-    persons: int, days: int, seed: int, end: datetime | None, out: Path | None, truth: Path | None, crm: Path | None
+    persons: int,
+    days: int,
+    seed: int,
+    end: datetime | None,
+    out: Path | None,
+    truth: Path | None,
+    crm: Path | None,
+    spend: Path | None,
 ) -> None:
     """Simulate a population's cross-channel behaviour and publish it (or write JSONL)."""
     from streams.simulate import SimConfig
@@ -313,6 +323,12 @@ def simulate(
     if crm:
         crm.write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in sim.crm_export()))
         click.echo(f"wrote {len(sim.truth.crm)} CRM records to {crm} (load them with `parcours load crm {crm}`)")
+    if spend:
+        spend.write_bytes(sim.spend_csv())
+        click.echo(
+            f"wrote {len(sim.spend_export())} days of paid-search spend to {spend} "
+            f"(load them with `parcours load spend {spend}`)"
+        )
     if out:
         with out.open("wb") as f:
             for line in sim.jsonl():

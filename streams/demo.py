@@ -87,6 +87,11 @@ def run_demo(
             f"community  {loaded['objectives']} objectives and {loaded['flagged_accounts']} flagged accounts from "
             "dashboards/community.example.json, as `parcours load community` does"
         )
+        spent = WorkerReader(settings).post("/v1/load/spend?source=simulated-spend.csv", sim.spend_csv())
+        click.echo(
+            f"spend      {spent['rows']} days of paid-search spend, as `parcours load spend` does (TV airings and "
+            "sponsored posts carry their cost in their events)"
+        )
         t0, published_at = time.monotonic(), datetime.now(UTC).replace(microsecond=0)
         publish_simulation(sim, settings, progress=sys.stderr.isatty())
         click.echo(f"published  in {time.monotonic() - t0:.1f} s")

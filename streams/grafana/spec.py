@@ -161,7 +161,10 @@ ATTRIBUTION = Dashboard(
                 "shapley",
             ),
             sql="SELECT c.channel AS channel, c.first_touch, c.last_touch, c.linear, c.position_based, "
-            "c.time_decay, d.markov, d.shapley FROM ("
+            # a channel no data-driven run credits is blank, not 0, on any server (no SETTINGS clause:
+            # Grafana's read-only account and the read-only endpoint may change no setting)
+            "c.time_decay, if(d.found = 1, d.markov, NULL) AS markov, if(d.found = 1, d.shapley, NULL) AS shapley "
+            "FROM ("
             "SELECT channel, round(sumIf(credit, model = 'first_touch'), 2) AS first_touch, "
             "round(sumIf(credit, model = 'last_touch'), 2) AS last_touch, "
             "round(sumIf(credit, model = 'linear'), 2) AS linear, "
@@ -169,12 +172,12 @@ ATTRIBUTION = Dashboard(
             "round(sumIf(credit, model = 'time_decay'), 2) AS time_decay "
             "FROM attribution_credits FINAL WHERE source = '$source' AND $__timeFilter(conversion_time) "
             "GROUP BY channel) AS c LEFT JOIN ("
-            "SELECT channel, round(sumIf(conversions, model = 'markov'), 2) AS markov, "
+            "SELECT channel, 1 AS found, round(sumIf(conversions, model = 'markov'), 2) AS markov, "
             "round(sumIf(conversions, model = 'shapley'), 2) AS shapley FROM attribution_channel_totals FINAL "
             # the latest batch run whose period covers the dashboard's range: blank, not 0, without one
             "WHERE run_id = (SELECT argMax(run_id, computed_at) FROM attribution_channel_totals "
             "WHERE period_start <= $__fromTime_ms AND period_end >= $__toTime_ms) GROUP BY channel"
-            ") AS d ON d.channel = c.channel ORDER BY c.linear DESC SETTINGS join_use_nulls = 1",
+            ") AS d ON d.channel = c.channel ORDER BY c.linear DESC",
         ),
         Panel(
             title="Cost per attributed conversion and return on spend ($model)",
@@ -191,7 +194,7 @@ ATTRIBUTION = Dashboard(
             f"WHERE day >= toDate($__fromTime, '{BRAND_TZ}') AND day < toDate($__toTime, '{BRAND_TZ}') "
             "GROUP BY channel) AS s LEFT JOIN ("
             f"SELECT channel, sum(credit) AS conversions, sum(revenue_credit) AS revenue FROM {_CREDITS} "
-            "GROUP BY channel) AS a ON a.channel = s.channel ORDER BY spend DESC SETTINGS join_use_nulls = 0",
+            "GROUP BY channel) AS a ON a.channel = s.channel ORDER BY spend DESC",
         ),
     ),
 )
@@ -361,7 +364,7 @@ TV = Dashboard(
             "toInt64(response) - toInt64(baseline) AS uplift, "
             "if(response > baseline, round(cost / (response - baseline), 2), NULL) AS cost_per_extra_response, "
             f"t.tagged AS tagged_responses FROM ({_PER_SPOT}) AS p LEFT JOIN ({_TAGGED}) AS t "
-            "ON t.spot_id = p.spot_id ORDER BY aired_at DESC SETTINGS join_use_nulls = 0",
+            "ON t.spot_id = p.spot_id ORDER BY aired_at DESC",
         ),
         Panel(
             title="Responses per programme",
@@ -372,7 +375,7 @@ TV = Dashboard(
             sql=f"SELECT programme, sum(t.tagged) AS responses, "
             "sum(toInt64(sessions) - toInt64(sessions_before)) AS session_uplift "
             f"FROM ({_PER_SPOT}) AS p LEFT JOIN ({_TAGGED}) AS t ON t.spot_id = p.spot_id "
-            "GROUP BY programme ORDER BY responses DESC SETTINGS join_use_nulls = 0",
+            "GROUP BY programme ORDER BY responses DESC",
         ),
         Panel(
             title="Responses and cost per TV channel",
@@ -382,7 +385,7 @@ TV = Dashboard(
             "sum(toInt64(sessions) - toInt64(sessions_before)) AS session_uplift, round(sum(cost), 2) AS cost, "
             "if(responses > 0, round(cost / responses, 2), NULL) AS cost_per_response "
             f"FROM ({_PER_SPOT}) AS p LEFT JOIN ({_TAGGED}) AS t ON t.spot_id = p.spot_id "
-            "GROUP BY tv_channel ORDER BY responses DESC SETTINGS join_use_nulls = 0",
+            "GROUP BY tv_channel ORDER BY responses DESC",
         ),
         Panel(
             title="Second-screen responses per minute",
@@ -443,7 +446,7 @@ STORES = Dashboard(
             "WHERE type = 'pos_purchase' AND person_id != '' AND event_time >= $__fromTime "
             "AND event_time < $__toTime + INTERVAL 1 DAY) AS b "
             "ON b.person_id = t.person_id AND b.sku = t.sku "
-            "GROUP BY sku ORDER BY sessions DESC, sku LIMIT 50 SETTINGS join_use_nulls = 0",
+            "GROUP BY sku ORDER BY sessions DESC, sku LIMIT 50",
         ),
         Panel(
             title="Looks shared from fitting rooms and their amplification",
@@ -456,8 +459,7 @@ STORES = Dashboard(
             f"AND $__timeFilter(event_time) AND {_STORE_FILTER}) AS l LEFT JOIN ("
             "SELECT post_id, countIf(type = 'like') AS likes, countIf(type = 'comment') AS comments, "
             "countIf(type = 'share') AS shares FROM events_dedup WHERE channel = 'social' AND post_id != '' "
-            "GROUP BY post_id) AS a ON a.post_id = l.post_id GROUP BY store_id ORDER BY looks_shared DESC "
-            "SETTINGS join_use_nulls = 0",
+            "GROUP BY post_id) AS a ON a.post_id = l.post_id GROUP BY store_id ORDER BY looks_shared DESC",
         ),
         Panel(
             title="Assistance: requests and time to answer",
@@ -470,7 +472,7 @@ STORES = Dashboard(
             "FROM events_dedup WHERE type = 'assistance_requested' AND $__timeFilter(event_time) "
             f"AND {_STORE_FILTER}) AS q LEFT JOIN (SELECT JSONExtractString(properties, 'request_id') AS rid, "
             "min(event_time) AS answered_at FROM events_dedup WHERE type = 'assistance_answered' GROUP BY rid"
-            ") AS a ON a.rid = q.rid GROUP BY store_id ORDER BY requests DESC SETTINGS join_use_nulls = 0",
+            ") AS a ON a.rid = q.rid GROUP BY store_id ORDER BY requests DESC",
         ),
         Panel(
             title="Store visits with a prior online or social touchpoint (30 days)",
@@ -485,7 +487,7 @@ STORES = Dashboard(
             "AND (touch_channel LIKE 'web/%' OR touch_channel LIKE 'social/%' OR touch_channel = 'direct') "
             "AND event_time >= $__fromTime - INTERVAL 30 DAY GROUP BY person_id) AS p "
             "ON p.person_id = v.person_id AND p.first_touch >= v.first_visit - INTERVAL 30 DAY "
-            "GROUP BY store_id ORDER BY visitors DESC SETTINGS join_use_nulls = 0",
+            "GROUP BY store_id ORDER BY visitors DESC",
         ),
     ),
 )
@@ -506,10 +508,11 @@ _ENGAGED = (
     "WHERE $__timeFilter(event_time)"
 )
 _QA = (
-    "SELECT q.reply_to_id AS question_id, q.event_time AS asked_at, r.replied_at AS replied_at FROM "
+    "SELECT q.reply_to_id AS question_id, q.event_time AS asked_at, if(r.found = 1, r.replied_at, NULL) AS replied_at "
+    "FROM "
     "(SELECT reply_to_id, event_time FROM events_dedup WHERE type = 'question' AND $__timeFilter(event_time)) AS q "
-    "LEFT JOIN (SELECT reply_to_id, min(event_time) AS replied_at FROM events_dedup WHERE type = 'brand_reply' "
-    "GROUP BY reply_to_id) AS r ON r.reply_to_id = q.reply_to_id SETTINGS join_use_nulls = 1"
+    "LEFT JOIN (SELECT reply_to_id, 1 AS found, min(event_time) AS replied_at FROM events_dedup "
+    "WHERE type = 'brand_reply' GROUP BY reply_to_id) AS r ON r.reply_to_id = q.reply_to_id"
 )
 _ACTUALS = (
     "SELECT 'visibility' AS objective, toFloat64(uniqExactIf((social_network, social_handle), social_handle != '')) "
@@ -570,11 +573,12 @@ COMMUNITY = Dashboard(
             description="Targets are set per period (period_days); a count's target is scaled to the range "
             "shown, an average's (satisfaction) is not.",
             # a count's target for the range shown: target x range / period
-            sql=f"SELECT a.objective AS objective, round(a.actual, 2) AS actual, round(o.target * if(a.objective = "
+            sql=f"SELECT a.objective AS objective, round(a.actual, 2) AS actual, round(if(o.found = 1, o.target, NULL) "
+            "* if(a.objective = "
             "'satisfaction', 1, dateDiff('second', $__fromTime, $__toTime) / (86400 * o.period_days)), 2) AS target, "
             "if(target > 0, round(a.actual / target, 3), NULL) AS attainment "
-            f"FROM ({_ACTUALS}) AS a LEFT JOIN (SELECT objective, target, period_days FROM objectives FINAL) AS o "
-            "ON o.objective = a.objective ORDER BY objective SETTINGS join_use_nulls = 1",
+            f"FROM ({_ACTUALS}) AS a LEFT JOIN (SELECT objective, 1 AS found, target, period_days FROM objectives "
+            "FINAL) AS o ON o.objective = a.objective ORDER BY objective",
         ),
         Panel(
             title="Amplification per brand post",
@@ -587,7 +591,7 @@ COMMUNITY = Dashboard(
             "JSONExtractBool(properties, 'paid') AS paid FROM events_dedup WHERE type = 'post_published' "
             f"AND $__timeFilter(event_time)) AS p LEFT JOIN (SELECT post_id, type FROM ({_ENGAGED}) "
             "WHERE NOT flagged) AS e ON e.post_id = p.post_id "
-            "GROUP BY post_id, network, paid ORDER BY shares DESC, likes DESC SETTINGS join_use_nulls = 0",
+            "GROUP BY post_id, network, paid ORDER BY shares DESC, likes DESC",
         ),
         Panel(
             title="Interactions per day (flagged accounts excluded)",

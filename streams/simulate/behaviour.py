@@ -23,6 +23,7 @@ from streams.simulate.builder import (
     LIFT,
     PAID_CLICK,
     POST_SPEND_PER_PERSON,
+    SEARCH_CAMPAIGN,
     SITE,
     SPOT_COST_PER_PERSON,
     SPOTS_PER_DAY,
@@ -101,7 +102,7 @@ def _web_session(b: Builder, p: Person, at: datetime, r: random.Random, source: 
     ctx: dict[str, Any] = {"device_kind": kind, "page_url": f"{SITE}/"}
     if source == "paid_search":
         ctx.update(
-            utm_source="google", utm_medium="cpc", utm_campaign="brand-search", referrer="https://www.google.com/"
+            utm_source="google", utm_medium="cpc", utm_campaign=SEARCH_CAMPAIGN, referrer="https://www.google.com/"
         )
     elif source == "email":
         ctx.update(utm_source="newsletter", utm_medium="email", utm_campaign="weekly")

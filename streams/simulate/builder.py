@@ -61,6 +61,9 @@ TRY_ON_PAYS = 0.4
 # a national spot's price against a few thousand people's purchases.
 SPOT_COST_PER_PERSON = (0.10, 0.30)
 POST_SPEND_PER_PERSON = (0.07, 1.0)
+# What a paid-search click costs, drawn per day: the €0.5-1.5 of fashion brands' search ads.
+SEARCH_CPC = (0.5, 1.5)
+SEARCH_CAMPAIGN = "brand-search"
 
 
 # The simulated days end where this local day starts, whenever the simulator runs: a seed always
@@ -116,6 +119,39 @@ class Simulation:
         """The brand's CRM as an export (``parcours load crm``): account holders and loyalty
         members, with their card, e-mail and phone in clear and their analytics consent."""
         return [dict(r) for r in self.truth.crm]
+
+    def spend_export(self) -> list[dict[str, Any]]:
+        """Paid search's spend per local day, as an ads account exports it (``parcours load
+        spend``): that day's paid-search clicks (landings tagged ``utm_medium=cpc``) at the day's
+        cost per click. TV airings and sponsored posts carry their own cost in their events."""
+        zone = ZoneInfo(self.config.tz)
+        clicks: dict[date, int] = {}
+        for e in self.truth.events:
+            if e.type == "page_view" and e.touch == "web/paid-search":
+                day = e.at.astimezone(zone).date()
+                clicks[day] = clicks.get(day, 0) + 1
+        rows = []
+        for day in sorted(clicks):
+            cpc = random.Random(f"{self.config.seed}:cpc:{day.isoformat()}").uniform(*SEARCH_CPC)
+            rows.append(
+                {
+                    "day": day.isoformat(),
+                    "channel": "web/paid-search",
+                    "campaign": SEARCH_CAMPAIGN,
+                    "amount": round(clicks[day] * cpc, 2),
+                    "currency": "EUR",
+                }
+            )
+        return rows
+
+    def spend_csv(self) -> bytes:
+        """``spend_export`` as the CSV ``parcours load spend`` reads."""
+        head = "day,channel,campaign,amount,currency\n"
+        lines = [
+            f"{r['day']},{r['channel']},{r['campaign']},{r['amount']:.2f},{r['currency']}\n"
+            for r in self.spend_export()
+        ]
+        return (head + "".join(lines)).encode()
 
     def jsonl(self) -> Iterator[bytes]:
         for e in self.emitted:

@@ -58,6 +58,7 @@ def filled(store: ChdbBackend, sim: Simulation) -> ChdbBackend:
     run_batch(store, settings, START, END)
     for name, load in (("community.example.json", load_community), ("spend.example.csv", load_spend)):
         load(store, (REPO / "dashboards" / name).read_bytes(), source=name)
+    load_spend(store, sim.spend_csv(), source="the simulation's paid search")
     # an internal account that engages: shown apart, excluded from headlines
     staff = [
         orjson.dumps(

@@ -64,6 +64,19 @@ def test_panel_returns_rows_of_its_shape(filled: ChdbBackend, d: Dashboard, p: P
 
 
 @pytest.mark.parametrize(("d", "p"), PANELS, ids=[f"{d.uid}:{p.title}" for d, p in PANELS])
+def test_panel_runs_as_a_read_only_account_and_through_the_sql_endpoint(
+    filled: ChdbBackend, d: Dashboard, p: Panel
+) -> None:
+    """Grafana's ClickHouse account is ``readonly = 1`` and the worker's endpoint (``dashboards
+    preview --worker-url``) refuses a SETTINGS clause: a panel may change no setting, and reads
+    the same rows through the guard as directly."""
+    from streams.store.guard import read_only_query
+
+    sql = expand(p.sql, context(d, filled))
+    assert read_only_query(filled, sql) == filled.query(sql)
+
+
+@pytest.mark.parametrize(("d", "p"), PANELS, ids=[f"{d.uid}:{p.title}" for d, p in PANELS])
 def test_panel_runs_with_every_variable_narrowed(filled: ChdbBackend, d: Dashboard, p: Panel) -> None:
     chosen: dict[str, Any] = {}
     ctx = context(d, filled)

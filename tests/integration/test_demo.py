@@ -60,9 +60,16 @@ def test_the_demo_ends_with_the_answer_and_keep_says_how_to_reach_and_stop_what_
             "--worker-url", url[1], "dashboards", "preview", "parcours-community", "--since", week[1], "--until",
             week[2], env=env,
         )  # fmt: skip
-        assert re.search(r"objective=traffic, actual=\d+, target=2000\.0, attainment=\d", community.stdout), (
+        assert re.search(r"objective=traffic, actual=\d+, target=2000(\.0)?, attainment=0\.\d", community.stdout), (
             community.stdout + community.stderr
         )
+        # paid search's spend was loaded beside TV's and paid social's: return on spend for each
+        growth = parcours(
+            "--worker-url", url[1], "dashboards", "preview", "parcours-attribution", "--rows", "20", "--since",
+            week[1], "--until", week[2], env=env,
+        )  # fmt: skip
+        for channel in ("web/paid-search", "tv/second-screen"):
+            assert re.search(rf"channel={channel}, spend=[\d.]+, .*roas=\d", growth.stdout), growth.stdout
         gone = parcours("--worker-url", url[1], "forget", "email:nobody@example.com", env=env)
         assert gone.returncode == 1 and "not found" in gone.stderr, gone.stdout + gone.stderr
     finally:
