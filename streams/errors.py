@@ -12,6 +12,7 @@ __all__ = [
     "PublishError",
     "QueryError",
     "Reason",
+    "RefusedErasure",
     "RefusedQuery",
     "StoreUnavailable",
     "TerminalError",
@@ -37,3 +38,7 @@ class RefusedQuery(QueryError):
 
 class PublishError(TransientError):
     """An event could not be published: Kafka could not be reached."""
+
+
+class RefusedErasure(TerminalError):
+    """An erasure request that names no person (an empty or malformed key): nothing is erased."""

@@ -16,9 +16,10 @@ from typing import Any
 
 import orjson
 
+from streams.errors import RefusedErasure
 from streams.identity.erased import identifier_hash
 from streams.identity.graph import Graph
-from streams.identity.identifiers import dead_letter_identifiers
+from streams.identity.identifiers import dead_letter_identifiers, person_key_problem
 from streams.store.backend import Backend
 
 # (table, condition) — {ids} are the person's identifiers, {pid} the person id, {dls} the ids of
@@ -127,6 +128,8 @@ def erase(
     ``publish``, write the record to the erasures topic before the table: a failure anywhere
     retries the whole erasure, and a record in the table means the topic has it too."""
     key = str(msg["key"])
+    if (problem := person_key_problem(key)) is not None:
+        raise RefusedErasure(problem)
     pid = key if ":" not in key else graph.person_of(key)
     ids = person_identifiers(backend, pid, graph.forget(pid) | ({key} if ":" in key else set()))
     deleted, event_ids = _delete(backend, pid, ids)

@@ -117,6 +117,26 @@ def extract_values(
     return Extracted(tuple(kept), tuple(refused), verified)
 
 
+# A person id: "p" and 16 hex digits (``singleton_person``, the graph's canonical ids, fresh ids).
+PERSON_ID = re.compile(r"^p[0-9a-f]{16}$")
+
+
+def person_key_problem(key: str) -> str | None:
+    """Why ``key`` names no person (for ``person`` and ``forget``, and for an erasure request
+    the identity stage reads), or None: a person id, or ``kind:value`` with a known kind and a
+    value. An empty key once matched the rows no person owns (unlinked till sales) and erased them."""
+    if PERSON_ID.match(key):
+        return None
+    kind, sep, value = key.partition(":")
+    if not sep:
+        return f"{key!r} is neither a person id (p and 16 hex digits) nor kind:value"
+    if kind not in PRECEDENCE:
+        return f"{kind!r} is not an identifier kind; use one of {', '.join(PRECEDENCE)}"
+    if not value.strip():
+        return f"{key!r} has no value after {kind}:"
+    return None
+
+
 def kind_of(identifier: str) -> str:
     return identifier.split(":", 1)[0]
 

@@ -15,6 +15,7 @@ from typing import Any, Protocol
 
 import pyarrow as pa
 
+from streams.errors import RefusedErasure
 from streams.identity.erased import Erasures
 from streams.identity.erasure import erase, reapply
 from streams.identity.fresh import ErasedRoots, FreshGraph
@@ -353,9 +354,13 @@ class IdentityStage:
         if self._b.query("SELECT 1 AS done FROM erasures WHERE erasure_id = {e:String} LIMIT 1", {"e": eid}):
             log.info("identity stage: erasure %s already done; its request is not replayed", eid)
             return set()
-        row = erase(
-            self._b, self.graph, dict(msg), pepper=self._s.pepper(), root_of=self.erased.root, publish=self._publish
-        )
+        try:
+            row = erase(
+                self._b, self.graph, dict(msg), pepper=self._s.pepper(), root_of=self.erased.root, publish=self._publish
+            )
+        except RefusedErasure as err:  # a request no CLI sends (it checks the key first): nothing to erase
+            log.warning("identity stage: erasure %s refused: %s", eid, err)
+            return set()
         self.erased.add(row["root_person_id"], row["erasure_id"], row["requested_at"])
         return set(row.get("event_ids", ()))
 

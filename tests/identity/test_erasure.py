@@ -204,3 +204,48 @@ def test_a_store_restored_from_before_an_erasure_is_erased_again_on_load(ch: Chd
         assert ch.query(sql)[0]["n"] == 0, sql
     assert ch.query("SELECT count() AS n FROM erasures FINAL WHERE erasure_id = 'e-restored'")[0]["n"] == 1
     assert len(restored.graph) == 0
+
+
+@pytest.mark.parametrize("key", ["", " ", "anon:", "crm: ", "nope:x", "p-not-an-id"])
+def test_a_request_that_names_no_person_erases_nothing(ch: ChdbBackend, settings: Settings, key: str) -> None:
+    """An empty key once resolved to person "" and erased what no person owns: every unlinked
+    till sale's credit ("no linked touchpoint"), and the summary no longer matched attribution."""
+    st = IdentityStage(settings, ch)
+    st.process([_link("e1", "anon:ck-keep", "crm:keep")])
+    now = datetime.now(UTC)
+    ch.insert(
+        "attribution_credits",
+        [
+            {
+                "model": "linear",
+                "source": "live",
+                "conversion_id": str(uuid.uuid4()),
+                "person_id": "",
+                "conversion_time": now,
+                "channel": "no linked touchpoint",
+                "credit": 1.0,
+                "revenue_credit": 50.0,
+                "computed_at": now,
+            }
+        ],
+    )
+    st.process([control_message(key, "er-nobody")])
+    assert not ch.query("SELECT 1 FROM erasures WHERE erasure_id = 'er-nobody'")
+    assert ch.query("SELECT count() AS n FROM attribution_credits")[0]["n"] == 1
+    assert st.graph.person_of("anon:ck-keep") == st.graph.person_of("crm:keep")
+
+
+def test_the_cli_refuses_a_key_that_names_no_person_before_reading_anything(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from streams.cli import main
+
+    for key in ("", "email:", "nope:x"):
+        result = CliRunner().invoke(main, ["--data-dir", str(tmp_path / "none"), "forget", key])
+        assert result.exit_code == 2 and "Traceback" not in result.output, result.output
+        assert (
+            "neither a person id" in result.output
+            or "no value after" in result.output
+            or "not an identifier kind" in result.output
+        )
+        assert not (tmp_path / "none").exists()
