@@ -156,7 +156,10 @@ def store_serve(host: str, port: int) -> None:
     allocators.configure()
     s = get_settings()
     token = s.admin_token.get_secret_value() if s.admin_token else ""
-    server = serve(s.chdb_path, host, port, password=token)
+    try:
+        server = serve(s.chdb_path, host, port, password=token)
+    except (ParcoursError, OSError) as err:  # the store owned by a worker, the port taken
+        _fail(str(err))
     threading.Thread(target=server.serve_forever, daemon=True).start()
     client = HttpBackend(f"http://default:{token}@{host}:{server.server_port}/")
     run(client, retention_days=s.retention_days)
@@ -221,6 +224,8 @@ def publish(file: Path, raw: bool) -> None:
     from streams.settings import CHANNELS
 
     lines = [(n, line) for n, line in enumerate(file.read_bytes().splitlines(), start=1) if line.strip()]
+    if not lines:
+        _fail(f"{file}: no events (the file is empty or holds only blank lines)")
     bad = 0
     sent: list[tuple[int, Any]] = []  # (line, the send's future): counted as published once acknowledged
     try:
@@ -495,6 +500,8 @@ def attribution_run(since: str, until: str, model: str, data_driven: str, fmt: s
             )
             _answer(reader, start, end, model, data_driven, fmt, after_run=True)
             return
+        if s.embedded and not s.chdb_path.exists():  # a run creates no store
+            _fail(f"no store at {s.chdb_path}: check --data-dir, or start a worker or `make demo` first")
         bar = tqdm(total=0, unit="person", desc="journeys", disable=not sys.stderr.isatty())
 
         def progress(done: int, total: int) -> None:
@@ -609,33 +616,46 @@ def dashboards_push(url: str, token: str, folder: str) -> None:
 def dashboards_preview(since: str, until: str, rows: int, uids: tuple[str, ...]) -> None:
     """Run every panel's query (macros expanded as the ClickHouse plugin does, variables at their
     defaults) against the store and print the first rows: the dashboards without Grafana."""
-    from streams.grafana.macros import QueryContext, expand
+    from streams.grafana.macros import QueryContext, expand, nice_interval, titled
     from streams.grafana.spec import DASHBOARDS
 
     start, end = _range(since, until)
-    reader = _reader(get_settings())
+    known = [d.uid for d in DASHBOARDS]
+    if unknown := [u for u in uids if u not in known]:
+        raise click.BadParameter(f"no dashboard {', '.join(unknown)}; the dashboards are {', '.join(known)}")
+    try:
+        reader = _reader(get_settings())
+        reader.query("SELECT 1 AS ok")  # a refused token or an owned store: one line, not one per panel
+    except ParcoursError as err:
+        _fail(str(err))
+    click.echo(f"times in UTC; {start:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M} UTC")
     for d in DASHBOARDS:
         if uids and d.uid not in uids:
             continue
-        options = {
-            v.name: [str(next(iter(r.values()))) for r in reader.query(v.query)] if v.query else list(v.options)
-            for v in d.variables
-        }
+        try:
+            options = {
+                v.name: [str(next(iter(r.values()))) for r in reader.query(v.query)] if v.query else list(v.options)
+                for v in d.variables
+            }
+        except ParcoursError as err:
+            _fail(str(err))
+        variables = {v.name: v.default for v in d.variables}
         ctx = QueryContext(
             start=start,
             end=end,
-            interval_s=max(60.0, (end - start).total_seconds() / 200),
-            variables={v.name: v.default for v in d.variables},
+            interval_s=nice_interval((end - start).total_seconds()),
+            variables=variables,
             options=options,
         )
         click.echo(f"\n## {d.title}\n{d.description}")
         for p in d.panels:
+            title = titled(p.title, variables)
             try:
                 result = reader.query(expand(p.sql, ctx))
             except ParcoursError as err:
-                click.echo(f"- {p.title}: ERROR {err}")
+                click.echo(f"- {title}: ERROR {err}")
                 continue
-            click.echo(f"- {p.title} ({len(result)} rows)")
+            click.echo(f"- {title} ({len(result)} rows)")
             for r in result[:rows]:
                 click.echo("    " + ", ".join(f"{k}={v}" for k, v in r.items()))
 
@@ -761,6 +781,7 @@ def forget(key: str, timeout: float, dry_run: bool) -> None:
     from streams.identity.erasure import counts, person_identifiers
     from streams.identity.explain import UnknownPerson, exists, identifier_key, resolve
 
+    _check_person_key(key)
     s = get_settings()
     try:
         given, key = key, identifier_key(key, s.pepper())
@@ -780,6 +801,14 @@ def forget(key: str, timeout: float, dry_run: bool) -> None:
     except ParcoursError as err:
         _fail(str(err))
     click.echo(f"erased person {row['person_id']}: {row['rows_deleted']} rows (erasure {row['erasure_id']})")
+
+
+def _check_person_key(key: str) -> None:
+    """A key that names no person is a usage error before anything is read or erased."""
+    from streams.identity.identifiers import person_key_problem
+
+    if (problem := person_key_problem(key)) is not None:
+        raise click.BadParameter(problem, param_hint="the person id or identifier")
 
 
 @main.command()
@@ -804,6 +833,7 @@ def person(identifier: str | None, sample: int | None) -> None:
                 click.echo(f"{r['identifier']:<40} {r['families']} families, {r['conversions']} conversions")
             return
         assert identifier is not None
+        _check_person_key(identifier)
         key = identifier_key(identifier, s.pepper())
         if not exists(reader, key):
             raise UnknownPerson(identifier)

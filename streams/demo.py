@@ -116,12 +116,14 @@ def run_demo(
         reader.post("/v1/attribution/run", {"start": start.isoformat(), "end": end.isoformat()}, timeout=3600)
         click.echo(f"\nattribution run over the simulated week in {time.monotonic() - t0:.1f} s\n")
         click.echo(format_attribution(attribution_answer(reader, start, end)))
+        # kept running, the worker owns the store: the commands go through it
+        where = f"--worker-url http://127.0.0.1:{worker.port}" if keep else f"--data-dir {root / 'data'}"
         click.echo(
-            f"\nAfter the demo (README: After the demo): `parcours --data-dir {root / 'data'} attribution show "
+            f"\nAfter the demo (README: After the demo): `parcours {where} attribution show "
             f"--since {start.isoformat()} --until {end.isoformat()}`; every dashboard panel on this week: "
-            f"`parcours --data-dir {root / 'data'} dashboards preview --since {start.isoformat()} "
-            f"--until {end.isoformat()}`; the pipeline's health, on arrival times: `parcours --data-dir "
-            f"{root / 'data'} dashboards preview parcours-health --since {published_at.isoformat()} "
+            f"`parcours {where} dashboards preview --since {start.isoformat()} "
+            f"--until {end.isoformat()}`; the pipeline's health, on arrival times: `parcours "
+            f"{where} dashboards preview parcours-health --since {published_at.isoformat()} "
             f"--until {(datetime.now(UTC) + timedelta(minutes=1)).replace(microsecond=0).isoformat()}`."
         )
         return data
@@ -145,5 +147,7 @@ def _left_running(root: Path, bootstrap: str, worker: Worker) -> None:
         f"PARCOURS_PII_PEPPER_FILE={root / 'pii-pepper'} PARCOURS_KAFKA_BOOTSTRAP={bootstrap}\n"
         f"  then       parcours --worker-url {url} summary (or person --sample 3, forget, attribution show); "
         "parcours publish <file.jsonl>\n"
-        f"  stop       kill {pid} && bash {REPO / 'deploy' / 'kafka' / 'kafka.sh'} stop {root / 'kafka'}"
+        # the worker first, and the broker once it has gone (it commits its offsets on the way out)
+        f"  stop       kill {pid}; while kill -0 {pid} 2>/dev/null; do sleep 0.5; done; "
+        f"bash {REPO / 'deploy' / 'kafka' / 'kafka.sh'} stop {root / 'kafka'}"
     )

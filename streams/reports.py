@@ -145,6 +145,11 @@ def _order(item: tuple[str, dict[str, float]]) -> tuple[int, float]:
 _WHERE = {"order_completed": "online orders", "pos_purchase": "in-store purchases", "signup": "signups"}
 
 
+def _count(n: float, noun: str) -> str:
+    """``1 conversion``, ``1,927 conversions``."""
+    return f"{n:,.0f} {noun}" + ("" if round(n) == 1 else "s")
+
+
 def format_attribution(a: dict[str, Any]) -> str:
     """The answer as the demo and ``parcours attribution show`` print it."""
     rule, dd = a["model"].replace("_", " "), a["data_driven"]
@@ -154,11 +159,13 @@ def format_attribution(a: dict[str, Any]) -> str:
     unexplained = sum(r.get("rule_conversions", 0.0) for r in rows if r["channel"] == NO_TOUCH)
     start, end = datetime.fromisoformat(a["start"]), datetime.fromisoformat(a["end"])
     lines = [
-        f"Attribution {start:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M} (UTC{start:%z}): {total:,.0f} conversions, "
+        f"Attribution {start:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M} (UTC{start:%z}): {_count(total, 'conversion')}, "
         f"revenue {revenue:,.2f}",
         f"  {'channel':<28} {rule + ' conv':>16} {'revenue':>12} {dd + ' conv':>14} {'revenue':>12}",
     ]
     for r in rows:
+        if not r.get("rule_conversions") and not r.get("data_driven_conversions"):
+            continue  # a channel credited nothing in this range (a withdrawn credit): not a row of the answer
         explained = r["channel"] != NO_TOUCH and a["data_driven_found"]
         d_conv = f"{r.get('data_driven_conversions', 0.0):,.1f}" if explained else "-"
         d_rev = f"{r.get('data_driven_revenue', 0.0):,.2f}" if explained else "-"
@@ -169,9 +176,14 @@ def format_attribution(a: dict[str, Any]) -> str:
     if not a["data_driven_found"]:
         lines.append(f"  {dd}: no batch run over exactly this range (`parcours attribution run` with these dates)")
     if total:
+        others = (
+            f"{dd} credits the {total - unexplained:,.0f} others"
+            if a["data_driven_found"]
+            else (f"the {total - unexplained:,.0f} others have a touch to credit")
+        )
         lines.append(
-            f"  {unexplained:,.0f} conversions ({unexplained / total:.0%}) had no touch linked to their buyer: shown "
-            f"apart, never shared out; {dd} credits the {total - unexplained:,.0f} others."
+            f"  {_count(unexplained, 'conversion')} ({unexplained / total:.0%}) had no touch linked to their buyer: "
+            f"shown apart, never shared out; {others}."
         )
     lines.append("Top converting paths:")
     lines += [f"  {p['conversions']:>5,}  {p['revenue']:>11,.2f}  {p['path']}" for p in a["paths"]] or ["  none"]

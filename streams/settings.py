@@ -52,7 +52,7 @@ class Settings(BaseSettings):
         30.0, ge=6, description="a worker that stops heartbeating for this long loses its partitions"
     )
     data_dir: Path = Field(Path("var"), description="local state: chDB data, Faust tables")
-    web_port: int = Field(6066, description="worker HTTP port: collector, health, read endpoints")
+    web_port: int = Field(6066, ge=1, le=65535, description="worker HTTP port: collector, health, read endpoints")
     web_host: str = Field("127.0.0.1", description="bind address of the worker's HTTP server")
     native_decoder: bool = Field(
         True,
@@ -166,7 +166,7 @@ class Settings(BaseSettings):
         # PARCOURS_X_FILE=/run/secrets/x → X read from that file.
         if isinstance(data, dict):
             for key, val in os.environ.items():
-                if key.startswith("PARCOURS_") and key.endswith("_FILE"):
+                if key.startswith("PARCOURS_") and key.endswith("_FILE") and val.strip():  # empty: unset
                     name = key[len("PARCOURS_") : -len("_FILE")].lower()
                     try:
                         data.setdefault(name, Path(val).read_text().strip())

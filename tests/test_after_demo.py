@@ -168,11 +168,40 @@ def test_the_readme_after_the_demo_block_runs_as_written(demo: tuple[Path, str, 
         assert out.stdout.strip() and "Traceback" not in out.stderr
 
 
-def test_a_reader_without_a_store_says_where_it_looked_and_creates_nothing(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "command",
+    [
+        ("summary",),
+        ("attribution", "run", "--since", "2026-11-23", "--until", "2026-11-30"),
+        ("dashboards", "preview", "--since", "2026-11-23", "--until", "2026-11-30"),
+    ],
+)
+def test_a_reader_without_a_store_says_where_it_looked_and_creates_nothing(
+    tmp_path: Path, command: tuple[str, ...]
+) -> None:
     where = tmp_path / "nothing-here"
-    out = parcours("--data-dir", str(where), "summary")
+    out = parcours("--data-dir", str(where), *command)
     _one_line_error(out, 1, "no store at", str(where))
     assert not where.exists()
+
+
+def test_dashboards_preview_names_what_it_cannot_show(demo: tuple[Path, str, str, int]) -> None:
+    data, since, until, _ = demo
+    unknown = parcours("--data-dir", str(data), "dashboards", "preview", "nope", "--since", since, "--until", until)
+    assert unknown.returncode == 2 and "no dashboard nope; the dashboards are parcours-attribution" in unknown.stderr
+    shown = parcours("--data-dir", str(data), "dashboards", "preview", "parcours-attribution", "--since", since,
+                     "--until", until)  # fmt: skip
+    assert shown.returncode == 0 and "times in UTC" in shown.stdout
+    assert "($model)" not in shown.stdout and "return on spend (linear)" in shown.stdout  # as Grafana titles it
+    assert ":36," not in shown.stdout  # hour buckets start on the hour (Grafana's rounded interval)
+
+
+def test_a_path_table_that_is_not_text_is_one_line(tmp_path: Path) -> None:
+    table = tmp_path / "paths.csv"
+    table.write_bytes(b"path,total_conversions\n\xff\xfe,3\n")
+    _one_line_error(parcours("attribution", "paths", str(table)), 1, "not UTF-8 text")
+    table.write_text("path,total_conversions\nweb > tv,nan\n")
+    _one_line_error(parcours("attribution", "paths", str(table)), 1, "finite numbers")
 
 
 def test_a_range_without_a_data_driven_run_leaves_its_cells_empty_and_says_so(
@@ -198,3 +227,31 @@ def test_broken_spend_files_are_one_line_each(demo: tuple[Path, str, str, int], 
     binary = tmp_path / "binary.csv"
     binary.write_bytes(b"day,channel\n\xff\xfe\n")
     _one_line_error(parcours("--data-dir", str(data), "load", "spend", str(binary)), 1, "not UTF-8 text")
+
+
+@pytest.mark.parametrize(
+    ("rows", "says"),
+    [
+        ("2026-11-23,web/email,w,nan,EUR", "must be a finite number"),
+        ("2026-11-23,web/email,w,-500,EUR", "not negative"),
+        ("2026-11-23,web/email,w,100,JPY", "dashboards report in EUR"),
+        ("2026-11-31,web/email,w,100,EUR", "day '2026-11-31' is not a date"),
+        ("2026-11-23,web/email,w,lots,EUR", "amount 'lots' is not a number"),
+        ("", "no spend rows after the header"),
+    ],
+)
+def test_spend_the_dashboards_would_misreport_is_refused_and_nothing_is_loaded(
+    demo: tuple[Path, str, str, int], tmp_path: Path, rows: str, says: str
+) -> None:
+    """Each bad row once loaded as a number on the return-on-spend panel (NaN as 0, yen summed
+    as euros); a refused file now loads none of its rows."""
+    data, *_ = demo
+    before = parcours("--data-dir", str(data), "sql", "SELECT count() AS n FROM spend")
+    spend = tmp_path / "spend.csv"
+    good = "2026-11-24,web/email,w,10,EUR\n" if rows else ""  # a good row first: loaded only with the file
+    spend.write_text("day,channel,campaign,amount,currency\n" + good + rows + "\n")
+    _one_line_error(parcours("--data-dir", str(data), "load", "spend", str(spend)), 1, says)
+    assert parcours("--data-dir", str(data), "sql", "SELECT count() AS n FROM spend").stdout == before.stdout
+    nocols = tmp_path / "nocols.csv"
+    nocols.write_text("date,channel,cost\n2026-11-24,web/email,10\n")
+    _one_line_error(parcours("--data-dir", str(data), "load", "spend", str(nocols)), 1, "missing column amount, day")

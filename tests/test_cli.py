@@ -55,3 +55,18 @@ def test_publish_without_a_pepper_is_one_line(tmp_path: Path) -> None:
     out = run("publish", str(events), cwd=tmp_path)
     assert out.returncode == 1 and "PARCOURS_PII_PEPPER" in out.stderr
     assert "Traceback" not in out.stderr + out.stdout and len(out.stderr.strip().splitlines()) == 1
+
+
+def test_an_empty_file_is_not_published_as_a_success(tmp_path: Path) -> None:
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("\n  \n")
+    out = run("publish", str(empty))
+    assert out.returncode == 1 and "no events" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_an_empty_pepper_file_variable_is_unset_not_a_directory(tmp_path: Path) -> None:
+    events = tmp_path / "x.jsonl"
+    events.write_text('{"type": "page_view"}\n')
+    out = run("publish", str(events), env={"PARCOURS_PII_PEPPER_FILE": ""})
+    assert out.returncode == 1 and "Traceback" not in out.stderr, out.stderr
+    assert "is not set" in out.stderr and "Is a directory" not in out.stderr, out.stderr

@@ -102,6 +102,7 @@ def test_stages_are_comma_separated_and_a_subset_needs_a_server(monkeypatch: pyt
         ("PARCOURS_WRITE_KEYS", '{"web": 5}', "PARCOURS_WRITE_KEYS[web]: Input should be a valid string"),
         ("PARCOURS_WRITE_KEYS", '["k-web"]', "PARCOURS_WRITE_KEYS: Input should be a valid dictionary"),
         ("PARCOURS_WRITE_KEYS", '{"x y": "k"}', "write key 'x y' names no channel family"),
+        ("PARCOURS_WEB_PORT", "99999", "PARCOURS_WEB_PORT: Input should be less than or equal to 65535"),
     ],
 )
 def test_the_cli_names_a_bad_setting_in_one_line(

@@ -5,6 +5,7 @@ with ``path`` ("a > b > c"), ``total_conversions``, optional ``total_conversion_
 from __future__ import annotations
 
 import csv
+import math
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -44,6 +45,15 @@ class PathRow:
 
 
 def read_path_table(file: Path, *, delimiter: str = ",", sep: str = ">") -> list[PathRow]:
+    try:
+        return _read_path_table(file, delimiter=delimiter, sep=sep)
+    except UnicodeDecodeError as err:
+        raise PathTableError(f"{file}: not UTF-8 text ({err.reason} at byte {err.start})") from None
+    except csv.Error as err:
+        raise PathTableError(f"{file}: not a CSV path table ({err})") from None
+
+
+def _read_path_table(file: Path, *, delimiter: str, sep: str) -> list[PathRow]:
     with file.open(newline="", encoding="utf-8-sig") as f:
         reader = csv.DictReader(f, delimiter=delimiter)
         cols = {c.strip() for c in reader.fieldnames or ()}
@@ -59,8 +69,8 @@ def read_path_table(file: Path, *, delimiter: str = ",", sep: str = ">") -> list
                 nulls = float(rec.get("total_null") or 0)
             except ValueError as err:
                 raise PathTableError(f"{file}:{n}: {err}") from None
-            if min(conv, value, nulls) < 0:
-                raise PathTableError(f"{file}:{n}: counts must not be negative")
+            if not all(math.isfinite(x) for x in (conv, value, nulls)) or min(conv, value, nulls) < 0:
+                raise PathTableError(f"{file}:{n}: counts must be finite numbers, not negative")
             if not path:
                 raise PathTableError(f"{file}:{n}: empty path")
             rows.append(PathRow(path, conv, value, nulls))

@@ -223,3 +223,27 @@ def apply_backend_macros(sql: str, ctx: QueryContext) -> str:
 def expand(sql: str, ctx: QueryContext) -> str:
     """Front end, then back end, as the plugin runs them."""
     return apply_backend_macros(replace_variables(apply_conditional_all(sql, ctx), ctx), ctx)
+
+
+# Grafana rounds a panel's interval (range / max data points) up to one of these, in seconds.
+_NICE = (1, 5, 10, 15, 20, 30, 60, 300, 600, 900, 1200, 1800, 3600, 7200, 10800, 21600, 43200, 86400, 604800)
+
+
+def nice_interval(range_s: float, max_points: int = 200) -> float:
+    """The ``$__interval`` Grafana would pick for a range shown as ``max_points`` points: whole
+    minutes and hours, so buckets start on the clock (not at 22:45:36)."""
+    raw = range_s / max_points
+    return float(next((n for n in _NICE if n >= raw), _NICE[-1]))
+
+
+def titled(text: str, variables: Mapping[str, VarValue]) -> str:
+    """A panel title with its variables as Grafana shows them (``$model`` → ``linear``)."""
+
+    def value(m: re.Match[str]) -> str:
+        v = variables.get(m.group(1) or m.group(2))
+        if v is None:
+            return m.group(0)
+        values = [v] if isinstance(v, str) else list(v)
+        return ", ".join("All" if x == ALL else str(x) for x in values)
+
+    return _VAR_IN_ARG.sub(value, text)

@@ -466,8 +466,8 @@ STORES = Dashboard(
             kind="table",
             columns=("store_id", "requests", "answered", "median_s", "p90_s"),
             sql="SELECT q.store_id AS store_id, count() AS requests, countIf(a.answered_at > 0) AS answered, "
-            "quantileIf(0.5)(dateDiff('second', q.asked_at, a.answered_at), a.answered_at > 0) AS median_s, "
-            "quantileIf(0.9)(dateDiff('second', q.asked_at, a.answered_at), a.answered_at > 0) AS p90_s "
+            "round(quantileIf(0.5)(dateDiff('second', q.asked_at, a.answered_at), a.answered_at > 0)) AS median_s, "
+            "round(quantileIf(0.9)(dateDiff('second', q.asked_at, a.answered_at), a.answered_at > 0)) AS p90_s "
             "FROM (SELECT store_id, JSONExtractString(properties, 'request_id') AS rid, event_time AS asked_at "
             "FROM events_dedup WHERE type = 'assistance_requested' AND $__timeFilter(event_time) "
             f"AND {_STORE_FILTER}) AS q LEFT JOIN (SELECT JSONExtractString(properties, 'request_id') AS rid, "
@@ -653,8 +653,8 @@ HEALTH = Dashboard(
             "(a backfill, `parcours publish` of old events): counted apart, not as lag.",
             field_units=(("replayed", "short"),),
             sql="SELECT $__timeInterval(ingested_at) AS time, "
-            "quantileIf(0.5)(dateDiff('millisecond', received_at, ingested_at) / 1000, live) AS p50, "
-            "quantileIf(0.99)(dateDiff('millisecond', received_at, ingested_at) / 1000, live) AS p99, "
+            "round(quantileIf(0.5)(dateDiff('millisecond', received_at, ingested_at) / 1000, live), 3) AS p50, "
+            "round(quantileIf(0.99)(dateDiff('millisecond', received_at, ingested_at) / 1000, live), 3) AS p99, "
             "countIf(NOT live) AS replayed FROM (SELECT ingested_at, received_at, "
             "received_at >= ingested_at - INTERVAL 1 DAY AS live FROM events WHERE $__timeFilter(ingested_at)) "
             "GROUP BY time ORDER BY time",

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
 from typing import Any
@@ -62,6 +63,10 @@ def load_community(backend: Backend, data: bytes, *, source: str) -> CommunityCo
     return cfg
 
 
+# The one currency the dashboards report revenue, cost and return on spend in (their panels' unit).
+REPORTING_CURRENCY = "EUR"
+
+
 def load_spend(
     backend: Backend,
     data: bytes,
@@ -71,35 +76,58 @@ def load_spend(
     is_channel: Callable[[str], bool] = bool,
     channels: Sequence[str] = (),
 ) -> int:
-    """CSV columns: day (YYYY-MM-DD), channel, campaign, amount, currency; ``data``: the file's
-    bytes, ``source``: its name, for the errors. A channel must be one the taxonomy names
-    (``is_channel``; ``channels``, the names listed when one is not)."""
+    """CSV columns: day (YYYY-MM-DD), channel, campaign, amount, currency (optional, EUR);
+    ``data``: the file's bytes, ``source``: its name, for the errors. A channel must be one the
+    taxonomy names (``is_channel``; ``channels``, the names listed when one is not). The whole
+    file is checked before any row is stored: a refused file loads nothing."""
     rows: list[dict[str, Any]] = []
     now = datetime.now(UTC)
-    file = source
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as err:
-        raise ReferenceFileError(f"{file}: not UTF-8 text ({err.reason} at byte {err.start})") from None
-    for n, rec in enumerate(csv.DictReader(io.StringIO(text, newline=""), delimiter=delimiter), start=2):
-        try:
-            rows.append(
-                {
-                    "day": date.fromisoformat(rec["day"].strip()).isoformat(),
-                    "channel": rec["channel"].strip(),
-                    "campaign": (rec.get("campaign") or "").strip(),
-                    "amount": float(rec["amount"]),
-                    "currency": (rec.get("currency") or "EUR").strip(),
-                    "loaded_at": now,
-                }
-            )
-        except (KeyError, ValueError, AttributeError, TypeError) as err:
-            raise ReferenceFileError(f"{file}:{n}: {err!r}") from None
-        if not is_channel(rows[-1]["channel"]):
-            raise ReferenceFileError(
-                f"{file}:{n}: channel {rows[-1]['channel']!r} is not a touchpoint channel; use one of "
-                + ", ".join(channels)
-                + " (or social/<network>/paid)"
-            )
+        raise ReferenceFileError(f"{source}: not UTF-8 text ({err.reason} at byte {err.start})") from None
+    reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=delimiter)
+    missing = {"day", "channel", "amount"} - {c.strip() for c in reader.fieldnames or ()}
+    if missing:
+        raise ReferenceFileError(f"{source}: missing column {', '.join(sorted(missing))} (day, channel, amount)")
+    for n, rec in enumerate(reader, start=2):
+        rec = {(k or "").strip(): (v or "").strip() if isinstance(v, str) else "" for k, v in rec.items()}
+        rows.append(_spend_row(rec, f"{source}:{n}", now, is_channel, channels))
+    if not rows:
+        raise ReferenceFileError(f"{source}: no spend rows after the header")
     backend.insert("spend", rows)
     return len(rows)
+
+
+def _spend_row(
+    rec: dict[str, str], where: str, now: datetime, is_channel: Callable[[str], bool], channels: Sequence[str]
+) -> dict[str, Any]:
+    try:
+        day = date.fromisoformat(rec["day"])
+    except ValueError:
+        raise ReferenceFileError(f"{where}: day {rec['day']!r} is not a date (YYYY-MM-DD)") from None
+    try:
+        amount = float(rec["amount"])
+    except ValueError:
+        raise ReferenceFileError(f"{where}: amount {rec['amount']!r} is not a number") from None
+    if not math.isfinite(amount) or amount < 0:
+        raise ReferenceFileError(f"{where}: amount {rec['amount']!r} must be a finite number, not negative")
+    currency = rec.get("currency") or REPORTING_CURRENCY
+    if currency.upper() != REPORTING_CURRENCY:
+        raise ReferenceFileError(
+            f"{where}: currency {currency!r}: dashboards report in {REPORTING_CURRENCY}; convert spend before loading"
+        )
+    if not is_channel(rec["channel"]):
+        raise ReferenceFileError(
+            f"{where}: channel {rec['channel']!r} is not a touchpoint channel; use one of "
+            + ", ".join(channels)
+            + " (or social/<network>/paid)"
+        )
+    return {
+        "day": day.isoformat(),
+        "channel": rec["channel"],
+        "campaign": rec.get("campaign", ""),
+        "amount": amount,
+        "currency": REPORTING_CURRENCY,
+        "loaded_at": now,
+    }

@@ -4,6 +4,8 @@ pointed at the owned store say to stop the worker first, in one line."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -56,3 +58,20 @@ def test_migrate_and_a_data_dir_owned_by_a_worker_say_to_stop_it_first(stack: St
         1,
         "stop the worker first or go through it (--worker-url)",
     )
+
+
+def test_serving_or_previewing_an_owned_store_and_a_wrong_token_are_one_line(stack: Stack) -> None:
+    data = str(stack.settings.data_dir)
+    _one_line(stack.cli("--data-dir", data, "store", "serve", "--port", "0"), 1, "open in another process")
+    week = ("--since", "2026-03-01", "--until", "2026-03-08")
+    _one_line(stack.cli("--data-dir", data, "dashboards", "preview", *week), 1, "open in another process")
+    url = f"http://127.0.0.1:{stack.settings.web_port}"
+    env = {**stack.worker.env, "PARCOURS_ADMIN_TOKEN": "not-the-token"}
+    wrong = subprocess.run(
+        [sys.executable, "-m", "streams.cli", "--worker-url", url, "dashboards", "preview", *week],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    _one_line(wrong, 1, "wrong admin token")
