@@ -19,6 +19,7 @@ import orjson
 
 from streams.simulate.builder import (
     AD_CAMPAIGN,
+    CART_LEFT,
     DAILY,
     LIFT,
     PAID_CLICK,
@@ -142,8 +143,10 @@ def _web_session(b: Builder, p: Person, at: datetime, r: random.Random, source: 
             "login", "web", t, ids=ids, person=p, rng=r, props={"method": "social" if "social" in ids else "password"}
         )
     inner = {"device_kind": kind, "referrer": f"{SITE}/", "page_url": f"{SITE}/p"}
+    sku = ""
     for _ in range(r.randrange(1, 4)):
         t += timedelta(seconds=r.randrange(10, 90))
+        sku = f"sku-{r.randrange(300):03d}"
         b.emit(
             "product_view",
             "web",
@@ -152,7 +155,20 @@ def _web_session(b: Builder, p: Person, at: datetime, r: random.Random, source: 
             ctx=inner,
             person=p,
             rng=r,
-            props={"sku": f"sku-{r.randrange(300):03d}", "price": 49.9, "currency": "EUR"},
+            props={"sku": sku, "price": 49.9, "currency": "EUR"},
+        )
+    # a cart left behind: a stream of its own per session, so no other draw moves
+    cart = random.Random(f"{b.cfg.seed}:{p.index}:cart:{at.isoformat()}")
+    if cart.random() < CART_LEFT:
+        b.emit(
+            "add_to_cart",
+            "web",
+            t + timedelta(seconds=cart.randrange(10, 60)),
+            ids=ids,
+            ctx=inner,
+            person=p,
+            rng=cart,
+            props={"sku": sku, "quantity": 1},
         )
 
 
@@ -443,6 +459,18 @@ def _convert(
     if p.email_hash:
         ids["email_hash"] = p.email_hash
     inner = {"device_kind": "phone", "referrer": f"{SITE}/p"}
+    # the product page the order starts on (its own stream: the consideration draws do not move)
+    view = random.Random(f"{b.cfg.seed}:{p.index}:view:{at.isoformat()}")
+    b.emit(
+        "product_view",
+        "web",
+        at - timedelta(minutes=view.randrange(4, 12)),
+        ids=ids,
+        ctx={"device_kind": "phone", "referrer": f"{SITE}/", "page_url": f"{SITE}/p"},
+        person=p,
+        rng=view,
+        props={"sku": skus[0], "price": 49.9, "currency": "EUR"},
+    )
     b.emit(
         "add_to_cart",
         "web",

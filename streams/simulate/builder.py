@@ -56,6 +56,9 @@ TRIED_BOUGHT = 0.6  # a till sale within a day of a fitting-room session include
 # A fitting-room session ends at the till this often, 10 to 40 minutes after the entry, with some of
 # what was tried: the 30-50% "fitting-room conversion" retailers report for connected rooms.
 TRY_ON_PAYS = 0.4
+# A web session that browsed products ends with something left in the cart this often (no order):
+# most carts are abandoned, and most sessions add nothing.
+CART_LEFT = 0.3
 # What an airing and a sponsored post cost, per simulated person: the share of their price the
 # population simulated stands for, so return on spend is of the order brands see (0.5 to 3), not
 # a national spot's price against a few thousand people's purchases.
