@@ -8,14 +8,17 @@ import sys
 from pathlib import Path
 
 
-def run(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+def run(
+    *args: str, env: dict[str, str] | None = None, cwd: Path | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    """``parcours <args>`` in a fresh process, with no PARCOURS_* setting but ``env``'s."""
     base = {k: v for k, v in os.environ.items() if not k.startswith("PARCOURS_")}
     return subprocess.run(
         [sys.executable, "-m", "streams.cli", *args],
         env={**base, **(env or {})},
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=timeout,
         cwd=cwd,
     )
 

@@ -3,26 +3,19 @@
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+
+from tests.test_cli import run
 
 pytestmark = pytest.mark.integration
 
 
 def parcours(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("PARCOURS_")}
-    return subprocess.run(
-        [sys.executable, "-m", "streams.cli", *args],
-        env={**clean, **(env or {})},
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    return run(*args, env=env, timeout=600)
 
 
 def test_the_demo_ends_with_the_answer_and_keep_says_how_to_reach_and_stop_what_it_left(tmp_path: Path) -> None:
@@ -43,38 +36,38 @@ def test_the_demo_ends_with_the_answer_and_keep_says_how_to_reach_and_stop_what_
         summary = parcours("--worker-url", url[1], "summary", env=env)
         assert summary.returncode == 0, summary.stderr
         assert "Events per channel:" in summary.stdout
+
+        def preview(uid: str, span: re.Match[str] | None, *more: str) -> str:
+            assert span, out.stdout
+            shown = parcours("--worker-url", url[1], "dashboards", "preview", uid, *more, "--since", span[1],
+                             "--until", span[2], env=env)  # fmt: skip
+            assert shown.returncode == 0, shown.stderr
+            return shown.stdout
+
         # the pipeline-health hint: arrival times, so the publishing minutes, not the simulated week
-        health = re.search(r"dashboards preview parcours-health --since (\S+) --until (\S+)`", out.stdout)
-        assert health, out.stdout
-        preview = parcours(
-            "--worker-url", url[1], "dashboards", "preview", "parcours-health", "--since", health[1], "--until",
-            health[2], env=env,
-        )  # fmt: skip
-        assert preview.returncode == 0, preview.stderr
-        assert re.search(r"Events stored per channel per minute \([1-9]\d* rows\)", preview.stdout), preview.stdout
+        health = preview(
+            "parcours-health", re.search(r"preview parcours-health --since (\S+) --until (\S+)`", out.stdout)
+        )
+        assert re.search(r"Events stored per channel per minute \([1-9]\d* rows\)", health), health
         # the community's objectives were loaded: attainment is read against a target
         week = re.search(r"attribution show --since (\S+) --until (\S+)`", out.stdout)
-        assert week, out.stdout
-        community = parcours(
-            "--worker-url", url[1], "dashboards", "preview", "parcours-community", "--since", week[1], "--until",
-            week[2], env=env,
-        )  # fmt: skip
-        assert re.search(r"objective=traffic, actual=\d+, target=2000(\.0)?, attainment=0\.\d", community.stdout), (
-            community.stdout + community.stderr
-        )
+        community = preview("parcours-community", week)
+        assert re.search(r"objective=traffic, actual=\d+, target=2000(\.0)?, attainment=0\.\d", community), community
         # paid search's spend was loaded beside TV's and paid social's: return on spend for each
-        growth = parcours(
-            "--worker-url", url[1], "dashboards", "preview", "parcours-attribution", "--rows", "20", "--since",
-            week[1], "--until", week[2], env=env,
-        )  # fmt: skip
+        growth = preview("parcours-attribution", week, "--rows", "20")
         for channel in ("web/paid-search", "tv/second-screen"):
-            assert re.search(rf"channel={channel}, spend=[\d.]+, .*roas=\d", growth.stdout), growth.stdout
+            assert re.search(rf"channel={channel}, spend=[\d.]+, .*roas=\d", growth), growth
         gone = parcours("--worker-url", url[1], "forget", "email:nobody@example.com", env=env)
         assert gone.returncode == 1 and "not found" in gone.stderr, gone.stdout + gone.stderr
     finally:
         broker = (root / "kafka" / "broker.pid").read_text().strip()
         if stop:  # the printed line, as a user pastes it
-            subprocess.run(["bash", "-c", stop[1]], check=False, timeout=180)
+            try:
+                subprocess.run(["bash", "-c", stop[1]], check=False, timeout=180)
+            except subprocess.TimeoutExpired:
+                subprocess.run(["kill", "-9", stop[2]], check=False)
+                subprocess.run(["kill", "-9", broker], check=False)
+                raise AssertionError(f"the printed stop line did not end in 180 s: {stop[1]}") from None
     assert stop
     for pid in (stop[2], broker):  # the worker and the broker are gone
         assert subprocess.run(["kill", "-0", pid], capture_output=True).returncode != 0, pid
