@@ -9,13 +9,20 @@ set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
 step() {  # step LABEL COMMAND...: run COMMAND, then say how long LABEL took; on failure say which step
-  local label=$1 t0=$SECONDS
+  local label=$1 t0=$SECONDS log
   shift
   echo "install: $label ..."
-  if ! "$@"; then
+  log=$(mktemp)
+  # The output is kept back: a build backend's notices (setuptools' multi-line "Editable
+  # installation" banner) are noise on success; pip's own warnings, and everything on failure, are not.
+  if ! "$@" >"$log" 2>&1; then
+    tail -n 80 "$log" >&2
+    rm -f "$log"
     echo "install: $label failed (see the output above)" >&2
     exit 1
   fi
+  grep -E '^(WARNING|ERROR)' "$log" || true
+  rm -f "$log"
   echo "install: $label done in $((SECONDS - t0)) s"
 }
 

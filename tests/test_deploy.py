@@ -87,7 +87,8 @@ def test_install_says_which_step_runs_and_how_long_it_took(tmp_path: Path) -> No
     fake.write_text(
         "#!/usr/bin/env bash\n"
         '[ "$1 $2" = "-m venv" ] || exit 9\n'
-        'mkdir -p "$3/bin" && printf \'#!/usr/bin/env bash\\nsleep 1\\n[ -z "$FAIL_PIP" ]\\n\' > "$3/bin/pip"\n'
+        'mkdir -p "$3/bin" && printf \'#!/usr/bin/env bash\\nsleep 1\\necho "  BuildBackendWarning: Editable '
+        'installation." >&2\\necho "WARNING: pip says" >&2\\n[ -z "$FAIL_PIP" ]\\n\' > "$3/bin/pip"\n'
         'chmod +x "$3/bin/pip"\n'
     )
     fake.chmod(0o755)
@@ -97,6 +98,8 @@ def test_install_says_which_step_runs_and_how_long_it_took(tmp_path: Path) -> No
     done = re.findall(r"^install: (.+) done in (\d+) s$", ok.stdout, re.M)
     assert [label.split(" ")[0] for label, _ in done] == ["virtualenv", "pip", "Parcours,"]
     assert all(int(s) >= 1 for label, s in done[1:])  # each pip step's second is counted
+    assert "BuildBackendWarning" not in ok.stdout + ok.stderr  # a backend's banner is noise on success
+    assert ok.stdout.count("WARNING: pip says") == 2  # pip's own warnings are not
     bad = subprocess.run(
         ["bash", script, "python", str(fake), str(tmp_path / "venv2")],
         capture_output=True,
@@ -104,3 +107,4 @@ def test_install_says_which_step_runs_and_how_long_it_took(tmp_path: Path) -> No
         env={"PATH": "/usr/bin:/bin", "FAIL_PIP": "1"},
     )
     assert bad.returncode == 1 and bad.stderr.strip().endswith("install: pip failed (see the output above)")
+    assert "BuildBackendWarning" in bad.stderr  # on failure, everything the step said
