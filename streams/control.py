@@ -7,7 +7,9 @@ import time
 import uuid
 from typing import Any
 
-from streams.errors import TransientError
+from kafka.errors import KafkaError
+
+from streams.errors import PublishError, TransientError
 from streams.identity.erasure import control_message
 from streams.ingest.publisher import Publisher
 from streams.read import open_reader
@@ -17,9 +19,13 @@ from streams.settings import Settings
 def request_erasure(settings: Settings, key: str, *, timeout: float = 120.0) -> dict[str, Any]:
     """Queue an erasure through the identity topic and wait for the identity stage's record."""
     erasure_id = uuid.uuid4().hex
-    with Publisher(settings) as pub:
-        pub.publish_control(control_message(key, erasure_id))
     deadline = time.monotonic() + timeout
+    with Publisher(settings, timeout_s=timeout) as pub:  # the whole wait is ``timeout``, Kafka's included
+        sent = pub.publish_control(control_message(key, erasure_id))
+        try:
+            sent.get(timeout=max(1.0, deadline - time.monotonic()))
+        except KafkaError as err:
+            raise PublishError(f"the erasure request did not reach Kafka at {settings.kafka_bootstrap}: {err}") from err
     reader = open_reader(settings)
     while time.monotonic() < deadline:
         rows = reader.query(

@@ -255,3 +255,26 @@ def test_spend_the_dashboards_would_misreport_is_refused_and_nothing_is_loaded(
     nocols = tmp_path / "nocols.csv"
     nocols.write_text("date,channel,cost\n2026-11-24,web/email,10\n")
     _one_line_error(parcours("--data-dir", str(data), "load", "spend", str(nocols)), 1, "missing column amount, day")
+
+
+def test_forget_waits_no_longer_than_its_timeout_for_kafka(demo: tuple[Path, str, str, int]) -> None:
+    """kafka-python waits 30 s to bootstrap whatever the caller was told: ``--timeout`` bounds it."""
+    import json
+    import time
+
+    data, *_ = demo
+    [row] = [json.loads(x) for x in parcours("--data-dir", str(data), "sql", _ONE_COOKIE).stdout.splitlines()]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PARCOURS_")}
+    t0 = time.monotonic()
+    out = subprocess.run(
+        [sys.executable, "-m", "streams.cli", "--data-dir", str(data), "forget", row["i"], "--timeout", "3"],
+        env={**env, "PARCOURS_KAFKA_BOOTSTRAP": "127.0.0.1:1"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert time.monotonic() - t0 < 15
+    _one_line_error(out, 1, "Kafka")
+
+
+_ONE_COOKIE = "SELECT identifier AS i FROM identity_map WHERE identifier LIKE 'anon:%' LIMIT 1"

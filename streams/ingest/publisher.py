@@ -26,7 +26,9 @@ from streams.topics import TopicNames
 
 
 class Publisher:
-    def __init__(self, settings: Settings, *, linger_ms: int = 20) -> None:
+    def __init__(self, settings: Settings, *, linger_ms: int = 20, timeout_s: float | None = None) -> None:
+        """``timeout_s``: how long to wait for Kafka to answer at all (kafka-python's own bootstrap
+        wait is 30 s, whatever the caller was told to wait)."""
         from kafka import KafkaProducer
         from kafka.errors import KafkaError
 
@@ -42,6 +44,11 @@ class Publisher:
                 retries=2**31 - 1,
                 compression_type=None,
                 **kafka_python_kwargs(settings),
+                **(
+                    {"bootstrap_timeout_ms": int(timeout_s * 1000), "max_block_ms": int(timeout_s * 1000)}
+                    if timeout_s is not None
+                    else {}
+                ),
             )
         except KafkaError as err:
             raise PublishError(f"cannot reach Kafka at {settings.kafka_bootstrap}: {err}") from err
