@@ -21,6 +21,8 @@ from streams.simulate.builder import (
     AD_CAMPAIGN,
     CART_LEFT,
     DAILY,
+    FLAGGED_ACCOUNTS,
+    FLAGGED_LIKE,
     LIFT,
     PAID_CLICK,
     POST_SPEND_PER_PERSON,
@@ -93,7 +95,23 @@ def _brand_events(b: Builder) -> list[tuple[datetime, str, str, str]]:
                 },
                 rng=r,
             )
+            _flagged_likes(b, f"post-{day:02d}-{k}", net, at)
     return spots
+
+
+def _flagged_likes(b: Builder, post: str, network: str, at: datetime) -> None:
+    """The staff's and the agency's likes on a brand post: streams of their own, no other draw moves."""
+    for net, handle in FLAGGED_ACCOUNTS:
+        r = random.Random(f"{b.cfg.seed}:flagged:{post}:{handle}")
+        if net == network and r.random() < FLAGGED_LIKE:
+            b.emit(
+                "like",
+                "social",
+                at + timedelta(minutes=r.randrange(2, 60)),
+                ids={"social": {"network": net, "handle": handle}},
+                rng=r,
+                props={"post_id": post, "network": net},
+            )
 
 
 def _web_session(b: Builder, p: Person, at: datetime, r: random.Random, source: str) -> None:

@@ -67,6 +67,11 @@ POST_SPEND_PER_PERSON = (0.07, 1.0)
 # What a paid-search click costs, drawn per day: the €0.5-1.5 of fashion brands' search ads.
 SEARCH_CPC = (0.5, 1.5)
 SEARCH_CAMPAIGN = "brand-search"
+# Accounts that engage with the brand's posts without being its audience: its staff, an agency it
+# pays. The community config the demo loads flags them (dashboards/community.example.json), so
+# the dashboards show their likes apart and keep them out of the headlines.
+FLAGGED_ACCOUNTS = (("instagram", "brand_staff_paris"), ("facebook", "agency_boost_42"))
+FLAGGED_LIKE = 0.7  # of the brand's posts on their network
 
 
 # The simulated days end where this local day starts, whenever the simulator runs: a seed always

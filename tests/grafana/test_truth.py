@@ -284,7 +284,8 @@ def test_amplification_of_brand_posts_and_shared_looks(filled: ChdbBackend, sim:
     got = {
         r["post_id"]: {k: r[k] for k in ("likes", "comments", "shares")} for r in run(filled, COMMUNITY, posts_panel)
     }
-    assert got == truth.engagement(sim, "post_published", START, END)
+    assert got == truth.engagement(sim, "post_published", START, END, audience_only=True)
+    assert got != truth.engagement(sim, "post_published", START, END)  # the staff's likes were there, left out
     [looks_panel] = [p for p in STORES.panels if p.title.startswith("Looks shared")]
     rows = run(filled, STORES, looks_panel)
     looks = truth.engagement(sim, "look_shared", START, END)
@@ -340,8 +341,8 @@ def test_pipeline_health_counts_what_arrived(filled: ChdbBackend, sim: Simulatio
     stored = Counter()
     for r in filled.query(expand(p.sql, ctx)):
         stored[r["channel"]] += r["events"]
-    staff_sql = (
-        "SELECT count() AS n FROM events WHERE social_handle = 'brand_staff_paris' AND $__timeFilter(ingested_at)"
+    staff_sql = (  # the fixture's likes (ids 1 to 12), not the simulation's staff likes counted in ``valid``
+        "SELECT count() AS n FROM events WHERE toUInt128(event_id) BETWEEN 1 AND 12 AND $__timeFilter(ingested_at)"
     )
     [staff] = filled.query(expand(staff_sql, ctx))
     assert stored == valid + Counter({"social": staff["n"]})
@@ -360,18 +361,20 @@ def test_interactions_flagged_and_late_events_are_the_truth(filled: ChdbBackend,
         for e in truth.emitted_events(sim)
         if e["type"] in kinds and START <= datetime.fromisoformat(e["occurred_at"]) <= END
     ]
-    want = Counter((datetime.fromisoformat(e["occurred_at"]).astimezone(paris).date(), e["type"]) for e in social)
+    audience = [e for e in social if not truth.flagged(e)]
+    want = Counter((datetime.fromisoformat(e["occurred_at"]).astimezone(paris).date(), e["type"]) for e in audience)
     [per_day] = [p for p in COMMUNITY.panels if p.title.startswith("Interactions per day")]
     got = Counter()
     for r in run(filled, COMMUNITY, per_day):
         day = datetime.fromisoformat(str(r["time"])).date()  # local midnight, as the brand reads days
         got[(day, r["type"])] += r["interactions"]
     assert got == want
-    # the fixture's internal account: 12 likes, shown apart and nowhere else
+    # the staff's and the agency's likes, and the fixture's 12 more of the staff: shown apart and nowhere else
     [flagged] = [p for p in COMMUNITY.panels if p.title.startswith("Engagement from flagged")]
-    assert [(r["reason"], r["accounts"], r["interactions"]) for r in run(filled, COMMUNITY, flagged)] == [
-        ("internal", 1, 12)
-    ]
+    staff = Counter(e["identities"]["social"]["handle"] for e in social if truth.flagged(e))
+    assert staff["brand_staff_paris"] and staff["agency_boost_42"]
+    want_flagged = {("internal", 1, 12 + staff["brand_staff_paris"]), ("agency", 1, staff["agency_boost_42"])}
+    assert {(r["reason"], r["accounts"], r["interactions"]) for r in run(filled, COMMUNITY, flagged)} == want_flagged
     # a device that synced days later: stored, flagged late
     late = len({e.event_id for e in sim.emitted if e.valid and _late(e)})  # a retry is the same event
     [p] = [p for p in HEALTH.panels if p.title.startswith("Late events")]

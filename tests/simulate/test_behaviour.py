@@ -126,3 +126,13 @@ def test_orders_start_on_a_product_page_and_most_carts_are_left_behind() -> None
                 assert "product_view" in before and "add_to_cart" in before
     assert orders > 50
     assert orders / carts < 0.5  # most carts are left behind
+
+
+def test_the_accounts_the_simulator_has_like_brand_posts_are_those_the_community_config_flags() -> None:
+    import json
+    from pathlib import Path
+
+    from streams.simulate.builder import FLAGGED_ACCOUNTS
+
+    config = json.loads((Path(__file__).resolve().parents[2] / "dashboards" / "community.example.json").read_text())
+    assert set(FLAGGED_ACCOUNTS) <= {(a["network"], a["handle"]) for a in config["flagged_accounts"]}

@@ -243,10 +243,20 @@ def emitted_events(sim: Simulation) -> list[dict[str, Any]]:
     return list(seen.values())
 
 
-def engagement(sim: Simulation, posted_type: str, start: datetime, end: datetime) -> dict[str, dict[str, int]]:
+def flagged(e: dict[str, Any]) -> bool:
+    """An event of an account the community config flags (the brand's staff, its agency)."""
+    from streams.simulate.builder import FLAGGED_ACCOUNTS
+
+    social = (e.get("identities") or {}).get("social") or {}
+    return (social.get("network"), social.get("handle")) in FLAGGED_ACCOUNTS
+
+
+def engagement(
+    sim: Simulation, posted_type: str, start: datetime, end: datetime, *, audience_only: bool = False
+) -> dict[str, dict[str, int]]:
     """Per post of ``posted_type`` (post_published, look_shared) in [start, end]: likes, comments,
-    shares it received."""
-    events = emitted_events(sim)
+    shares it received (``audience_only``: flagged accounts' left out)."""
+    events = [e for e in emitted_events(sim) if not (audience_only and flagged(e))]
     posts = {
         e["properties"]["post_id"]: e
         for e in events
