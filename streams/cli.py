@@ -489,35 +489,33 @@ def attribution_run(since: str, until: str, model: str, data_driven: str, fmt: s
     try:
         if s.embedded and worker_running(s):
             # The worker owns chDB: it runs the batch and we wait for its answer.
-            reader = WorkerReader(s)
-            result = reader.post(
-                "/v1/attribution/run", {"start": start.isoformat(), "end": end.isoformat()}, timeout=3600
-            )
-            click.echo(
-                f"run {result['run_id']}: {result['conversions']} conversions, "
-                f"{result['null_paths']} non-converting paths, {result['credit_rows']} credit rows",
-                err=True,
-            )
-            _answer(reader, start, end, model, data_driven, fmt, after_run=True)
-            return
-        if s.embedded and not s.chdb_path.exists():  # a run creates no store
-            _fail(f"no store at {s.chdb_path}: check --data-dir, or start a worker or `make demo` first")
-        bar = tqdm(total=0, unit="person", desc="journeys", disable=not sys.stderr.isatty())
+            reader: Any = WorkerReader(s)
+            run = reader.post("/v1/attribution/run", {"start": start.isoformat(), "end": end.isoformat()}, timeout=3600)
+        else:
+            if s.embedded and not s.chdb_path.exists():  # a run creates no store
+                _fail(f"no store at {s.chdb_path}: check --data-dir, or start a worker or `make demo` first")
+            bar = tqdm(total=0, unit="person", desc="journeys", disable=not sys.stderr.isatty())
 
-        def progress(done: int, total: int) -> None:
-            bar.total = total
-            bar.n = done
-            bar.refresh()
+            def progress(done: int, total: int) -> None:
+                bar.total = total
+                bar.n = done
+                bar.refresh()
 
-        backend = open_backend(s)
-        r = run_batch(backend, s, start, end, progress=progress)
-        bar.close()
+            reader = open_backend(s)
+            r = run_batch(reader, s, start, end, progress=progress)
+            bar.close()
+            run = {
+                "run_id": r.run_id,
+                "conversions": r.conversions,
+                "null_paths": r.null_paths,
+                "credit_rows": r.credit_rows,
+            }
         click.echo(
-            f"run {r.run_id}: {r.conversions} conversions, {r.null_paths} non-converting paths, "
-            f"{r.credit_rows} credit rows",
+            f"run {run['run_id']}: {run['conversions']} conversions, {run['null_paths']} non-converting paths, "
+            f"{run['credit_rows']} credit rows",
             err=True,
         )
-        _answer(backend, start, end, model, data_driven, fmt, after_run=True)
+        _answer(reader, start, end, model, data_driven, fmt, after_run=True)
     except ParcoursError as err:
         _fail(str(err))
 
@@ -665,25 +663,34 @@ def load() -> None:
     """Load reference data the dashboards use (spend, community objectives)."""
 
 
+def _load_reference(kind: str, file: Path, local: Any) -> Any:
+    """``file`` into the store: through the worker that owns it (``/v1/load/<kind>``), else by
+    ``local(backend, bytes)``. One line on any refusal."""
+    from streams.read import WorkerReader
+
+    try:
+        target = _reader(get_settings())
+        if isinstance(target, WorkerReader):
+            return target.post(f"/v1/load/{kind}?source={quote(str(file))}", file.read_bytes())
+        return local(target, file.read_bytes())
+    except ParcoursError as err:
+        _fail(str(err))
+
+
 @load.command("spend")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def load_spend_cmd(file: Path) -> None:
     """Spend per channel and day from a CSV (day, channel, campaign, amount, currency)."""
     from streams.journeys.taxonomy import Taxonomy
-    from streams.read import WorkerReader
     from streams.store.reference import load_spend
 
     tax = Taxonomy()
-    try:
-        target = _reader(get_settings())
-        if isinstance(target, WorkerReader):
-            n = target.post(f"/v1/load/spend?source={quote(str(file))}", file.read_bytes())["rows"]
-        else:
-            data = file.read_bytes()
-            n = load_spend(target, data, source=str(file), is_channel=tax.is_channel, channels=tax.channel_names())
-    except ParcoursError as err:
-        _fail(str(err))
-    click.echo(f"loaded {n} spend rows")
+
+    def local(b: Any, data: bytes) -> dict[str, int]:  # as the worker's /v1/load/spend answers
+        return {"rows": load_spend(b, data, source=str(file), is_channel=tax.is_channel, channels=tax.channel_names())}
+
+    done = _load_reference("spend", file, local)
+    click.echo(f"loaded {done['rows']} spend rows")
 
 
 @load.command("devices")
@@ -753,18 +760,13 @@ def load_crm_cmd(file: Path) -> None:
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def load_community_cmd(file: Path) -> None:
     """Objectives (targets) and flagged accounts from a JSON file (see dashboards/community.example.json)."""
-    from streams.read import WorkerReader
     from streams.store.reference import load_community
 
-    try:
-        target = _reader(get_settings())
-        if isinstance(target, WorkerReader):
-            done = target.post(f"/v1/load/community?source={quote(str(file))}", file.read_bytes())
-        else:
-            cfg = load_community(target, file.read_bytes(), source=str(file))
-            done = {"objectives": len(cfg.objectives), "flagged_accounts": len(cfg.flagged_accounts)}
-    except ParcoursError as err:
-        _fail(str(err))
+    def local(b: Any, data: bytes) -> dict[str, int]:  # as the worker's /v1/load/community answers
+        cfg = load_community(b, data, source=str(file))
+        return {"objectives": len(cfg.objectives), "flagged_accounts": len(cfg.flagged_accounts)}
+
+    done = _load_reference("community", file, local)
     click.echo(f"loaded {done['objectives']} objectives, {done['flagged_accounts']} flagged accounts")
 
 
@@ -822,6 +824,8 @@ def person(identifier: str | None, sample: int | None) -> None:
 
     if (identifier is None) == (sample is None):
         raise click.UsageError("give an IDENTIFIER or --sample N")
+    if identifier is not None:
+        _check_person_key(identifier)
     try:
         s = get_settings()
         reader = _reader(s)
@@ -833,7 +837,6 @@ def person(identifier: str | None, sample: int | None) -> None:
                 click.echo(f"{r['identifier']:<40} {r['families']} families, {r['conversions']} conversions")
             return
         assert identifier is not None
-        _check_person_key(identifier)
         key = identifier_key(identifier, s.pepper())
         if not exists(reader, key):
             raise UnknownPerson(identifier)

@@ -66,6 +66,7 @@ def run_demo(
         t0 = time.monotonic()
         worker.start()
         click.echo(f"worker     http://127.0.0.1:{worker.port} (ready in {time.monotonic() - t0:.1f} s)")
+        reader = WorkerReader(settings)  # the worker owns the store: everything else goes through it
         t0 = time.monotonic()
         sim = simulate(SimConfig(persons=persons, days=days, seed=seed, pepper=pepper, end=end))
         click.echo(
@@ -82,12 +83,12 @@ def run_demo(
             f"({load.no_consent} without analytics consent linked nothing), as `parcours load crm` does"
         )
         community = REPO / "dashboards" / "community.example.json"
-        loaded = WorkerReader(settings).post("/v1/load/community?source=community.example.json", community.read_bytes())
+        loaded = reader.post("/v1/load/community?source=community.example.json", community.read_bytes())
         click.echo(
             f"community  {loaded['objectives']} objectives and {loaded['flagged_accounts']} flagged accounts from "
             "dashboards/community.example.json, as `parcours load community` does"
         )
-        spent = WorkerReader(settings).post("/v1/load/spend?source=simulated-spend.csv", sim.spend_csv())
+        spent = reader.post("/v1/load/spend?source=simulated-spend.csv", sim.spend_csv())
         click.echo(
             f"spend      {spent['rows']} days of paid-search spend, as `parcours load spend` does (TV airings and "
             "sponsored posts carry their cost in their events)"
@@ -98,7 +99,7 @@ def run_demo(
         names = TopicNames(prefix=settings.topic_prefix)
         waited = wait_consumed(bootstrap, settings.app_id, [*names.all_raw, names.dead_letters, names.identity_links])
         click.echo(f"consumed   everything {waited:.1f} s after publishing ended")
-        data = summary(WorkerReader(settings))
+        data = summary(reader)
         click.echo("")
         click.echo(format_summary(data))
         click.echo(f"\nground truth: {sim.truth.conversions} conversions, revenue {sim.truth.revenue:,.2f}")
@@ -112,7 +113,6 @@ def run_demo(
         zone = ZoneInfo(sim.config.tz)
         start, end = (end - timedelta(days=days)).astimezone(zone), end.astimezone(zone)
         t0 = time.monotonic()
-        reader = WorkerReader(settings)
         reader.post("/v1/attribution/run", {"start": start.isoformat(), "end": end.isoformat()}, timeout=3600)
         click.echo(f"\nattribution run over the simulated week in {time.monotonic() - t0:.1f} s\n")
         click.echo(format_attribution(attribution_answer(reader, start, end)))
