@@ -148,6 +148,7 @@ def _left_running(root: Path, bootstrap: str, worker: Worker) -> None:
         f"  then       parcours --worker-url {url} summary (or person --sample 3, forget, attribution show); "
         "parcours publish <file.jsonl>\n"
         # the worker first, and the broker once it has gone (it commits its offsets on the way out)
-        f"  stop       kill {pid}; while kill -0 {pid} 2>/dev/null; do sleep 0.5; done; "
+        # gone, or a zombie nobody reaps (its parent, the demo, has exited): `kill -0` alone waits forever
+        f"  stop       kill {pid}; while ps -o stat= -p {pid} | grep -qv '^Z'; do sleep 0.5; done; "
         f"bash {REPO / 'deploy' / 'kafka' / 'kafka.sh'} stop {root / 'kafka'}"
     )
